@@ -1,0 +1,7 @@
+# Warnings applied to every Junction target (not to third-party code).
+add_library(junction_warnings INTERFACE)
+target_compile_options(junction_warnings INTERFACE -Wall -Wextra -Wpedantic -Wshadow=local
+  -Wnon-virtual-dtor -Wimplicit-fallthrough)
+if(JUNCTION_WERROR)
+  target_compile_options(junction_warnings INTERFACE -Werror)
+endif()
