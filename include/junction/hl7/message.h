@@ -31,6 +31,7 @@
 #include <string_view>
 #include <vector>
 
+#include "junction/hl7/charset.h"
 #include "junction/hl7/delimiters.h"
 #include "junction/hl7/path.h"
 #include "junction/hl7/status.h"
@@ -48,6 +49,9 @@ class Message {
  public:
   static Result<Message> Parse(std::string_view bytes, const ParseOptions& options = {});
   static Result<Message> Parse(std::string&& bytes, const ParseOptions& options = {});
+  static Result<Message> Parse(const char* bytes, const ParseOptions& options = {}) {
+    return Parse(std::string_view(bytes), options);
+  }
 
   Message(const Message&) = default;
   Message(Message&&) noexcept = default;
@@ -55,10 +59,12 @@ class Message {
   Message& operator=(Message&&) noexcept = default;
 
   const Delimiters& delimiters() const { return delimiters_; }
+  // From MSH-18; ASCII when empty or unknown (unknown names are a validation finding).
+  const Charset& charset() const { return charset_; }
 
   // Header shortcuts (raw first repetition/component; "" when absent).
   std::string_view Version() const;       // MSH-12.1, e.g. "2.5.1"
-  std::string_view Charset() const;       // MSH-18 first repetition, e.g. "UNICODE UTF-8"
+  std::string_view CharsetName() const;   // MSH-18 first repetition, e.g. "UNICODE UTF-8"
   std::string_view ControlId() const;     // MSH-10
   std::string_view MessageCode() const;   // MSH-9.1
   std::string_view TriggerEvent() const;  // MSH-9.2
@@ -137,6 +143,7 @@ class Message {
   std::size_t prefix_ = 0;   // BOM / leading noise before the first segment
   std::size_t trailer_ = 0;  // offset where trailing bytes after the last terminator begin
   Delimiters delimiters_;
+  Charset charset_;
   std::vector<Segment> segments_;
   std::vector<Span> fields_;
   std::deque<std::string> owned_;  // re-encoded segments and their terminators
