@@ -216,6 +216,38 @@ std::size_t CodeUnitSize(std::string_view iconv_name) {
   return 1;
 }
 
+// UTF-16/32 input: a byte order mark picks the byte order and is dropped;
+// without one the data is big-endian (Unicode's rule; glibc would assume the
+// host order). Returns the iconv name to use and trims `bytes`.
+std::string_view UnicodeInputName(std::string_view iconv_name, std::string_view* bytes) {
+  if (iconv_name == "UTF-16") {
+    if (bytes->starts_with("\xFF\xFE")) {
+      bytes->remove_prefix(2);
+      return "UTF-16LE";
+    }
+    if (bytes->starts_with("\xFE\xFF")) bytes->remove_prefix(2);
+    return "UTF-16BE";
+  }
+  if (iconv_name == "UTF-32") {
+    using std::string_view_literals::operator""sv;
+    if (bytes->starts_with("\xFF\xFE\x00\x00"sv)) {
+      bytes->remove_prefix(4);
+      return "UTF-32LE";
+    }
+    if (bytes->starts_with("\x00\x00\xFE\xFF"sv)) bytes->remove_prefix(4);
+    return "UTF-32BE";
+  }
+  return iconv_name;
+}
+
+// UTF-16/32 output is big-endian without a byte order mark, so values can be
+// converted one at a time and concatenated.
+std::string_view UnicodeOutputName(std::string_view iconv_name) {
+  if (iconv_name == "UTF-16") return "UTF-16BE";
+  if (iconv_name == "UTF-32") return "UTF-32BE";
+  return iconv_name;
+}
+
 }  // namespace
 
 Result<Charset> Charset::FromMsh18(std::string_view name) {
@@ -255,7 +287,8 @@ std::string Charset::ToUtf8(std::string_view bytes) const {
   }
 
   std::string out;
-  iconv_t cd = CachedIconv("UTF-8", iconv_name_);
+  const std::string_view from = UnicodeInputName(iconv_name_, &bytes);
+  iconv_t cd = CachedIconv("UTF-8", from);
   if (cd == nullptr) {
     // No converter installed: keep ASCII, mark everything else as unknown.
     out.reserve(bytes.size());
@@ -313,7 +346,7 @@ Result<std::string> Charset::FromUtf8(std::string_view utf8) const {
     }
     return std::string(utf8);
   }
-  iconv_t cd = CachedIconv(iconv_name_, "UTF-8");
+  iconv_t cd = CachedIconv(UnicodeOutputName(iconv_name_), "UTF-8");
   if (cd == nullptr) {
     return Status::Invalid("no converter from UTF-8 to " + iconv_name_ + " on this system");
   }
