@@ -2,7 +2,7 @@
 // are kept or malformed are in docs/hl7.md#escapes; keep the two in step.
 #include "junction/hl7/escape.h"
 
-#include <array>
+#include <cstdint>
 #include <cstring>
 #include <optional>
 
@@ -149,34 +149,45 @@ std::string Unescape(std::string_view raw, const Delimiters& d) {
 }
 
 void EscapeTo(std::string_view text, const Delimiters& d, std::string* out) {
-  // Code letter per special byte; 0 = copy as is. Built per call (256 bytes)
-  // because delimiters vary per message.
-  std::array<char, 256> code{};
-  auto mark = [&code](char c, char letter) {
-    if (c != '\0') code[static_cast<unsigned char>(c)] = letter;
+  // Bitset of bytes that need escaping, built per call because delimiters
+  // vary per message (32 bytes: cheap enough for short values).
+  std::uint64_t special[4] = {0, 0, 0, 0};
+  auto mark = [&special](char c) {
+    const auto u = static_cast<unsigned char>(c);
+    special[u >> 6] |= std::uint64_t{1} << (u & 63);
   };
-  mark(d.field, 'F');
-  mark(d.component, 'S');
-  mark(d.subcomponent, 'T');
-  mark(d.repetition, 'R');
-  mark(d.truncation, 'P');
-  mark(d.escape, 'E');  // last: the escape code wins if a caller passes clashing delimiters
-  code['\r'] = 'b';
-  code['\n'] = 'b';
+  for (char c : {d.field, d.component, d.subcomponent, d.repetition, d.truncation, d.escape}) {
+    if (c != '\0') mark(c);
+  }
+  mark('\r');
+  mark('\n');
 
   const char esc = d.escape;
   std::size_t run = 0;  // start of the pending plain run
   const std::size_t n = text.size();
   for (std::size_t i = 0; i < n; ++i) {
-    const char letter = code[static_cast<unsigned char>(text[i])];
-    if (letter == 0) continue;
+    const auto u = static_cast<unsigned char>(text[i]);
+    if ((special[u >> 6] >> (u & 63) & 1) == 0) continue;
     out->append(text.data() + run, i - run);
+    const char c = text[i];
     out->push_back(esc);
-    if (letter == 'b') {
+    // The escape character is tested first so it wins if a caller passes
+    // clashing delimiters; FromHeader never produces those.
+    if (c == esc) {
+      out->push_back('E');
+    } else if (c == '\r' || c == '\n') {
       out->append(".br");
-      if (text[i] == '\r' && i + 1 < n && text[i + 1] == '\n') ++i;  // CRLF is one break
+      if (c == '\r' && i + 1 < n && text[i + 1] == '\n') ++i;  // CRLF is one break
+    } else if (c == d.field) {
+      out->push_back('F');
+    } else if (c == d.component) {
+      out->push_back('S');
+    } else if (c == d.repetition) {
+      out->push_back('R');
+    } else if (c == d.subcomponent) {
+      out->push_back('T');
     } else {
-      out->push_back(letter);
+      out->push_back('P');  // the truncation character: the only one left
     }
     out->push_back(esc);
     run = i + 1;
