@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -397,6 +398,41 @@ TEST(DatatypesSn, ComparatorEscapesAndCustomDelimiters) {
   ASSERT_TRUE(sn.ok()) << sn.status().ToString();
   EXPECT_EQ(sn->comparator, ">=");
   EXPECT_EQ(sn->num1, "1.5");
+}
+
+// Arbitrary text never crashes a parser (ASan/UBSan watch) and NM agrees with
+// its validator.
+TEST(DatatypesProperty, ArbitraryTextIsSafe) {
+  static constexpr std::string_view kAlphabet = "^&~\\|ABFSTRXE.br019+-\"";
+  std::uint64_t state = 0x2545F4914F6CDD1Dull;  // fixed seed: reproducible
+  auto next = [&state]() {
+    state ^= state << 13;
+    state ^= state >> 7;
+    state ^= state << 17;
+    return state;
+  };
+  Delimiters d;
+  Delimiters three;  // MSH-2 "^~\": no subcomponent separator
+  three.subcomponent = '\0';
+  for (int i = 0; i < 8000; ++i) {
+    std::string raw;
+    const std::size_t n = next() % 40;
+    for (std::size_t k = 0; k < n; ++k) raw.push_back(kAlphabet[next() % kAlphabet.size()]);
+    for (const Delimiters& delims : {d, three}) {
+      (void)ParseCx(raw, delims);
+      (void)ParseXpn(raw, delims);
+      (void)ParseXad(raw, delims);
+      (void)ParseXtn(raw, delims);
+      (void)ParseCwe(raw, delims);
+      (void)ParseXcn(raw, delims);
+      (void)ParseEi(raw, delims);
+      (void)ParseHd(raw, delims);
+      (void)ParseSn(raw, delims);
+    }
+    const bool absent_or_null = raw.empty() || raw == "\"\"";
+    EXPECT_EQ(ParseNM(raw).ok(), !absent_or_null && ValidateNM(raw).ok()) << raw;
+    (void)ParseSI(raw);
+  }
 }
 
 }  // namespace
