@@ -3,8 +3,10 @@
 
 #include <gtest/gtest.h>
 
+#include <cctype>
 #include <cstdlib>
 #include <fstream>
+#include <random>
 #include <sstream>
 #include <string>
 
@@ -187,6 +189,47 @@ TEST(DelimitersTest, EncodingCharactersRoundTrip) {
       EXPECT_EQ(d.EncodingCharacters(buf), enc) << header;
       EXPECT_EQ(d.field, field);
     }
+  }
+}
+
+TEST(DelimitersTest, RandomHeadersKeepInvariants) {
+  std::mt19937 rng(2024);
+  const std::string alphabet = "|^~\\&#}$%@!aZ09 \r\n\t";
+  for (int iter = 0; iter < 20000; ++iter) {
+    std::string header = rng() % 16 == 0 ? "BHS" : "MSH";
+    const int len = static_cast<int>(rng() % 10);
+    for (int i = 0; i < len; ++i) {
+      header.push_back(rng() % 8 == 0 ? static_cast<char>(rng() % 256)
+                                      : alphabet[rng() % alphabet.size()]);
+    }
+    Result<Delimiters> r = Delimiters::FromHeader(header);
+    if (!r.ok()) {
+      ASSERT_TRUE(r.status().has_offset()) << r.status().ToString();
+      ASSERT_LE(r.status().offset(), header.size());
+      continue;
+    }
+    const Delimiters& d = *r;
+    std::string all = {d.field, d.component, d.repetition, d.escape};
+    if (d.subcomponent != '\0') all.push_back(d.subcomponent);
+    if (d.truncation != '\0') all.push_back(d.truncation);
+    for (std::size_t i = 0; i < all.size(); ++i) {
+      const auto u = static_cast<unsigned char>(all[i]);
+      ASSERT_GT(u, 0x20) << header;
+      ASSERT_LT(u, 0x7f) << header;
+      ASSERT_EQ(std::isalnum(u), 0) << header;
+      for (std::size_t j = 0; j < i; ++j) ASSERT_NE(all[i], all[j]) << header;
+    }
+    // What we would write reads back as the same delimiters.
+    char buf[5];
+    const std::string again = "MSH" + std::string(1, d.field) +
+                              std::string(d.EncodingCharacters(buf)) + d.field;
+    Result<Delimiters> r2 = Delimiters::FromHeader(again);
+    ASSERT_TRUE(r2.ok()) << again;
+    ASSERT_EQ(r2->component, d.component);
+    ASSERT_EQ(r2->repetition, d.repetition);
+    ASSERT_EQ(r2->escape, d.escape);
+    ASSERT_EQ(r2->subcomponent, d.subcomponent);
+    ASSERT_EQ(r2->truncation, d.truncation);
   }
 }
 

@@ -85,6 +85,20 @@ TEST(EscapeTest, HexData) {
   EXPECT_EQ(U("\\X00A2\\"), "\0\xA2"s);
 }
 
+TEST(EscapeTest, HexDigitsInEitherCase) {
+  EXPECT_EQ(U("\\XaB\\\\XFf\\"), "\xAB\xFF");
+  EXPECT_EQ(U("\\X00\\"), "\0"s);
+  std::string all;
+  std::string expected;
+  for (int b = 0; b < 256; ++b) {
+    static constexpr char kHex[] = "0123456789abcdef";
+    all += kHex[b >> 4];
+    all += kHex[b & 15];
+    expected.push_back(static_cast<char>(b));
+  }
+  EXPECT_EQ(U("\\X" + all + "\\"), expected);
+}
+
 TEST(EscapeTest, MalformedHexIsKept) {
   EXPECT_EQ(U("\\X\\n"), "\\X\\n");
   EXPECT_EQ(U("\\X656\\n"), "\\X656\\n");
