@@ -5,6 +5,7 @@
 #include <iconv.h>
 
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 #include <memory>
 #include <string>
@@ -126,8 +127,15 @@ std::size_t FirstInvalidUtf8(std::string_view s) {
 }
 
 bool IsAscii(std::string_view s) {
-  for (char c : s) {
-    if (static_cast<unsigned char>(c) >= 0x80) return false;
+  // Eight bytes at a time: the common case is long pure-ASCII text.
+  std::size_t i = 0;
+  for (; i + 8 <= s.size(); i += 8) {
+    std::uint64_t word;
+    std::memcpy(&word, s.data() + i, 8);
+    if (word & 0x8080808080808080ULL) return false;
+  }
+  for (; i < s.size(); ++i) {
+    if (static_cast<unsigned char>(s[i]) >= 0x80) return false;
   }
   return true;
 }
@@ -248,6 +256,14 @@ std::string_view UnicodeOutputName(std::string_view iconv_name) {
   return iconv_name;
 }
 
+// Sets in which bytes below 0x80 are always ASCII characters (so pure ASCII
+// input needs no conversion). Not ISO IR14 (yen sign), not ISO-2022-JP (ESC
+// switches to 7-bit JIS), not UTF-16/32.
+bool IsAsciiSuperset(std::string_view iconv_name) {
+  return iconv_name.starts_with("ISO-8859-") || iconv_name == "GB18030" ||
+         iconv_name == "EUC-KR" || iconv_name == "EUC-TW" || iconv_name == "BIG5";
+}
+
 }  // namespace
 
 Result<Charset> Charset::FromMsh18(std::string_view name) {
@@ -285,6 +301,11 @@ std::string Charset::ToUtf8(std::string_view bytes) const {
     if (FirstInvalidUtf8(bytes) == std::string_view::npos) return std::string(bytes);
     return RepairUtf8(bytes);
   }
+
+  // Most values in these sets are plain ASCII, which they all contain as is.
+  if (IsAsciiSuperset(iconv_name_) && IsAscii(bytes)) return std::string(bytes);
+  // Latin-1 maps each byte to the same code point: no converter needed.
+  if (iconv_name_ == "ISO-8859-1") return Latin1ToUtf8(bytes);
 
   std::string out;
   const std::string_view from = UnicodeInputName(iconv_name_, &bytes);

@@ -2,6 +2,7 @@
 // are kept or malformed are in docs/hl7.md#escapes; keep the two in step.
 #include "junction/hl7/escape.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <optional>
@@ -112,7 +113,11 @@ void UnescapeTo(std::string_view raw, const Delimiters& d, std::string* out) {
     out->append(raw);
     return;
   }
-  out->reserve(out->size() + raw.size());
+  // Decoding never grows the text by much, so make room once; keep growth
+  // geometric for callers that append many values to one string.
+  if (out->capacity() - out->size() < raw.size()) {
+    out->reserve(std::max(out->size() + raw.size(), 2 * out->capacity()));
+  }
   auto* e = static_cast<const char*>(first);
   while (true) {
     out->append(p, e);
