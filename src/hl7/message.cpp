@@ -1,7 +1,9 @@
 #include "junction/hl7/message.h"
 
+#include <algorithm>
 #include <cstring>
 
+#include "hl7/internal/scan.h"
 #include "hl7/internal/segment_edit.h"
 #include "junction/hl7/escape.h"
 
@@ -16,18 +18,6 @@ bool IsHeaderId(std::string_view id) { return id == "MSH" || id == "BHS" || id =
 bool IsIdChar(char c) { return (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'); }
 
 bool IsBlank(char c) { return c == ' ' || c == '\t'; }
-
-// Position of the next '\r' or '\n' at or after `from`, or `end`.
-std::size_t FindLineEnd(const char* data, std::size_t from, std::size_t end) {
-  const char* p = data + from;
-  const char* stop = data + end;
-  while (p < stop) {
-    const char c = *p;
-    if (c == '\r' || c == '\n') return static_cast<std::size_t>(p - data);
-    ++p;
-  }
-  return end;
-}
 
 }  // namespace
 
@@ -101,12 +91,23 @@ Status Message::Index(const ParseOptions& options) {
 
   segments_.clear();
   fields_.clear();
+  // One allocation each for typical messages: ~40 bytes a segment, ~6 a field.
+  segments_.reserve(size / 32 + 4);
+  fields_.reserve(size / 4 + 16);
   while (pos < end) {
     if (segments_.size() >= options.max_segments) {
       return Status::OutOfRange("more than " + std::to_string(options.max_segments) + " segments",
                                 pos);
     }
-    std::size_t eol = FindLineEnd(data, pos, end);
+    Segment segment;
+    segment.begin = static_cast<std::uint32_t>(pos);
+    std::size_t line_length = 0;
+    Status status = IndexSegment(data + pos, end - pos, size - pos, options.max_fields_per_segment,
+                                 segment, &line_length);
+    if (!status.ok()) {
+      return Status(status.code(), status.message(), pos + (status.has_offset() ? status.offset() : 0));
+    }
+    const std::size_t eol = pos + line_length;
     // Terminator: line breaks plus any whitespace-only lines that follow.
     std::size_t next = eol;
     while (next < end) {
@@ -122,14 +123,8 @@ Status Message::Index(const ParseOptions& options) {
       }
       break;
     }
-    Segment segment;
-    segment.begin = static_cast<std::uint32_t>(pos);
-    segment.length = static_cast<std::uint32_t>(eol - pos);
+    segment.length = static_cast<std::uint32_t>(line_length);
     segment.terminator = static_cast<std::uint32_t>(next - eol);
-    Status status = IndexSegment(segment, options.max_fields_per_segment);
-    if (!status.ok()) {
-      return Status(status.code(), status.message(), pos + (status.has_offset() ? status.offset() : 0));
-    }
     segments_.push_back(segment);
     pos = next;
   }
@@ -152,11 +147,12 @@ Status Message::Index(const ParseOptions& options) {
   return Status::Ok();
 }
 
-Status Message::IndexSegment(Segment& segment, std::size_t max_fields) {
-  std::string_view text = TextOf(segment);
-  if (text.size() < 3 || !IsIdChar(text[0]) || !IsIdChar(text[1]) || !IsIdChar(text[2]) ||
-      (text.size() > 3 && text[3] != delimiters_.field)) {
-    std::string shown(text.substr(0, 8));
+Status Message::IndexSegment(const char* text, std::size_t limit, std::size_t readable,
+                             std::size_t max_fields, Segment& segment, std::size_t* line_length) {
+  const char sep = delimiters_.field;
+  if (limit < 3 || !IsIdChar(text[0]) || !IsIdChar(text[1]) || !IsIdChar(text[2]) ||
+      (limit > 3 && text[3] != sep && text[3] != '\r' && text[3] != '\n')) {
+    std::string shown(text, std::min<std::size_t>(limit, 8));
     for (char& c : shown) {
       if (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) >= 0x7F) c = '?';
     }
@@ -165,27 +161,56 @@ Status Message::IndexSegment(Segment& segment, std::size_t max_fields) {
   }
   segment.first_field = static_cast<std::uint32_t>(fields_.size());
   fields_.push_back({0, 3});
-  const bool header = IsHeaderId(text.substr(0, 3));
+  const bool header = IsHeaderId(std::string_view(text, 3));
   if (header) fields_.push_back({3, 1});  // MSH-1 is the separator itself
-  if (text.size() > 3) {
-    const char sep = delimiters_.field;
-    const char* base = text.data();
-    std::size_t start = 4;
-    std::size_t count = fields_.size() - segment.first_field;
-    while (true) {
-      if (++count > max_fields + 1) {
-        return Status::OutOfRange("more than " + std::to_string(max_fields) + " fields", start);
-      }
-      const void* hit = std::memchr(base + start, sep, text.size() - start);
-      std::size_t stop = hit ? static_cast<std::size_t>(static_cast<const char*>(hit) - base)
-                             : text.size();
-      fields_.push_back({static_cast<std::uint32_t>(start), static_cast<std::uint32_t>(stop - start)});
-      if (!hit) break;
-      start = stop + 1;
-    }
+  if (limit == 3 || text[3] != sep) {
+    *line_length = 3;
+    segment.field_count = static_cast<std::uint32_t>(fields_.size() - segment.first_field);
+    return Status::Ok();
   }
+  // Walk the structural bytes after the first separator: each separator closes a
+  // field, the first line break (or the limit) closes the segment.
+  std::size_t field_start = 4;
+  std::size_t count = 0;
+  std::size_t block = 4;
+  while (true) {
+    std::uint32_t mask;
+    if (block + internal::kScanBlock <= readable) {
+      mask = internal::StructuralMask16(text + block, sep);
+    } else {
+      mask = internal::StructuralMaskTail(text + block, readable - block, sep);
+    }
+    if (limit - block < internal::kScanBlock) mask &= (1u << (limit - block)) - 1;
+    while (mask) {
+      const std::size_t at = block + static_cast<std::size_t>(__builtin_ctz(mask));
+      mask &= mask - 1;
+      if (++count > max_fields) {
+        return Status::OutOfRange("more than " + std::to_string(max_fields) + " fields", at);
+      }
+      fields_.push_back({static_cast<std::uint32_t>(field_start),
+                         static_cast<std::uint32_t>(at - field_start)});
+      if (text[at] != sep) {
+        *line_length = at;
+        segment.field_count = static_cast<std::uint32_t>(fields_.size() - segment.first_field);
+        return Status::Ok();
+      }
+      field_start = at + 1;
+    }
+    block += internal::kScanBlock;
+    if (block >= limit) break;
+  }
+  fields_.push_back({static_cast<std::uint32_t>(field_start),
+                     static_cast<std::uint32_t>(limit - field_start)});
+  *line_length = limit;
   segment.field_count = static_cast<std::uint32_t>(fields_.size() - segment.first_field);
   return Status::Ok();
+}
+
+Status Message::IndexOwned(Segment& segment) {
+  std::string_view text = TextOf(segment);
+  std::size_t line_length = 0;
+  return IndexSegment(text.data(), text.size(), text.size(), internal::kMaxEditFields, segment,
+                      &line_length);
 }
 
 std::string_view Message::TextOf(const Segment& segment) const {
@@ -333,7 +358,7 @@ Status Message::ReplaceSegmentText(std::size_t index, std::string text) {
   Segment updated = segment;
   updated.owned = static_cast<std::int32_t>(owned_.size() - 1);
   updated.length = static_cast<std::uint32_t>(length);
-  JUNCTION_RETURN_IF_ERROR(IndexSegment(updated, internal::kMaxEditFields));
+  JUNCTION_RETURN_IF_ERROR(IndexOwned(updated));
   segments_[index] = updated;
   modified_ = true;
   return Status::Ok();
@@ -401,7 +426,7 @@ Status Message::InsertSegment(std::size_t index, std::string_view raw_segment) {
   Segment segment;
   segment.owned = static_cast<std::int32_t>(owned_.size() - 1);
   segment.length = static_cast<std::uint32_t>(raw_segment.size());
-  Status status = IndexSegment(segment, internal::kMaxEditFields);
+  Status status = IndexOwned(segment);
   if (!status.ok()) {
     owned_.pop_back();
     return status;

@@ -131,7 +131,11 @@ class Message {
 
   Message() = default;
   Status Index(const ParseOptions& options);
-  Status IndexSegment(Segment& segment, std::size_t max_fields);
+  // Indexes the fields of the segment at `text`, up to its first line break or
+  // `limit`; may read (not use) up to `readable` bytes. Sets *line_length.
+  Status IndexSegment(const char* text, std::size_t limit, std::size_t readable,
+                      std::size_t max_fields, Segment& segment, std::size_t* line_length);
+  Status IndexOwned(Segment& segment);
   std::string_view TextOf(const Segment& segment) const;
   std::string_view TerminatorOf(const Segment& segment) const;
   std::string_view FieldSpan(const Segment& segment, int field) const;
