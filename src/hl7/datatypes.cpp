@@ -87,7 +87,7 @@ FN FnSub(std::string_view raw, const Delimiters& d) {
 
 bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 
-// Shape check shared by ParseNM and SN; the reason names the first bad character.
+// Shape check shared by ParseNm and SN; the reason names the first bad character.
 Status CheckNumber(std::string_view raw) {
   if (raw.empty()) return Status::Invalid("not a number: empty");
   std::size_t i = 0;
@@ -242,7 +242,7 @@ XCN ParseXcn(std::string_view raw, const Delimiters& d) {
   return x;
 }
 
-Result<double> ParseNM(std::string_view raw) {
+Result<double> ParseNm(std::string_view raw) {
   JUNCTION_RETURN_IF_ERROR(CheckNumber(raw));
   // from_chars takes no leading '+' and no bare "5." / ".5" edge cases differ
   // between libraries, so hand it a normalised copy: sign, digits, point, digits.
@@ -263,7 +263,7 @@ Result<double> ParseNM(std::string_view raw) {
   return value;
 }
 
-Result<std::uint32_t> ParseSI(std::string_view raw) {
+Result<std::uint32_t> ParseSi(std::string_view raw) {
   if (raw.empty()) return Status::Invalid("not a sequence number: empty");
   std::uint32_t value = 0;
   for (std::size_t i = 0; i < raw.size(); ++i) {
@@ -321,12 +321,12 @@ Result<SN> ParseSn(std::string_view raw, const Delimiters& d) {
 
 Status ValidateNM(std::string_view raw) {
   if (IsAbsentOrNull(raw)) return Status::Ok();
-  return ParseNM(raw).status();
+  return ParseNm(raw).status();
 }
 
 Status ValidateSI(std::string_view raw) {
   if (IsAbsentOrNull(raw)) return Status::Ok();
-  return ParseSI(raw).status();
+  return ParseSi(raw).status();
 }
 
 Status ValidateSN(std::string_view raw, const Delimiters& d) {

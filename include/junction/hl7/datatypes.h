@@ -6,7 +6,7 @@
 //   name.family.own_surname_prefix; // "VAN"
 //   CX id = ParseCx("12345^^^HOSP&1.2.3&ISO^MR", d);
 //   id.assigning_authority.universal_id;  // "1.2.3"
-//   Result<double> n = ParseNM("-12.5");      // 12.5; "1e3" is "not a number"
+//   Result<double> n = ParseNm("-12.5");      // -12.5; "1e3" is "not a number"
 //
 // Every Parse* takes the raw text of ONE field repetition (or of one component
 // for types that can sit inside another, see "as a component" below) and the
@@ -228,9 +228,9 @@ inline std::string ParseIs(std::string_view raw, const Delimiters& d) { return P
 // NM: an optional leading '+' or '-', digits, and an optional decimal point
 // ("12", "-0.5", ".5", "5."; at least one digit). No exponent, no spaces, no
 // thousands separators. Reasons: "not a number: ...", "number out of range".
-Result<double> ParseNM(std::string_view raw);
+Result<double> ParseNm(std::string_view raw);
 // SI: a non-negative integer of at most 4 digits (HL7 length 4).
-Result<std::uint32_t> ParseSI(std::string_view raw);
+Result<std::uint32_t> ParseSi(std::string_view raw);
 // SN with validation (see SN): comparator and separator from the HL7 lists,
 // num1/num2 valid NM, num2 only after a separator, "+" only as a suffix of num1,
 // and "-", "/", ".", ":" only between two numbers.

@@ -287,7 +287,7 @@ TEST(DatatypesNm, Valid) {
       {"1.500", 1.5}, {"123456789", 123456789.0},
   };
   for (const Case& c : cases) {
-    Result<double> r = ParseNM(c.raw);
+    Result<double> r = ParseNm(c.raw);
     ASSERT_TRUE(r.ok()) << c.raw << ": " << r.status().ToString();
     EXPECT_DOUBLE_EQ(*r, c.value) << c.raw;
     EXPECT_TRUE(ValidateNM(c.raw).ok()) << c.raw;
@@ -322,23 +322,23 @@ TEST(DatatypesNm, Invalid) {
     EXPECT_NE(s.message().find(c.reason), std::string::npos)
         << c.raw << ": \"" << s.message() << "\"";
   }
-  EXPECT_FALSE(ParseNM("").ok());
+  EXPECT_FALSE(ParseNm("").ok());
   EXPECT_TRUE(ValidateNM("").ok());      // absent
   EXPECT_TRUE(ValidateNM("\"\"").ok());  // null
-  Result<double> huge = ParseNM("1" + std::string(400, '0'));
+  Result<double> huge = ParseNm("1" + std::string(400, '0'));
   ASSERT_FALSE(huge.ok());
   EXPECT_EQ(huge.status().message(), "number out of range");
 }
 
 TEST(DatatypesSi, Values) {
-  EXPECT_EQ(*ParseSI("1"), 1u);
-  EXPECT_EQ(*ParseSI("0001"), 1u);
-  EXPECT_EQ(*ParseSI("9999"), 9999u);
-  EXPECT_FALSE(ParseSI("10000").ok());
-  EXPECT_NE(ParseSI("10000").status().message().find("more than 4 digits"), std::string::npos);
-  EXPECT_NE(ParseSI("-1").status().message().find("negative"), std::string::npos);
-  EXPECT_FALSE(ParseSI("1.0").ok());
-  EXPECT_FALSE(ParseSI("").ok());
+  EXPECT_EQ(*ParseSi("1"), 1u);
+  EXPECT_EQ(*ParseSi("0001"), 1u);
+  EXPECT_EQ(*ParseSi("9999"), 9999u);
+  EXPECT_FALSE(ParseSi("10000").ok());
+  EXPECT_NE(ParseSi("10000").status().message().find("more than 4 digits"), std::string::npos);
+  EXPECT_NE(ParseSi("-1").status().message().find("negative"), std::string::npos);
+  EXPECT_FALSE(ParseSi("1.0").ok());
+  EXPECT_FALSE(ParseSi("").ok());
   EXPECT_TRUE(ValidateSI("").ok());
   EXPECT_TRUE(ValidateSI("42").ok());
   EXPECT_FALSE(ValidateSI("x").ok());
@@ -430,8 +430,8 @@ TEST(DatatypesProperty, ArbitraryTextIsSafe) {
       (void)ParseSn(raw, delims);
     }
     const bool absent_or_null = raw.empty() || raw == "\"\"";
-    EXPECT_EQ(ParseNM(raw).ok(), !absent_or_null && ValidateNM(raw).ok()) << raw;
-    (void)ParseSI(raw);
+    EXPECT_EQ(ParseNm(raw).ok(), !absent_or_null && ValidateNM(raw).ok()) << raw;
+    (void)ParseSi(raw);
   }
 }
 
