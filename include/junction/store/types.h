@@ -1,0 +1,134 @@
+// Value types of the message store: what goes in, what comes out, how to search.
+//
+//   junction::store::IncomingMessage in;
+//   in.raw = std::move(bytes);              // the message exactly as received
+//   in.channel = "adt-in";
+//   in.control_id = "MSG00001";             // MSH-10, extracted by the caller
+//   in.message_type = "ADT"; in.trigger_event = "A01";
+//
+//   junction::store::MessageQuery q;
+//   q.type = "ADT^A01"; q.limit = 20;       // newest first
+//
+// The store does not parse HL7: the caller (ingest) reads the header and fills
+// the metadata fields. Times are UTC microseconds since the Unix epoch.
+//
+// Thread safety: plain values; safe to copy and move between threads.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace junction::store {
+
+// Row id of a stored message (SQLite INTEGER PRIMARY KEY); ids start at 1 and
+// grow with commit order.
+using MessageId = std::int64_t;
+
+// Where a message is in its life. Stored as its lower-case name (see
+// MessageStateName) so the database stays readable with the sqlite3 shell.
+enum class MessageState : std::uint8_t {
+  kReceived,     // stored and acknowledged, not yet processed
+  kFiltered,     // a channel filter dropped it on purpose
+  kTransformed,  // transformed, not yet queued for delivery
+  kQueued,       // waiting for a destination
+  kSent,         // delivered to a destination
+  kError,        // failed; see the error text
+  kProcessed,    // all work for it is done
+};
+
+// "received", "filtered", ...
+std::string_view MessageStateName(MessageState state);
+// The inverse of MessageStateName; std::nullopt for unknown names.
+std::optional<MessageState> ParseMessageState(std::string_view name);
+
+// Upper bound on each metadata text field of IncomingMessage (not on raw).
+inline constexpr std::size_t kMaxMetadataFieldBytes = 1024;
+// Error texts longer than this are cut (at a UTF-8 character boundary).
+inline constexpr std::size_t kMaxErrorTextBytes = 4096;
+
+struct IncomingMessage {
+  std::string raw;  // the bytes as received (after MLLP deframing); not empty
+
+  // Metadata, extracted by the caller. All optional ("" = unknown).
+  std::string channel;                // channel / listener name
+  std::string peer;                   // remote address, e.g. "127.0.0.1:53122"
+  std::string control_id;             // MSH-10
+  std::string message_type;           // MSH-9.1, e.g. "ADT"
+  std::string trigger_event;          // MSH-9.2, e.g. "A01"
+  std::string message_structure;      // MSH-9.3, e.g. "ADT_A01"
+  std::string version;                // MSH-12, e.g. "2.5.1"
+  std::string sending_application;    // MSH-3 (first component is enough)
+  std::string sending_facility;       // MSH-4
+  std::string receiving_application;  // MSH-5
+  std::string receiving_facility;     // MSH-6
+  std::string patient_id;             // PID-3.1 of the first repetition
+
+  std::int64_t received_at_us = 0;  // 0: the store stamps the time of Append
+  MessageState state = MessageState::kReceived;
+};
+
+// What Append reports once the message is durable.
+struct AppendResult {
+  MessageId id = 0;
+  // True when duplicate detection is on and an earlier message with the same
+  // (sending application, sending facility, control id) exists: nothing new was
+  // stored and `id` names the earlier message. The caller ACKs it again.
+  bool duplicate = false;
+};
+
+// One stored message.
+struct MessageRecord {
+  MessageId id = 0;
+  std::int64_t received_at_us = 0;
+  std::int64_t updated_at_us = 0;  // last status change (== received_at_us at first)
+  std::string channel;
+  std::string peer;
+  std::string control_id;
+  std::string message_type;
+  std::string trigger_event;
+  std::string message_structure;
+  std::string version;
+  std::string sending_application;
+  std::string sending_facility;
+  std::string receiving_application;
+  std::string receiving_facility;
+  std::string patient_id;
+  std::int64_t size = 0;  // raw size in bytes (also when raw was not loaded)
+  MessageState state = MessageState::kReceived;
+  std::string error;  // set with state kError (may be set with others)
+  std::string raw;    // Get(): always; List(): only with include_raw
+};
+
+// Filters for Store::List. Empty strings and zero values mean "any".
+// Results are ordered by id, newest first.
+struct MessageQuery {
+  std::string channel;
+  // "ADT", "ADT^A01" or "ADT^A01^ADT_A01": message type, trigger, structure.
+  std::string type;
+  std::string patient_id;
+  std::string control_id;
+  std::optional<MessageState> state;
+  std::int64_t since_us = 0;  // received_at >= since_us
+  std::int64_t until_us = 0;  // received_at <  until_us
+  MessageId before_id = 0;    // paging: only ids < before_id
+  std::size_t limit = 100;    // capped at kMaxQueryLimit
+  bool include_raw = false;
+};
+
+inline constexpr std::size_t kMaxQueryLimit = 10'000;
+
+// Counters since Open, for metrics and benchmarks.
+struct StoreStats {
+  std::uint64_t appended = 0;        // rows inserted
+  std::uint64_t duplicates = 0;      // appends answered with an earlier id
+  std::uint64_t status_updates = 0;  // status updates applied
+  std::uint64_t failed_ops = 0;      // ops whose callback got an error
+  std::uint64_t commits = 0;         // transactions committed (one fsync each)
+  std::uint64_t max_batch = 0;       // largest batch committed at once
+  std::uint64_t rejected_full = 0;   // appends refused because the queue was full
+};
+
+}  // namespace junction::store

@@ -1,0 +1,102 @@
+// SqliteStore: the default Store, one SQLite file in WAL mode.
+//
+// One writer connection, owned by the writer thread, does every write (group
+// commit). Reads borrow a connection from a small pool of read-only
+// connections, so they see committed data and never wait for the writer.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "junction/store/store.h"
+#include "store/internal/sqlite_util.h"
+
+namespace junction::store::internal {
+
+class SqliteStore final : public Store {
+ public:
+  static Result<std::unique_ptr<Store>> Open(const StoreOptions& options);
+  ~SqliteStore() override;
+
+  Status Append(IncomingMessage message, AppendCallback done) override;
+  Status UpdateStatus(MessageId id, MessageState state, std::string error,
+                      StatusCallback done) override;
+  Status Flush() override;
+  Result<MessageRecord> Get(MessageId id) override;
+  Result<std::vector<MessageRecord>> List(const MessageQuery& query) override;
+  StoreStats Stats() const override;
+  Status Close() override;
+
+ private:
+  enum class OpKind { kAppend, kUpdate, kBarrier };
+  struct Op {
+    OpKind kind = OpKind::kBarrier;
+    IncomingMessage message;  // kAppend
+    AppendCallback append_done;
+    MessageId id = 0;  // kUpdate
+    MessageState state = MessageState::kReceived;
+    std::string error;
+    StatusCallback status_done;  // kUpdate and kBarrier
+    std::size_t bytes = 0;       // counted against max_pending_bytes
+  };
+  struct Outcome {
+    Status status;
+    AppendResult append;
+  };
+
+  explicit SqliteStore(const StoreOptions& options);
+  Status Init();
+  Status OpenWriter();
+  Status Enqueue(Op op, bool fail_fast);
+  void WriterLoop();
+  void ExecuteBatch(std::vector<Op>& batch, bool draining);
+  Status RunBatch(std::vector<Op>& batch, std::vector<Outcome>& outcomes);
+  Status InsertOne(const IncomingMessage& message, std::int64_t now_us, Outcome& outcome);
+  Status UpdateOne(const Op& op, std::int64_t now_us, Outcome& outcome);
+
+  Result<DbPtr> AcquireReader();
+  void ReleaseReader(DbPtr db);
+
+  const StoreOptions options_;
+  std::string path_;      // the database file actually used
+  std::string temp_dir_;  // set for ":memory:"; removed by Close
+
+  // Writer state: touched only by the writer thread after Init.
+  DbPtr writer_db_;
+  Stmt begin_, commit_, rollback_, insert_, find_duplicate_, update_;
+  std::thread writer_;
+
+  // The queue between callers and the writer.
+  std::mutex mu_;
+  std::condition_variable writer_cv_;  // work arrived or closing
+  std::condition_variable space_cv_;   // room in the queue or closing
+  std::deque<Op> queue_;
+  std::size_t pending_bytes_ = 0;
+  bool closing_ = false;
+
+  // Close() runs once; later calls return the same status.
+  std::mutex close_mu_;
+  bool closed_ = false;
+  Status close_status_;
+  std::atomic<std::uint64_t> drain_failures_{0};
+
+  // Read connections.
+  std::mutex readers_mu_;
+  std::condition_variable readers_cv_;
+  std::vector<DbPtr> idle_readers_;
+  std::size_t open_readers_ = 0;  // idle + lent out
+  bool readers_closed_ = false;
+
+  std::atomic<std::uint64_t> appended_{0}, duplicates_{0}, status_updates_{0}, failed_ops_{0},
+      commits_{0}, max_batch_{0}, rejected_full_{0};
+};
+
+}  // namespace junction::store::internal
