@@ -1,0 +1,82 @@
+// Schema versioning: fresh files are created at the current version, files of
+// other applications and of newer builds are refused, never modified.
+#include <sqlite3.h>
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "junction/store/store.h"
+#include "unit/store/store_test_util.h"
+
+namespace junction::store {
+namespace {
+
+using testing::SampleMessage;
+using testing::SqlInt;
+using testing::TempDir;
+
+void RunSql(const std::string& path, const char* sql) {
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  EXPECT_EQ(sqlite3_exec(db, sql, nullptr, nullptr, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
+  sqlite3_close(db);
+}
+
+TEST(StoreSchema, FreshFileGetsCurrentVersionAndApplicationId) {
+  TempDir dir;
+  ASSERT_TRUE(dir.ok());
+  StoreOptions o;
+  o.sqlite_path = dir.File("fresh.db");
+  ASSERT_TRUE(Store::Open(o).ok());
+  EXPECT_GE(CurrentSchemaVersion(), 1);
+  EXPECT_EQ(SqlInt(o.sqlite_path, "PRAGMA user_version"), CurrentSchemaVersion());
+  EXPECT_EQ(SqlInt(o.sqlite_path, "PRAGMA application_id"), 0x4A4E4354);
+}
+
+TEST(StoreSchema, EmptyExistingFileIsMigrated) {
+  TempDir dir;
+  ASSERT_TRUE(dir.ok());
+  StoreOptions o;
+  o.sqlite_path = dir.File("empty.db");
+  RunSql(o.sqlite_path, "PRAGMA user_version = 0");  // creates an empty database
+  Result<std::unique_ptr<Store>> store = Store::Open(o);
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  EXPECT_TRUE((*store)->AppendAndWait(SampleMessage("M1")).ok());
+}
+
+TEST(StoreSchema, RefusesNewerSchemaVersion) {
+  TempDir dir;
+  ASSERT_TRUE(dir.ok());
+  StoreOptions o;
+  o.sqlite_path = dir.File("newer.db");
+  ASSERT_TRUE(Store::Open(o).ok());
+  std::string bump = "PRAGMA user_version = " + std::to_string(CurrentSchemaVersion() + 1);
+  RunSql(o.sqlite_path, bump.c_str());
+  Result<std::unique_ptr<Store>> store = Store::Open(o);
+  ASSERT_FALSE(store.ok());
+  EXPECT_NE(store.status().message().find("newer"), std::string::npos);
+  o.read_only = true;
+  EXPECT_FALSE(Store::Open(o).ok());
+  EXPECT_EQ(SqlInt(o.sqlite_path, "PRAGMA user_version"), CurrentSchemaVersion() + 1);
+}
+
+TEST(StoreSchema, RefusesAnotherApplicationsDatabase) {
+  TempDir dir;
+  ASSERT_TRUE(dir.ok());
+  StoreOptions o;
+  o.sqlite_path = dir.File("other.db");
+  RunSql(o.sqlite_path, "CREATE TABLE patients (id INTEGER); INSERT INTO patients VALUES (1);");
+  Result<std::unique_ptr<Store>> store = Store::Open(o);
+  ASSERT_FALSE(store.ok());
+  EXPECT_EQ(store.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(SqlInt(o.sqlite_path, "SELECT count(*) FROM sqlite_schema WHERE name = 'messages'"), 0);
+
+  std::string other = dir.File("other-app.db");
+  RunSql(other, "PRAGMA application_id = 1234; PRAGMA user_version = 1;");
+  o.sqlite_path = other;
+  EXPECT_FALSE(Store::Open(o).ok());
+}
+
+}  // namespace
+}  // namespace junction::store
