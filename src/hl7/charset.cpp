@@ -57,11 +57,11 @@ struct Alias {
   std::string_view hl7_name;
 };
 constexpr Alias kAliases[] = {
-    {"US-ASCII", "ASCII"},        {"UTF-8", "UNICODE UTF-8"},  {"UTF8", "UNICODE UTF-8"},
+    {"US-ASCII", "ASCII"},        {"UTF-8", "UNICODE UTF-8"},   {"UTF8", "UNICODE UTF-8"},
     {"UTF-16", "UNICODE UTF-16"}, {"UTF-32", "UNICODE UTF-32"}, {"ISO-8859-1", "8859/1"},
-    {"ISO-8859-2", "8859/2"},     {"ISO-8859-3", "8859/3"},    {"ISO-8859-4", "8859/4"},
-    {"ISO-8859-5", "8859/5"},     {"ISO-8859-6", "8859/6"},    {"ISO-8859-7", "8859/7"},
-    {"ISO-8859-8", "8859/8"},     {"ISO-8859-9", "8859/9"},    {"ISO-8859-15", "8859/15"},
+    {"ISO-8859-2", "8859/2"},     {"ISO-8859-3", "8859/3"},     {"ISO-8859-4", "8859/4"},
+    {"ISO-8859-5", "8859/5"},     {"ISO-8859-6", "8859/6"},     {"ISO-8859-7", "8859/7"},
+    {"ISO-8859-8", "8859/8"},     {"ISO-8859-9", "8859/9"},     {"ISO-8859-15", "8859/15"},
 };
 
 bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
@@ -260,8 +260,8 @@ std::string_view UnicodeOutputName(std::string_view iconv_name) {
 // input needs no conversion). Not ISO IR14 (yen sign), not ISO-2022-JP (ESC
 // switches to 7-bit JIS), not UTF-16/32.
 bool IsAsciiSuperset(std::string_view iconv_name) {
-  return iconv_name.starts_with("ISO-8859-") || iconv_name == "GB18030" ||
-         iconv_name == "EUC-KR" || iconv_name == "EUC-TW" || iconv_name == "BIG5";
+  return iconv_name.starts_with("ISO-8859-") || iconv_name == "GB18030" || iconv_name == "EUC-KR" ||
+         iconv_name == "EUC-TW" || iconv_name == "BIG5";
 }
 
 }  // namespace
@@ -360,8 +360,7 @@ Result<std::string> Charset::FromUtf8(std::string_view utf8) const {
     if (iconv_name_ == "ASCII") {
       for (std::size_t i = 0; i < utf8.size(); ++i) {
         if (static_cast<unsigned char>(utf8[i]) >= 0x80) {
-          return Status::Invalid("character cannot be written in ASCII (MSH-18 empty or ASCII)",
-                                 i);
+          return Status::Invalid("character cannot be written in ASCII (MSH-18 empty or ASCII)", i);
         }
       }
     }

@@ -52,9 +52,8 @@ Result<Delimiters> Delimiters::FromHeader(std::string_view segment) {
   Delimiters d;
   d.field = segment[3];
   if (const char* why = SeparatorProblem(d.field)) {
-    return Status::Invalid(std::string(name) + "-1 field separator " + Printable(d.field) +
-                               " " + why,
-                           3);
+    return Status::Invalid(
+        std::string(name) + "-1 field separator " + Printable(d.field) + " " + why, 3);
   }
 
   // MSH-2 runs to the next field separator or the end of the segment. Look at

@@ -76,13 +76,26 @@ bool DecodeBody(std::string_view body, const Delimiters& d, std::string* out) {
   if (body.size() == 1) {
     char c = '\0';
     switch (body[0]) {
-      case 'F': c = d.field; break;
-      case 'S': c = d.component; break;
-      case 'T': c = d.subcomponent; break;
-      case 'R': c = d.repetition; break;
-      case 'E': c = d.escape; break;
-      case 'P': c = d.truncation; break;
-      default: return false;  // includes \H\ and \N\ (kept)
+      case 'F':
+        c = d.field;
+        break;
+      case 'S':
+        c = d.component;
+        break;
+      case 'T':
+        c = d.subcomponent;
+        break;
+      case 'R':
+        c = d.repetition;
+        break;
+      case 'E':
+        c = d.escape;
+        break;
+      case 'P':
+        c = d.truncation;
+        break;
+      default:
+        return false;  // includes \H\ and \N\ (kept)
     }
     if (c == '\0') return false;  // \T\ or \P\ when the message declares none
     out->push_back(c);
@@ -113,7 +126,7 @@ void UnescapeTo(std::string_view raw, const Delimiters& d, std::string* out) {
     out->append(raw);
     return;
   }
-  // Decoding never grows the text by much, so make room once; keep growth
+  // Decoded text is rarely longer than the input, so make room once; keep growth
   // geometric for callers that append many values to one string.
   if (out->capacity() - out->size() < raw.size()) {
     out->reserve(std::max(out->size() + raw.size(), 2 * out->capacity()));

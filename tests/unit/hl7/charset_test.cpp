@@ -77,8 +77,8 @@ TEST(CharsetTest, TrimsAndIgnoresCaseAndKnowsAliases) {
 }
 
 TEST(CharsetTest, UnknownNamesAreInvalid) {
-  for (std::string_view name : {"8859/10", "8859/16", "EBCDIC", "UNICODE UTF-7", "8859/1~ASCII",
-                                "ISO IR 87", "8859"}) {
+  for (std::string_view name :
+       {"8859/10", "8859/16", "EBCDIC", "UNICODE UTF-7", "8859/1~ASCII", "ISO IR 87", "8859"}) {
     Result<Charset> r = Charset::FromMsh18(name);
     ASSERT_FALSE(r.ok()) << name;
     EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
@@ -102,11 +102,14 @@ TEST(CharsetTest, AsciiPassthroughAndFallbacks) {
 TEST(CharsetTest, Utf8RepairsInvalidBytes) {
   Charset utf8 = Must("UNICODE UTF-8");
   EXPECT_EQ(utf8.ToUtf8("\xE6\xAF\x8F"), "\xE6\xAF\x8F");
-  EXPECT_EQ(utf8.ToUtf8("a\xFF" "b"), "a\xEF\xBF\xBD" "b");
-  EXPECT_EQ(utf8.ToUtf8("\xC0\xAF"), "\xEF\xBF\xBD\xEF\xBF\xBD");   // overlong
+  EXPECT_EQ(utf8.ToUtf8("a\xFF"
+                        "b"),
+            "a\xEF\xBF\xBD"
+            "b");
+  EXPECT_EQ(utf8.ToUtf8("\xC0\xAF"), "\xEF\xBF\xBD\xEF\xBF\xBD");  // overlong
   EXPECT_EQ(utf8.ToUtf8("\xED\xA0\x80"),                           // surrogate
             "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD");
-  EXPECT_EQ(utf8.ToUtf8("x\xE6\xAF"), "x\xEF\xBF\xBD\xEF\xBF\xBD");  // truncated
+  EXPECT_EQ(utf8.ToUtf8("x\xE6\xAF"), "x\xEF\xBF\xBD\xEF\xBF\xBD");         // truncated
   EXPECT_EQ(utf8.ToUtf8("\xF4\x90\x80\x80").substr(0, 3), "\xEF\xBF\xBD");  // > U+10FFFF
 }
 
@@ -115,9 +118,12 @@ TEST(CharsetTest, Latin1AndFriends) {
   EXPECT_EQ(Must("8859/15").ToUtf8("\xA4"), "\xE2\x82\xAC");  // euro sign
   EXPECT_EQ(Must("8859/1").ToUtf8("\xA4"), "\xC2\xA4");       // currency sign
   EXPECT_EQ(Must("8859/5").ToUtf8("\xB6\xD4"), "\xD0\x96\xD0\xB4");
-  EXPECT_EQ(Must("8859/7").ToUtf8("\xE1"), "\xCE\xB1");       // alpha
+  EXPECT_EQ(Must("8859/7").ToUtf8("\xE1"), "\xCE\xB1");  // alpha
   // 0xA5 is unassigned in ISO-8859-3.
-  EXPECT_EQ(Must("8859/3").ToUtf8("a\xA5" "b"), "a\xEF\xBF\xBD" "b");
+  EXPECT_EQ(Must("8859/3").ToUtf8("a\xA5"
+                                  "b"),
+            "a\xEF\xBF\xBD"
+            "b");
 }
 
 TEST(CharsetTest, EastAsian) {
@@ -141,18 +147,33 @@ TEST(CharsetTest, EastAsianInvalidBytes) {
 
 TEST(CharsetTest, Utf16AndUtf32) {
   Charset u16 = Must("UNICODE");
-  EXPECT_EQ(u16.ToUtf8("\x00" "A\x00\xE9"s), "A\xC3\xA9");            // no BOM: big-endian
-  EXPECT_EQ(u16.ToUtf8("\xFF\xFE" "A\x00\xE9\x00"s), "A\xC3\xA9");    // little-endian BOM
-  EXPECT_EQ(u16.ToUtf8("\x00" "A\x00"s), "A\xEF\xBF\xBD");             // odd trailing byte
-  EXPECT_EQ(u16.ToUtf8("\xDC\x00\x00" "B"s), "\xEF\xBF\xBD" "B");      // lone low surrogate
-  EXPECT_EQ(u16.ToUtf8("\xFE\xFF\x00" "A"s), "A");                    // big-endian BOM
+  EXPECT_EQ(u16.ToUtf8("\x00"
+                       "A\x00\xE9"s),
+            "A\xC3\xA9");  // no BOM: big-endian
+  EXPECT_EQ(u16.ToUtf8("\xFF\xFE"
+                       "A\x00\xE9\x00"s),
+            "A\xC3\xA9");  // little-endian BOM
+  EXPECT_EQ(u16.ToUtf8("\x00"
+                       "A\x00"s),
+            "A\xEF\xBF\xBD");  // odd trailing byte
+  EXPECT_EQ(u16.ToUtf8("\xDC\x00\x00"
+                       "B"s),
+            "\xEF\xBF\xBD"
+            "B");  // lone low surrogate
+  EXPECT_EQ(u16.ToUtf8("\xFE\xFF\x00"
+                       "A"s),
+            "A");                                                  // big-endian BOM
   EXPECT_EQ(u16.ToUtf8("\xD8\x3D\xDE\x00"s), "\xF0\x9F\x98\x80");  // surrogate pair
   Charset u32 = Must("UNICODE UTF-32");
   EXPECT_EQ(u32.ToUtf8("\x00\x00\x20\xAC"s), "\xE2\x82\xAC");
   EXPECT_EQ(u32.ToUtf8("\xFF\xFE\x00\x00\xAC\x20\x00\x00"s), "\xE2\x82\xAC");
   // Written big-endian without a byte order mark, so values concatenate.
-  EXPECT_EQ(*u16.FromUtf8("A\xC3\xA9"), "\x00" "A\x00\xE9"s);
-  EXPECT_EQ(*u32.FromUtf8("A"), "\x00\x00\x00" "A"s);
+  EXPECT_EQ(*u16.FromUtf8("A\xC3\xA9"),
+            "\x00"
+            "A\x00\xE9"s);
+  EXPECT_EQ(*u32.FromUtf8("A"),
+            "\x00\x00\x00"
+            "A"s);
 }
 
 TEST(CharsetTest, FromUtf8RoundTrips) {
@@ -211,9 +232,15 @@ TEST(CharsetTest, LargeInputCrossesBufferBoundaries) {
 TEST(CharsetTest, ManyCharsetsAndThreads) {
   // More charsets than the per-thread converter cache holds, from several threads.
   const std::vector<std::pair<std::string, std::string>> cases = {
-      {"8859/1", "\xE9"},   {"8859/2", "\xB1"},         {"8859/5", "\xB6"},
-      {"8859/7", "\xE1"},   {"8859/9", "\xFD"},         {"8859/15", "\xA4"},
-      {"KS X 1001", "\xC7\xD1"}, {"BIG-5", "\xA4\xA4"}, {"GB 18030-2000", "\xD6\xD0"},
+      {"8859/1", "\xE9"},
+      {"8859/2", "\xB1"},
+      {"8859/5", "\xB6"},
+      {"8859/7", "\xE1"},
+      {"8859/9", "\xFD"},
+      {"8859/15", "\xA4"},
+      {"KS X 1001", "\xC7\xD1"},
+      {"BIG-5", "\xA4\xA4"},
+      {"GB 18030-2000", "\xD6\xD0"},
       {"CNS 11643-1992", "\xC4\xE3"},
   };
   std::vector<std::string> expected;

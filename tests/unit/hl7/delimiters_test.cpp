@@ -108,8 +108,8 @@ TEST(DelimitersTest, DoubledEscapeQuirkIsReadAsFourCharacters) {
 
 TEST(DelimitersTest, OtherDuplicatesAreRejected) {
   ExpectInvalid("MSH|^&&^|SEND", 6);
-  ExpectInvalid("MSH|^~\\\\|x", 7);   // doubled escape but only 4 chars
-  ExpectInvalid("MSH|^~\\&^|x", 8);   // truncation equals component
+  ExpectInvalid("MSH|^~\\\\|x", 7);  // doubled escape but only 4 chars
+  ExpectInvalid("MSH|^~\\&^|x", 8);  // truncation equals component
   ExpectInvalid("MSH|^^\\&|x", 5);
 }
 
@@ -221,8 +221,8 @@ TEST(DelimitersTest, RandomHeadersKeepInvariants) {
     }
     // What we would write reads back as the same delimiters.
     char buf[5];
-    const std::string again = "MSH" + std::string(1, d.field) +
-                              std::string(d.EncodingCharacters(buf)) + d.field;
+    const std::string again =
+        "MSH" + std::string(1, d.field) + std::string(d.EncodingCharacters(buf)) + d.field;
     Result<Delimiters> r2 = Delimiters::FromHeader(again);
     ASSERT_TRUE(r2.ok()) << again;
     ASSERT_EQ(r2->component, d.component);

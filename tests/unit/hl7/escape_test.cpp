@@ -132,7 +132,7 @@ TEST(EscapeTest, FormattingCommands) {
 
 TEST(EscapeTest, MalformedFormattingIsKept) {
   EXPECT_EQ(U("\\.sp x\\"), "\\.sp x\\");
-  EXPECT_EQ(U("\\.sp -1\\"), "\\.sp -1\\");  // no sign for vertical space
+  EXPECT_EQ(U("\\.sp -1\\"), "\\.sp -1\\");    // no sign for vertical space
   EXPECT_EQ(U("\\.sp 100\\"), "\\.sp 100\\");  // above the expansion bound
   EXPECT_EQ(U("\\.sk 1000000\\"), "\\.sk 1000000\\");
   EXPECT_EQ(U("\\.sp \\"), "\\.sp \\");
@@ -159,7 +159,7 @@ TEST(EscapeTest, UnclosedEscapeIsKept) {
   EXPECT_EQ(U("\\"), "\\");
   EXPECT_EQ(U("a\\"), "a\\");
   EXPECT_EQ(U("a\\Fb"), "a\\Fb");
-  EXPECT_EQ(U("\\\\"), "\\\\");   // empty sequence
+  EXPECT_EQ(U("\\\\"), "\\\\");  // empty sequence
   EXPECT_EQ(U("\\\\\\"), "\\\\\\");
   EXPECT_EQ(U("\\\\F\\"), "\\\\F\\");
 }
