@@ -207,7 +207,9 @@ Status SqliteStore::Enqueue(Op op, bool fail_fast) {
            pending_bytes_ + op.bytes > options_.max_pending_bytes;
   };
   if (closing_) return ClosedError();
-  if (full()) {
+  // A callback (running on the writer thread) must never wait for room: only
+  // the writer makes room. Its ops may exceed the bound a little instead.
+  if (std::this_thread::get_id() != writer_id_ && full()) {
     if (fail_fast) {
       rejected_full_.fetch_add(1, std::memory_order_relaxed);
       return Status::OutOfRange("store write queue is full");
@@ -257,6 +259,7 @@ Status SqliteStore::UpdateStatus(MessageId id, MessageState state, std::string e
 
 Status SqliteStore::Flush() {
   if (options_.read_only) return Status::Ok();
+  if (OnWriterThread()) return Status::Invalid("store: Flush called from a store callback");
   auto promise = std::make_shared<std::promise<Status>>();
   std::future<Status> future = promise->get_future();
   Op op;
@@ -266,7 +269,16 @@ Status SqliteStore::Flush() {
   return future.get();
 }
 
+bool SqliteStore::OnWriterThread() {
+  std::lock_guard lock(mu_);
+  return std::this_thread::get_id() == writer_id_;
+}
+
 void SqliteStore::WriterLoop() {
+  {
+    std::lock_guard lock(mu_);
+    writer_id_ = std::this_thread::get_id();
+  }
   std::vector<Op> batch;
   batch.reserve(options_.max_batch);
   for (;;) {

@@ -37,6 +37,7 @@ Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
 }
 
 Result<AppendResult> Store::AppendAndWait(IncomingMessage message) {
+  if (OnWriterThread()) return Status::Invalid("store: AppendAndWait called from a store callback");
   auto promise = std::make_shared<std::promise<Result<AppendResult>>>();
   std::future<Result<AppendResult>> future = promise->get_future();
   Status queued = Append(std::move(message), [promise](Result<AppendResult> r) {
@@ -47,6 +48,9 @@ Result<AppendResult> Store::AppendAndWait(IncomingMessage message) {
 }
 
 Status Store::UpdateStatusAndWait(MessageId id, MessageState state, std::string error) {
+  if (OnWriterThread()) {
+    return Status::Invalid("store: UpdateStatusAndWait called from a store callback");
+  }
   auto promise = std::make_shared<std::promise<Status>>();
   std::future<Status> future = promise->get_future();
   Status queued = UpdateStatus(id, state, std::move(error),

@@ -22,8 +22,9 @@
 // number of concurrent connections.
 //
 // Callbacks run on the writer thread, after the commit, in queue order. Keep
-// them short and non-blocking (post to your own executor) and do not call
-// Close() or the *AndWait helpers from them; they must not throw. Each accepted
+// them short and non-blocking (post to your own executor); they must not throw.
+// They may call Append and UpdateStatus (which then never wait for room), but
+// not Close(); Flush and the *AndWait helpers fail there instead of deadlocking. Each accepted
 // call gets its callback exactly once, also when the commit fails or the store
 // is closed with work pending (then with an error; it is never dropped).
 //
@@ -134,9 +135,14 @@ class Store {
   // commit (each affected callback was told too). Later calls return the same.
   virtual Status Close() = 0;
 
-  // Blocking conveniences (CLI, file poller, tests). Not from a callback.
+  // Blocking conveniences (CLI, file poller, tests). Called from a store
+  // callback they would wait for themselves, so there they fail instead.
   Result<AppendResult> AppendAndWait(IncomingMessage message);
   Status UpdateStatusAndWait(MessageId id, MessageState state, std::string error = {});
+
+ protected:
+  // True on the thread that runs the callbacks (where waiting would deadlock).
+  virtual bool OnWriterThread() = 0;
 };
 
 // The SQLite schema version this build writes (PRAGMA user_version).

@@ -35,6 +35,9 @@ class SqliteStore final : public Store {
   StoreStats Stats() const override;
   Status Close() override;
 
+ protected:
+  bool OnWriterThread() override;
+
  private:
   enum class OpKind { kAppend, kUpdate, kBarrier };
   struct Op {
@@ -81,6 +84,7 @@ class SqliteStore final : public Store {
   std::deque<Op> queue_;
   std::size_t pending_bytes_ = 0;
   bool closing_ = false;
+  std::thread::id writer_id_;  // set by the writer thread when it starts
 
   // Close() runs once; later calls return the same status.
   std::mutex close_mu_;
