@@ -19,9 +19,15 @@ enum class Mode {
   kAnchor,
   // Optional leading children of a group may be passed over.
   kSkipOptional,
-  // Required children may be passed over too; they are reported missing.
+  // Required members of an open group may be passed over too; they are
+  // reported missing. A group is still never entered past a missing required
+  // member: a segment that only fits that way is reported as out of place
+  // instead of inventing a group around it.
   kSkipRequired,
 };
+
+// The mode used to enter a group that is not open yet.
+Mode EntryMode(Mode mode) { return mode == Mode::kSkipRequired ? Mode::kSkipOptional : mode; }
 constexpr Mode kModes[] = {Mode::kAnchor, Mode::kSkipOptional, Mode::kSkipRequired};
 
 // True when a group may legitimately be empty: every member is optional or
@@ -108,17 +114,18 @@ class StructureMatcher {
                            bool* full) const {
     const auto& children = f.node->children;
     const auto n = static_cast<std::ptrdiff_t>(children.size());
+    const Mode entry = EntryMode(mode);
     for (std::ptrdiff_t i = std::max<std::ptrdiff_t>(f.pos, 0); i < n; ++i) {
       const MessageNode& child = children[static_cast<std::size_t>(i)];
       if (i == f.pos) {
         bool can_repeat = child.max == 0 || f.count < child.max;
-        if (CanStartWith(child, id, mode, depth + 1)) {
+        if (CanStartWith(child, id, entry, depth + 1)) {
           if (can_repeat) return i;
           if (full != nullptr) *full = true;
         }
         continue;  // already present, so never "missing"
       }
-      if (CanStartWith(child, id, mode, depth + 1)) return i;
+      if (CanStartWith(child, id, entry, depth + 1)) return i;
       // Optional siblings are always passed over; required ones only when asked.
       if (!Skippable(child, depth + 1) && mode != Mode::kSkipRequired) return kNoChild;
     }
@@ -192,7 +199,7 @@ class StructureMatcher {
       }
       std::size_t group = OpenGroup(f, node);
       stack_.push_back({&node, group, -1, 0, {}});
-      child = FindChild(stack_.back(), id, mode, stack_.size() - 1, nullptr);
+      child = FindChild(stack_.back(), id, EntryMode(mode), stack_.size() - 1, nullptr);
       if (child == kNoChild) {  // cannot happen: CanStartWith said yes; stay safe
         Attach(stack_.back(), index, /*expected=*/false);
         return;
