@@ -649,6 +649,27 @@ TEST(StoreReaders, ConcurrentReadersSeeCommittedRowsWhileWriting) {
   EXPECT_EQ(reader->Append(SampleMessage("x"), nullptr).code(), StatusCode::kIoError);
 }
 
+TEST(StoreReaders, ReadOnlyOpenAfterTheWriterIsGone) {
+  TempDir dir;
+  ASSERT_TRUE(dir.ok());
+  StoreOptions o;
+  o.sqlite_path = dir.File("offline.db");
+  {
+    auto store = MustOpen(o);
+    ASSERT_TRUE(store);
+    ASSERT_TRUE(store->AppendAndWait(SampleMessage("OFF1")).ok());
+  }
+  // The last connection removed the -wal and -shm files; a reader still works.
+  o.read_only = true;
+  auto reader = MustOpen(o);
+  ASSERT_TRUE(reader);
+  MessageQuery q;
+  q.control_id = "OFF1";
+  Result<std::vector<MessageRecord>> rows = reader->List(q);
+  ASSERT_TRUE(rows.ok()) << rows.status().ToString();
+  EXPECT_EQ(rows->size(), 1u);
+}
+
 TEST(StoreReaders, ReadOnlyOpenOfMissingFileIsNotFound) {
   TempDir dir;
   ASSERT_TRUE(dir.ok());
