@@ -299,8 +299,8 @@ std::optional<std::string> Message::GetDecoded(const Path& path) const {
   if (path.field <= 2 && path.field > 0 && IsHeaderId(path.SegmentId())) return std::string(*raw);
   std::string decoded;
   UnescapeTo(*raw, delimiters_, &decoded);
-  if (!charset_.is_utf8_compatible()) return charset_.ToUtf8(decoded);
-  return decoded;
+  // ToUtf8 returns pure ASCII as is; it matters for bytes >= 0x80 (declared or not).
+  return charset_.ToUtf8(decoded);
 }
 
 std::string Message::Get(std::string_view path_text) const {

@@ -1,5 +1,6 @@
 #include "junction/mllp/codec.h"
 
+#include <algorithm>
 #include <cstring>
 
 namespace junction::mllp {
@@ -45,6 +46,10 @@ Status FrameDecoder::Feed(std::string_view bytes, std::vector<std::string>* fram
         }
         if (payload_.size() + (stop - pos) > options_.max_frame_bytes) {
           state_ = State::kFailed;
+          // Keep the start of the frame so the caller can still read its MSH for the NAK.
+          failed_head_ = payload_.substr(0, kFailedHeadBytes);
+          failed_head_.append(bytes.data() + pos,
+                              std::min(stop - pos, kFailedHeadBytes - failed_head_.size()));
           payload_.clear();
           return Status::OutOfRange("MLLP frame larger than " +
                                     std::to_string(options_.max_frame_bytes) + " bytes");

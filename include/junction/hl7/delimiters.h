@@ -1,7 +1,7 @@
 // Delimiters: the separator and escape characters a message declares in MSH-1/MSH-2.
 //
 //   Delimiters d;                       // | ^ ~ \ &   (the HL7 defaults)
-//   auto parsed = Delimiters::FromMsh("MSH|^~\\&|...");
+//   auto parsed = Delimiters::FromHeader("MSH|^~\\&|...");
 //
 // A message may declare 3, 4 or 5 encoding characters. With 3, there is no
 // subcomponent separator (subcomponent == '\0'); the 5th (2.7+) is the

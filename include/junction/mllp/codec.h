@@ -55,13 +55,17 @@ class FrameDecoder {
   bool in_frame() const { return state_ == State::kInFrame; }
   std::size_t buffered_bytes() const { return payload_.size(); }
   bool failed() const { return state_ == State::kFailed; }
+  // After an oversize error: the first bytes of the rejected frame (up to 4 KiB).
+  std::string_view failed_head() const { return failed_head_; }
 
  private:
   enum class State { kIdle, kInFrame, kAfterEnd, kFailed };
 
   DecoderOptions options_;
   State state_ = State::kIdle;
+  static constexpr std::size_t kFailedHeadBytes = 4096;
   std::string payload_;
+  std::string failed_head_;
   std::uint64_t skipped_bytes_ = 0;
   std::uint64_t abandoned_frames_ = 0;
 };
