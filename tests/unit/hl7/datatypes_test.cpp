@@ -1,8 +1,14 @@
 #include "junction/hl7/datatypes.h"
+#include "junction/hl7/message.h"
+#include "junction/hl7/path.h"
 
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -433,6 +439,85 @@ TEST(DatatypesProperty, ArbitraryTextIsSafe) {
     EXPECT_EQ(ParseNm(raw).ok(), !absent_or_null && ValidateNM(raw).ok()) << raw;
     (void)ParseSi(raw);
   }
+}
+
+bool IsAscii(std::string_view s) {
+  for (char c : s) {
+    if (static_cast<unsigned char>(c) >= 0x80) return false;
+  }
+  return true;
+}
+
+// Real messages (../shared, when present): every date/time in common TS/DTM
+// fields round-trips, and the typed accessors agree with Message's path lookup,
+// which is an independent implementation of the same splitting and decoding.
+TEST(DatatypesCorpus, FhirConverterSamples) {
+  const char* root = std::getenv("JUNCTION_SOURCE_DIR");
+  const std::filesystem::path dir =
+      std::filesystem::path(root != nullptr ? root : ".") / ".." / "shared" / "corpus" /
+      "fhir-converter";
+  if (!std::filesystem::is_directory(dir)) GTEST_SKIP() << dir << " not present";
+
+  int messages = 0;
+  int dates = 0;
+  int names = 0;
+  int ids = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    if (entry.path().extension() != ".hl7") continue;
+    std::ifstream in(entry.path(), std::ios::binary);
+    std::stringstream bytes;
+    bytes << in.rdbuf();
+    Result<Message> msg = Message::Parse(bytes.str());
+    if (!msg.ok()) continue;  // the parser's own tests cover this
+    ++messages;
+    const Delimiters& d = msg->delimiters();
+    const std::string file = entry.path().filename().string();
+
+    for (const char* where : {"MSH-7", "EVN-2", "PID-7", "PV1-44", "OBR-7", "OBX-14"}) {
+      std::optional<std::string_view> raw = msg->GetRaw(*Path::Parse(where));
+      if (!raw || raw->empty()) continue;
+      Result<DateTime> dt = ParseTs(*raw, d);
+      if (!dt.ok()) {
+        EXPECT_FALSE(dt.status().message().empty()) << file << " " << where;
+        continue;
+      }
+      ++dates;
+      EXPECT_EQ(dt->ToHl7(), TsTime(*raw, d)) << file << " " << where;
+      if (dt->has_offset() && !dt->has_time()) continue;
+      Result<DateTime> back = DateTimeFromIso8601(dt->ToIso8601());
+      ASSERT_TRUE(back.ok()) << file << " " << where << ": " << back.status().ToString();
+      EXPECT_EQ(back->ToHl7(), dt->ToHl7()) << file << " " << where;
+    }
+
+    const Path pid5 = *Path::Parse("PID-5");
+    for (int r = 1; r <= msg->Count(pid5); ++r) {
+      const std::string at = "PID-5[" + std::to_string(r) + "]";
+      std::optional<std::string_view> raw = msg->GetRaw(*Path::Parse(at));
+      if (!raw || !IsAscii(*raw)) continue;
+      XPN x = ParseXpn(*raw, d);
+      ++names;
+      EXPECT_EQ(x.family_name, msg->Get(at + ".1.1")) << file << " " << at;
+      EXPECT_EQ(x.given_name, msg->Get(at + ".2")) << file << " " << at;
+      EXPECT_EQ(x.name_type_code, msg->Get(at + ".7")) << file << " " << at;
+    }
+
+    const Path pid3 = *Path::Parse("PID-3");
+    for (int r = 1; r <= msg->Count(pid3); ++r) {
+      const std::string at = "PID-3[" + std::to_string(r) + "]";
+      std::optional<std::string_view> raw = msg->GetRaw(*Path::Parse(at));
+      if (!raw || !IsAscii(*raw)) continue;
+      CX cx = ParseCx(*raw, d);
+      ++ids;
+      EXPECT_EQ(cx.id_number, msg->Get(at + ".1")) << file << " " << at;
+      EXPECT_EQ(cx.assigning_authority.namespace_id, msg->Get(at + ".4.1")) << file << " " << at;
+      EXPECT_EQ(cx.assigning_authority.universal_id, msg->Get(at + ".4.2")) << file << " " << at;
+      EXPECT_EQ(cx.identifier_type_code, msg->Get(at + ".5")) << file << " " << at;
+    }
+  }
+  EXPECT_GT(messages, 0);
+  EXPECT_GT(dates, 0);
+  EXPECT_GT(names, 0);
+  EXPECT_GT(ids, 0);
 }
 
 }  // namespace
