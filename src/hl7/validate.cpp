@@ -69,6 +69,12 @@ std::string Echo(std::string_view value) {
   return out;
 }
 
+// "HL70001": HL7 table 0396 names HL7's own tables as HL7nnnn.
+bool IsHl7TableSystem(std::string_view code) {
+  return code.size() == 7 && code.substr(0, 3) == "HL7" &&
+         std::all_of(code.begin() + 3, code.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
 bool IsZSegment(std::string_view id) { return !id.empty() && id[0] == 'Z'; }
 bool IsHeader(std::string_view id) { return id == "MSH" || id == "BHS" || id == "FHS"; }
 
@@ -130,6 +136,7 @@ class Validator {
   ValidationReport& report_;
   const Delimiters& d_;
   const Dictionary* dict_ = nullptr;
+  bool newer_version_ = false;  // 2.8+ checked against 2.7.1
   bool skip_tables_ = false;  // for MSH-9 / MSH-12: covered by 200/201/203
   std::vector<int> occurrence_;  // per segment index, 1-based occurrence of its id
 };
@@ -150,6 +157,7 @@ void Validator::ResolveVersion() {
   bool fell_back = false;
   dict_ = Dictionary::ForVersion(version, &fell_back);
   if (dict_ != nullptr && fell_back) {
+    newer_version_ = true;
     Add("MSH-12", Severity::kWarning, kUnsupportedVersion,
         "HL7 version " + Echo(version) + " has no dictionary here; checked against " +
             std::string(dict_->version()));
@@ -270,7 +278,8 @@ void Validator::CheckSegment(std::size_t index, int occurrence, const SegmentDef
     Where where{id, occurrence, f, 1, 0, 0, {}};
     const FieldDef* fd = def.Field(static_cast<std::size_t>(f));
     if (fd == nullptr) {
-      if (!raw.empty()) {
+      // Later versions add fields; under a 2.8+ fallback that is expected.
+      if (!raw.empty() && !newer_version_) {
         Add(where.Path(), Severity::kInfo, kDataTypeError,
             "field is not defined for " + std::string(id) + " in HL7 " + report_.version_used);
       }
@@ -399,7 +408,7 @@ void Validator::CheckTable(const Where& where, std::string_view datatype, int ta
   // external systems grows faster than any edition of the table, so a miss is
   // only a warning.
   const bool extensible = table == 396;
-  if (extensible && (code == "L" || code.substr(0, 2) == "99")) return;
+  if (extensible && (code == "L" || code.substr(0, 2) == "99" || IsHl7TableSystem(code))) return;
   const TableDef* def = Dictionary::Table(table);
   if (def == nullptr || def->values.empty()) return;  // no values to check against
   if (def->Find(code) != nullptr) return;
