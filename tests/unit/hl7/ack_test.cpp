@@ -1,5 +1,9 @@
 #include "junction/hl7/ack.h"
 
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <set>
 #include <string>
 
@@ -339,6 +343,40 @@ TEST(NakTest, CallerErrorsAndCode) {
   EXPECT_EQ(parsed->Version(), "2.5");  // 9.9 is not a 2.x version
   EXPECT_EQ(parsed->Get("ERR-3.1"), "203");
   EXPECT_EQ(parsed->Get("ERR-2.3"), "12");
+}
+
+// Every file of the shared edge-case corpus (skipped when absent): a parseable
+// message gets a parseable ACK that answers its control id; any bytes at all get
+// a parseable NAK.
+TEST(NakTest, CorpusFiles) {
+  const char* root = std::getenv("JUNCTION_SOURCE_DIR");
+  const std::filesystem::path dir =
+      std::filesystem::path(root ? root : ".") / ".." / "shared" / "corpus" / "edge-cases";
+  std::error_code ec;
+  std::filesystem::directory_iterator it(dir, ec);
+  if (ec) GTEST_SKIP() << "corpus absent: " << dir;
+  int acked = 0;
+  int naked = 0;
+  for (const auto& entry : it) {
+    std::ifstream f(entry.path(), std::ios::binary);
+    const std::string raw((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+    auto msg = Message::Parse(raw);
+    if (msg.ok()) {
+      auto ack = MakeAck(*msg, Fixed());
+      ASSERT_TRUE(ack.ok()) << entry.path() << ": " << ack.status().ToString();
+      EXPECT_EQ(ack->Get("MSA-2"), msg->Get("MSH-10")) << entry.path();
+      EXPECT_EQ(ack->Version(), msg->Version()) << entry.path();
+      ++acked;
+    }
+    const std::string nak = MakeNakForUnparseable(raw, "could not parse", Fixed());
+    auto parsed = Message::Parse(nak);
+    ASSERT_TRUE(parsed.ok()) << entry.path() << ": " << parsed.status().ToString() << "\n"
+                             << nak;
+    EXPECT_TRUE(parsed->Get("MSA-1") == "AR" || parsed->Get("MSA-1") == "CR") << entry.path();
+    ++naked;
+  }
+  EXPECT_GT(acked, 10);
+  EXPECT_GT(naked, acked);  // the corpus holds malformed files too
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -316,6 +317,44 @@ TEST(MessageSplitterTest, ManyMessages) {
   }
   EXPECT_EQ(n, static_cast<std::size_t>(kCount));
   EXPECT_EQ(covered, in.size());  // spans tile the input exactly
+}
+
+// Random inputs built from HL7-ish tokens: the splitter must never crash, and its
+// spans must be ordered, disjoint, inside the input and start at "MSH".
+TEST(MessageSplitterTest, RandomInputInvariants) {
+  const char* const kTokens[] = {"MSH|^~\\&|", "MSH#", "BHS|^~\\&", "BTS|1", "FHS|^~\\&",
+                                 "FTS|", "PID|1", "EVN", "\r", "\n", "\r\n", "\x0b", "\x1c",
+                                 " ", "x", "\xEF\xBB\xBF", "MSH"};
+  std::mt19937 rng(12345);
+  std::uniform_int_distribution<std::size_t> pick(0, std::size(kTokens) - 1);
+  std::uniform_int_distribution<int> len(0, 60);
+  for (int round = 0; round < 3000; ++round) {
+    std::string in;
+    for (int i = len(rng); i > 0; --i) in += kTokens[pick(rng)];
+    MessageSplitter splitter(in);
+    std::vector<MessageSpan> spans;
+    MessageSpan span;
+    while (splitter.Next(&span)) spans.push_back(span);
+    ASSERT_TRUE(splitter.status().ok()) << splitter.status().ToString();
+    std::size_t previous_end = 0;
+    for (const MessageSpan& s : spans) {
+      ASSERT_GE(s.offset, previous_end);
+      ASSERT_LE(s.offset + s.length, in.size());
+      ASSERT_EQ(in.compare(s.offset, 3, "MSH"), 0);
+      previous_end = s.offset + s.length;
+    }
+    auto batch = SplitBatch(in);
+    if (batch.ok()) {
+      ASSERT_EQ(batch->messages.size(), spans.size()) << round;
+      for (std::size_t i = 0; i < spans.size(); ++i) {
+        ASSERT_EQ(batch->messages[i].offset, spans[i].offset);
+        ASSERT_EQ(batch->messages[i].length, spans[i].length);
+      }
+    } else {
+      ASSERT_TRUE(batch.status().has_offset()) << batch.status().ToString();
+      ASSERT_LE(batch.status().offset(), in.size());
+    }
+  }
 }
 
 // ---- Files from the shared edge-case corpus (skipped when absent) ----
