@@ -177,6 +177,24 @@ TEST(StructureTest, MissingRequiredSegmentsAndGroups) {
   EXPECT_EQ(empty.findings()[1].name, "MSA");
 }
 
+TEST(StructureTest, NoGroupIsInventedAroundAMissingAnchor) {
+  // OBX with neither ORC nor OBR: out of place, not a new ORDER_OBSERVATION.
+  MessageStructure oru = MatchOk(Def("2.5.1", "ORU_R01"), {"MSH", "PID", "OBX", "OBR", "OBX"});
+  ASSERT_EQ(oru.findings().size(), 1u) << Findings(oru);
+  EXPECT_EQ(oru.findings()[0].kind, Kind::kUnexpectedSegment);
+  EXPECT_EQ(oru.findings()[0].segment_index, 2u);
+  EXPECT_NE(oru.findings()[0].message.find("out of place"), std::string::npos);
+  EXPECT_EQ(CountGroups(oru, "ORDER_OBSERVATION"), 1u);
+  EXPECT_EQ(oru.FindSegment("PATIENT_RESULT/ORDER_OBSERVATION/OBSERVATION/OBX"), 4u);
+
+  // A 2.8-style person observation (OBX before ORC) checked against 2.7.1.
+  MessageStructure vxu =
+      MatchOk(Def("2.7.1", "VXU_V04"), {"MSH", "PID", "IN1", "OBX", "ORC", "RXA", "OBX"});
+  ASSERT_EQ(vxu.findings().size(), 1u) << Findings(vxu);
+  EXPECT_EQ(vxu.findings()[0].segment_index, 3u);
+  EXPECT_EQ(vxu.ChildGroups(0, "ORDER").size(), 1u);
+}
+
 TEST(StructureTest, TooManyRepetitions) {
   MessageStructure s = MatchOk(Def("2.5.1", "ADT_A01"), {"MSH", "EVN", "PID", "PID", "PV1"});
   ASSERT_EQ(s.findings().size(), 1u) << Findings(s);
