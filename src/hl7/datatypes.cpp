@@ -284,14 +284,12 @@ Result<SN> ParseSn(std::string_view raw, const Delimiters& d) {
   const auto p = Split<5>(raw, d.component);
   if (!p[4].empty()) return Status::Invalid("SN has at most 4 components");
   SN sn{Text(p[0], d), Text(p[1], d), Text(p[2], d), Text(p[3], d)};
-  static constexpr std::array<std::string_view, 6> kComparators = {">", "<", ">=",
-                                                                   "<=", "=", "<>"};
+  static constexpr std::array<std::string_view, 6> kComparators = {">", "<", ">=", "<=", "=", "<>"};
   if (!sn.comparator.empty()) {
     bool known = false;
     for (auto c : kComparators) known = known || sn.comparator == c;
     if (!known) {
-      return Status::Invalid("comparator \"" + sn.comparator +
-                             "\" is not one of > < >= <= = <>");
+      return Status::Invalid("comparator \"" + sn.comparator + "\" is not one of > < >= <= = <>");
     }
   }
   if (!sn.num1.empty()) {

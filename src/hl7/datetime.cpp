@@ -12,8 +12,8 @@ namespace {
 // The numeric parts of a date/time, in the order HL7 writes them.
 enum Part { kYearPart = 0, kMonthPart, kDayPart, kHourPart, kMinutePart, kSecondPart };
 constexpr int kPartCount = 6;
-constexpr std::array<std::string_view, kPartCount> kPartNames = {"year", "month", "day",
-                                                                "hour", "minute", "second"};
+constexpr std::array<std::string_view, kPartCount> kPartNames = {"year", "month",  "day",
+                                                                 "hour", "minute", "second"};
 constexpr std::array<int, kPartCount> kPartWidth = {4, 2, 2, 2, 2, 2};
 constexpr std::size_t kMaxFractionDigits = 4;  // HL7: .S[S[S[S]]]
 constexpr int kMinOffsetMinutes = -12 * 60;
@@ -77,7 +77,8 @@ Status CheckPart(int part, const std::array<int, kPartCount>& parts) {
     case kDayPart: {
       const int days = DaysInMonth(parts[kYearPart], parts[kMonthPart]);
       if (v >= 1 && v <= days) return Status::Ok();
-      std::string why = "day " + shown + " out of range (" + std::string(MonthName(parts[kMonthPart]));
+      std::string why =
+          "day " + shown + " out of range (" + std::string(MonthName(parts[kMonthPart]));
       if (parts[kMonthPart] == 2) {
         why += " " + Padded(parts[kYearPart], 4) + " has " + std::to_string(days) + " days";
         if (v == 29) why += "; " + Padded(parts[kYearPart], 4) + " is not a leap year";
@@ -232,8 +233,7 @@ bool OffsetInRange(int minutes) {
 // ISO time "hh[:mm[:ss[.f]]]" then an optional offset, from *pos to the end.
 // Fills parts hour..second of `parts`.
 Status ParseIsoTime(std::string_view text, std::size_t* pos, std::array<int, kPartCount>* parts,
-                    DatePrecision* precision, std::string* fraction,
-                    std::optional<int>* offset) {
+                    DatePrecision* precision, std::string* fraction, std::optional<int>* offset) {
   for (int part = kHourPart; part <= kSecondPart; ++part) {
     if (part != kHourPart) {
       if (*pos >= text.size() || text[*pos] != ':') break;
@@ -412,7 +412,8 @@ Result<DateTime> DateTimeFromIso8601(std::string_view text) {
     return Status::Invalid("year needs 4 digits");
   }
   if (pos < text.size() && IsDigit(text[pos])) {
-    return Status::Invalid("basic format (no '-') or a year of more than 4 digits is not supported");
+    return Status::Invalid(
+        "basic format (no '-') or a year of more than 4 digits is not supported");
   }
   JUNCTION_RETURN_IF_ERROR(CheckPart(kYearPart, parts));
   dt.precision = DatePrecision::kYear;
@@ -515,8 +516,7 @@ Result<std::string> DateTime::ToFhirInstant(std::optional<int> assume_offset_min
     return Status::Invalid("a FHIR instant needs seconds; the value is only precise to the " +
                            std::string(kPartNames[static_cast<std::size_t>(precision)]));
   }
-  if (!utc_offset_minutes &&
-      !(assume_offset_minutes && OffsetInRange(*assume_offset_minutes))) {
+  if (!utc_offset_minutes && !(assume_offset_minutes && OffsetInRange(*assume_offset_minutes))) {
     return Status::Invalid("a FHIR instant needs a UTC offset and none was given");
   }
   return ToFhirDateTime(assume_offset_minutes);
@@ -554,8 +554,6 @@ Status ValidateTM(std::string_view raw) {
   return OkIfAbsentOr(raw, [](std::string_view v) { return ParseTm(v).status(); });
 }
 
-Status ValidateTS(std::string_view raw, const Delimiters& d) {
-  return ValidateDTM(TsTime(raw, d));
-}
+Status ValidateTS(std::string_view raw, const Delimiters& d) { return ValidateDTM(TsTime(raw, d)); }
 
 }  // namespace junction::hl7

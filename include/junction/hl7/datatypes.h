@@ -55,35 +55,35 @@ struct HD {
 // CWE (coded with exceptions); also used for CE (2.5.1 components 1-6) and
 // CNE (same layout as CWE).
 struct CWE {
-  std::string identifier;                        // 1
-  std::string text;                              // 2
-  std::string name_of_coding_system;             // 3
-  std::string alternate_identifier;              // 4
-  std::string alternate_text;                    // 5
-  std::string name_of_alternate_coding_system;   // 6
-  std::string coding_system_version_id;          // 7 (2.5+)
-  std::string alternate_coding_system_version_id;  // 8 (2.5+)
-  std::string original_text;                     // 9 (2.5+)
-  std::string second_alternate_identifier;       // 10 (2.7+)
-  std::string second_alternate_text;             // 11 (2.7+)
-  std::string name_of_second_alternate_coding_system;  // 12 (2.7+)
+  std::string identifier;                                 // 1
+  std::string text;                                       // 2
+  std::string name_of_coding_system;                      // 3
+  std::string alternate_identifier;                       // 4
+  std::string alternate_text;                             // 5
+  std::string name_of_alternate_coding_system;            // 6
+  std::string coding_system_version_id;                   // 7 (2.5+)
+  std::string alternate_coding_system_version_id;         // 8 (2.5+)
+  std::string original_text;                              // 9 (2.5+)
+  std::string second_alternate_identifier;                // 10 (2.7+)
+  std::string second_alternate_text;                      // 11 (2.7+)
+  std::string name_of_second_alternate_coding_system;     // 12 (2.7+)
   std::string second_alternate_coding_system_version_id;  // 13 (2.7+)
-  std::string coding_system_oid;                 // 14 (2.7+)
+  std::string coding_system_oid;                          // 14 (2.7+)
 };
 using CE = CWE;
 using CNE = CWE;
 
 // CX: extended composite ID with check digit.
 struct CX {
-  std::string id_number;            // CX-1
-  std::string check_digit;          // CX-2
-  std::string check_digit_scheme;   // CX-3
-  HD assigning_authority;           // CX-4 (subcomponents)
-  std::string identifier_type_code; // CX-5, e.g. "MR"
-  HD assigning_facility;            // CX-6 (subcomponents)
-  std::string effective_date;       // CX-7 (DT)
-  std::string expiration_date;      // CX-8 (DT)
-  CWE assigning_jurisdiction;       // CX-9 (subcomponents, 2.5+)
+  std::string id_number;               // CX-1
+  std::string check_digit;             // CX-2
+  std::string check_digit_scheme;      // CX-3
+  HD assigning_authority;              // CX-4 (subcomponents)
+  std::string identifier_type_code;    // CX-5, e.g. "MR"
+  HD assigning_facility;               // CX-6 (subcomponents)
+  std::string effective_date;          // CX-7 (DT)
+  std::string expiration_date;         // CX-8 (DT)
+  CWE assigning_jurisdiction;          // CX-9 (subcomponents, 2.5+)
   CWE assigning_agency_or_department;  // CX-10 (subcomponents, 2.5+)
 };
 
@@ -98,21 +98,21 @@ struct FN {
 
 // XPN: extended person name.
 struct XPN {
-  std::string family_name;  // XPN-1.1 (FN surname): the usual "family name"
-  FN family;                // XPN-1 with all of its subcomponents
-  std::string given_name;                            // 2
-  std::string second_and_further_given_names;        // 3 (or initials)
-  std::string suffix;                                // 4, e.g. "JR"
-  std::string prefix;                                // 5, e.g. "DR"
-  std::string degree;                                // 6 (deprecated)
-  std::string name_type_code;                        // 7, e.g. "L"
-  std::string name_representation_code;              // 8
-  CWE name_context;                                  // 9 (subcomponents)
-  std::string name_validity_range;                   // 10 (DR, raw-decoded; deprecated)
-  std::string name_assembly_order;                   // 11
-  std::string effective_date;                        // 12 (TS)
-  std::string expiration_date;                       // 13 (TS)
-  std::string professional_suffix;                   // 14
+  std::string family_name;                     // XPN-1.1 (FN surname): the usual "family name"
+  FN family;                                   // XPN-1 with all of its subcomponents
+  std::string given_name;                      // 2
+  std::string second_and_further_given_names;  // 3 (or initials)
+  std::string suffix;                          // 4, e.g. "JR"
+  std::string prefix;                          // 5, e.g. "DR"
+  std::string degree;                          // 6 (deprecated)
+  std::string name_type_code;                  // 7, e.g. "L"
+  std::string name_representation_code;        // 8
+  CWE name_context;                            // 9 (subcomponents)
+  std::string name_validity_range;             // 10 (DR, raw-decoded; deprecated)
+  std::string name_assembly_order;             // 11
+  std::string effective_date;                  // 12 (TS)
+  std::string expiration_date;                 // 13 (TS)
+  std::string professional_suffix;             // 14
 };
 
 // SAD: street address (the subcomponents of XAD-1).
@@ -124,8 +124,8 @@ struct SAD {
 
 // XAD: extended address.
 struct XAD {
-  std::string street;  // XAD-1.1 (SAD street or mailing address)
-  SAD street_address;  // XAD-1 with all of its subcomponents
+  std::string street;                        // XAD-1.1 (SAD street or mailing address)
+  SAD street_address;                        // XAD-1 with all of its subcomponents
   std::string other_designation;             // 2
   std::string city;                          // 3
   std::string state_or_province;             // 4
@@ -143,46 +143,46 @@ struct XAD {
 
 // XTN: extended telecommunication number.
 struct XTN {
-  std::string telephone_number;        // 1: the legacy formatted number, e.g. "(555)555-1234"
-  std::string telecom_use_code;        // 2, e.g. "PRN", "NET"
-  std::string equipment_type;          // 3, e.g. "PH", "Internet"
-  std::string email_address;           // 4
-  std::string country_code;            // 5 (NM)
-  std::string area_city_code;          // 6 (NM)
-  std::string local_number;            // 7 (NM)
-  std::string extension;               // 8 (NM)
-  std::string any_text;                // 9
-  std::string extension_prefix;        // 10
-  std::string speed_dial_code;         // 11
+  std::string telephone_number;              // 1: the legacy formatted number, e.g. "(555)555-1234"
+  std::string telecom_use_code;              // 2, e.g. "PRN", "NET"
+  std::string equipment_type;                // 3, e.g. "PH", "Internet"
+  std::string email_address;                 // 4
+  std::string country_code;                  // 5 (NM)
+  std::string area_city_code;                // 6 (NM)
+  std::string local_number;                  // 7 (NM)
+  std::string extension;                     // 8 (NM)
+  std::string any_text;                      // 9
+  std::string extension_prefix;              // 10
+  std::string speed_dial_code;               // 11
   std::string unformatted_telephone_number;  // 12
 };
 
 // XCN: extended composite ID number and name for persons.
 struct XCN {
-  std::string id_number;                     // 1
-  std::string family_name;                   // 2.1 (FN surname)
-  FN family;                                 // 2 with all of its subcomponents
-  std::string given_name;                    // 3
+  std::string id_number;                       // 1
+  std::string family_name;                     // 2.1 (FN surname)
+  FN family;                                   // 2 with all of its subcomponents
+  std::string given_name;                      // 3
   std::string second_and_further_given_names;  // 4
-  std::string suffix;                        // 5
-  std::string prefix;                        // 6
-  std::string degree;                        // 7
-  std::string source_table;                  // 8
-  HD assigning_authority;                    // 9 (subcomponents)
-  std::string name_type_code;                // 10
-  std::string identifier_check_digit;        // 11
-  std::string check_digit_scheme;            // 12
-  std::string identifier_type_code;          // 13
-  HD assigning_facility;                     // 14 (subcomponents)
-  std::string name_representation_code;      // 15
-  CWE name_context;                          // 16 (subcomponents)
-  std::string name_validity_range;           // 17 (DR, raw-decoded; deprecated)
-  std::string name_assembly_order;           // 18
-  std::string effective_date;                // 19
-  std::string expiration_date;               // 20
-  std::string professional_suffix;           // 21
-  CWE assigning_jurisdiction;                // 22 (subcomponents)
-  CWE assigning_agency_or_department;        // 23 (subcomponents)
+  std::string suffix;                          // 5
+  std::string prefix;                          // 6
+  std::string degree;                          // 7
+  std::string source_table;                    // 8
+  HD assigning_authority;                      // 9 (subcomponents)
+  std::string name_type_code;                  // 10
+  std::string identifier_check_digit;          // 11
+  std::string check_digit_scheme;              // 12
+  std::string identifier_type_code;            // 13
+  HD assigning_facility;                       // 14 (subcomponents)
+  std::string name_representation_code;        // 15
+  CWE name_context;                            // 16 (subcomponents)
+  std::string name_validity_range;             // 17 (DR, raw-decoded; deprecated)
+  std::string name_assembly_order;             // 18
+  std::string effective_date;                  // 19
+  std::string expiration_date;                 // 20
+  std::string professional_suffix;             // 21
+  CWE assigning_jurisdiction;                  // 22 (subcomponents)
+  CWE assigning_agency_or_department;          // 23 (subcomponents)
 };
 
 // EI: entity identifier.

@@ -36,8 +36,8 @@ enum class DatePrecision { kYear, kMonth, kDay, kHour, kMinute, kSecond, kFracti
 // Components beyond `precision` are 0 (fraction empty) and carry no meaning.
 struct DateTime {
   int year = 0;
-  int month = 0;   // 1-12 when precision >= kMonth
-  int day = 0;     // 1-31 when precision >= kDay
+  int month = 0;  // 1-12 when precision >= kMonth
+  int day = 0;    // 1-31 when precision >= kDay
   int hour = 0;
   int minute = 0;
   int second = 0;
@@ -70,8 +70,7 @@ struct DateTime {
 
   // A valid FHIR R4 `instant` (seconds and a timezone are mandatory there).
   // Invalid when the value has less than second precision or no known offset.
-  Result<std::string> ToFhirInstant(
-      std::optional<int> assume_offset_minutes = std::nullopt) const;
+  Result<std::string> ToFhirInstant(std::optional<int> assume_offset_minutes = std::nullopt) const;
 };
 
 // A time of day without a date (TM). Precision is kHour..kFraction.

@@ -288,9 +288,8 @@ TEST(DatatypesNm, Valid) {
     double value;
   };
   const std::vector<Case> cases = {
-      {"0", 0.0},     {"12", 12.0},       {"-12.5", -12.5}, {"+3.25", 3.25},
-      {".5", 0.5},    {"5.", 5.0},        {"-.5", -0.5},    {"007", 7.0},
-      {"1.500", 1.5}, {"123456789", 123456789.0},
+      {"0", 0.0},  {"12", 12.0},  {"-12.5", -12.5}, {"+3.25", 3.25}, {".5", 0.5},
+      {"5.", 5.0}, {"-.5", -0.5}, {"007", 7.0},     {"1.500", 1.5},  {"123456789", 123456789.0},
   };
   for (const Case& c : cases) {
     Result<double> r = ParseNm(c.raw);
@@ -453,9 +452,8 @@ bool IsAscii(std::string_view s) {
 // which is an independent implementation of the same splitting and decoding.
 TEST(DatatypesCorpus, FhirConverterSamples) {
   const char* root = std::getenv("JUNCTION_SOURCE_DIR");
-  const std::filesystem::path dir =
-      std::filesystem::path(root != nullptr ? root : ".") / ".." / "shared" / "corpus" /
-      "fhir-converter";
+  const std::filesystem::path dir = std::filesystem::path(root != nullptr ? root : ".") / ".." /
+                                    "shared" / "corpus" / "fhir-converter";
   if (!std::filesystem::is_directory(dir)) GTEST_SKIP() << dir << " not present";
 
   int messages = 0;

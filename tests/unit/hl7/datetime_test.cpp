@@ -16,8 +16,8 @@ void ExpectDtmInvalid(std::string_view raw, std::string_view needle) {
   ASSERT_FALSE(r.ok()) << raw << " parsed as " << r->ToIso8601();
   EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
   EXPECT_NE(r.status().message().find(needle), std::string::npos)
-      << raw << ": reason was \"" << r.status().message() << "\", expected to mention \""
-      << needle << "\"";
+      << raw << ": reason was \"" << r.status().message() << "\", expected to mention \"" << needle
+      << "\"";
 }
 
 TEST(DateTimeParse, AllPrecisions) {
@@ -275,8 +275,7 @@ TEST(DateTimeIso, FromIso8601Forms) {
   EXPECT_FALSE(DateTimeFromIso8601("2026-11-26T13:45:30x").ok());
   EXPECT_FALSE(DateTimeFromIso8601("2026-1-26").ok());
   EXPECT_FALSE(DateTimeFromIso8601("").ok());
-  EXPECT_NE(DateTimeFromIso8601("2026-11-26T13:45:30.12345").status().message().find(
-                "at most 4"),
+  EXPECT_NE(DateTimeFromIso8601("2026-11-26T13:45:30.12345").status().message().find("at most 4"),
             std::string::npos);
 }
 
@@ -295,8 +294,7 @@ TEST(DateTimeFhir, DateTimeChoices) {
   // ...unless the caller knows the sender's zone.
   EXPECT_EQ(ParseDtm("20261126134530")->ToFhirDateTime(60), "2026-11-26T13:45:30+01:00");
   // The value's own offset wins over the assumed one.
-  EXPECT_EQ(ParseDtm("20261126134530-0500")->ToFhirDateTime(60),
-            "2026-11-26T13:45:30-05:00");
+  EXPECT_EQ(ParseDtm("20261126134530-0500")->ToFhirDateTime(60), "2026-11-26T13:45:30-05:00");
   // An impossible assumed offset is ignored rather than written.
   EXPECT_EQ(ParseDtm("20261126134530")->ToFhirDateTime(24 * 60), "2026-11-26");
 }
@@ -372,8 +370,7 @@ TEST(DateTimeProperty, AcceptedValuesRoundTrip) {
     EXPECT_EQ(dt->ToHl7(), raw);
     if (dt->has_offset() && !dt->has_time()) continue;  // ISO has no offset on a date
     Result<DateTime> back = DateTimeFromIso8601(dt->ToIso8601());
-    ASSERT_TRUE(back.ok()) << raw << " -> " << dt->ToIso8601() << ": "
-                           << back.status().ToString();
+    ASSERT_TRUE(back.ok()) << raw << " -> " << dt->ToIso8601() << ": " << back.status().ToString();
     EXPECT_EQ(back->ToHl7(), raw);
   }
   EXPECT_GT(accepted, 1000);  // the generator does reach valid values
