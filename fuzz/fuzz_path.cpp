@@ -10,7 +10,9 @@
 //  - a read of an unmodified message points into the message's own bytes;
 //  - after SetRaw succeeds with a value free of separators, GetRaw returns it;
 //  - after Set succeeds, GetDecoded returns the text (line breaks as "\n");
-//  - after Delete succeeds, the addressed value is absent or empty;
+//  - after Delete succeeds, the addressed value is absent or empty (or, for a
+//    repetition, the repetition count drops by one);
+//  - a failed edit leaves the message unchanged; InsertSegment(0) is refused;
 //  - after any edits, Encode() parses again to the same segments and values.
 #include <cstddef>
 #include <cstdint>
@@ -123,6 +125,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       const std::size_t before = m.SegmentCount();
       const std::size_t index = path_text.empty() ? before : path_text.size() % (before + 1);
       if (m.InsertSegment(index, value).ok()) {
+        // MSH must stay first (DeleteSegment(0) is refused for the same reason).
+        if (index == 0) junction::fuzz::Fail(__FILE__, __LINE__, "InsertSegment(0) accepted", value);
         JFUZZ_CHECK(m.SegmentCount() == before + 1);
         JFUZZ_CHECK_EQ(m.SegmentText(index), value);
         edited = true;
@@ -142,13 +146,19 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (!SamePath(p, *reparsed)) junction::fuzz::Fail(__FILE__, __LINE__, "path round trip", path_text, shown);
 
     CheckRead(m, p, !edited);
+    // A failed edit must leave the message as it was.
+    const std::string before_edit = mode == 'g' ? std::string() : m.Encode();
+    auto unchanged = [&] { JFUZZ_CHECK_EQ(m.Encode(), before_edit); };
     if ((mode == 'r' || mode == 'R') && HasAny(value, std::string_view("\r\n\x0b\x1c", 4))) {
       reparse_same = false;
     }
     if (IsHeader(p.SegmentId()) && p.field <= 2 && mode != 'g') reparse_same = false;
     switch (mode) {
       case 's': {
-        if (!m.Set(p, value).ok()) break;
+        if (!m.Set(p, value).ok()) {
+          unchanged();
+          break;
+        }
         edited = true;
         if (!Addressable(p) || p.field == 0) break;
         auto got = m.GetDecoded(p);
@@ -163,7 +173,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       }
       case 'r':
       case 'R': {
-        if (!m.SetRaw(p, value).ok()) break;
+        if (!m.SetRaw(p, value).ok()) {
+          unchanged();
+          break;
+        }
         edited = true;
         if (!Addressable(p)) break;
         if (p.field == 0 ? HasAny(value, "\r\n") : HasAny(value, separators + "\r\n")) break;
@@ -180,7 +193,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         const std::size_t before = m.SegmentCount();
         const bool existed = m.GetRaw(p).has_value();
         const int reps_before = m.Count(p);
-        if (!m.Delete(p).ok()) break;
+        if (!m.Delete(p).ok()) {
+          unchanged();
+          break;
+        }
         edited = true;
         if (p.field == 0) {
           if (existed && p.occurrence != Path::kAll) JFUZZ_CHECK(m.SegmentCount() == before - 1);
@@ -202,6 +218,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         if (m.DeleteSegment(index).ok()) {
           JFUZZ_CHECK(m.SegmentCount() == before - 1);
           edited = true;
+        } else {
+          unchanged();
         }
         break;
       }
