@@ -28,11 +28,16 @@ std::string_view Str(std::uint32_t offset) {
 
 Usage ToUsage(std::uint8_t u) {
   switch (u) {
-    case 0: return Usage::kOptional;
-    case 1: return Usage::kRequired;
-    case 2: return Usage::kConditional;
-    case 3: return Usage::kBackward;
-    default: return Usage::kUnknown;
+    case 0:
+      return Usage::kOptional;
+    case 1:
+      return Usage::kRequired;
+    case 2:
+      return Usage::kConditional;
+    case 3:
+      return Usage::kBackward;
+    default:
+      return Usage::kUnknown;
   }
 }
 
@@ -124,11 +129,13 @@ Data Build() {
     const gen::VersionRec& vr = gen::kVersions[v];
     for (std::uint32_t i = 0; i < vr.segment_count; ++i) {
       const gen::TypeRec& t = gen::kTypes[gen::kVersionSegments[vr.first_segment + i]];
-      d.segments[v].push_back({Str(t.id), Str(t.description), d.FieldRange(t.first_field, t.field_count)});
+      d.segments[v].push_back(
+          {Str(t.id), Str(t.description), d.FieldRange(t.first_field, t.field_count)});
     }
     for (std::uint32_t i = 0; i < vr.datatype_count; ++i) {
       const gen::TypeRec& t = gen::kTypes[gen::kVersionDatatypes[vr.first_datatype + i]];
-      d.datatypes[v].push_back({Str(t.id), Str(t.description), d.FieldRange(t.first_field, t.field_count)});
+      d.datatypes[v].push_back(
+          {Str(t.id), Str(t.description), d.FieldRange(t.first_field, t.field_count)});
     }
     for (std::uint32_t i = 0; i < vr.message_count; ++i) {
       const gen::MessageRec& m = gen::kMessages[gen::kVersionMessages[vr.first_message + i]];
@@ -146,8 +153,8 @@ Data Build() {
     std::sort(d.segments[v].begin(), d.segments[v].end(), ById<SegmentDef>);
     std::sort(d.datatypes[v].begin(), d.datatypes[v].end(), ById<DatatypeDef>);
     std::sort(d.messages[v].begin(), d.messages[v].end(), ById<MessageDef>);
-    d.dictionaries.emplace_back(Dictionary::Parts{kVersionNames[v], d.segments[v], d.datatypes[v],
-                                                  d.messages[v]});
+    d.dictionaries.emplace_back(
+        Dictionary::Parts{kVersionNames[v], d.segments[v], d.datatypes[v], d.messages[v]});
   }
   return d;
 }
@@ -190,11 +197,16 @@ const gen::EventRec* FindEvent(std::string_view code, std::string_view trigger) 
 
 std::string_view UsageCode(Usage usage) {
   switch (usage) {
-    case Usage::kOptional: return "O";
-    case Usage::kRequired: return "R";
-    case Usage::kConditional: return "C";
-    case Usage::kBackward: return "B";
-    case Usage::kUnknown: break;
+    case Usage::kOptional:
+      return "O";
+    case Usage::kRequired:
+      return "R";
+    case Usage::kConditional:
+      return "C";
+    case Usage::kBackward:
+      return "B";
+    case Usage::kUnknown:
+      break;
   }
   return "?";
 }
@@ -210,8 +222,9 @@ const FieldDef* DatatypeDef::Component(std::size_t position) const {
 }
 
 const TableValue* TableDef::Find(std::string_view code) const {
-  auto it = std::lower_bound(values.begin(), values.end(), code,
-                             [](const TableValue& v, std::string_view key) { return v.code < key; });
+  auto it =
+      std::lower_bound(values.begin(), values.end(), code,
+                       [](const TableValue& v, std::string_view key) { return v.code < key; });
   if (it == values.end() || it->code != code) return nullptr;
   return &*it;
 }

@@ -163,8 +163,9 @@ class StructureMatcher {
     Frame& top = stack_.back();
     Attach(top, index, /*expected=*/false);
     AddFinding(StructureFinding::Kind::kUnexpectedSegment, index, id, top.group,
-               Contains(def_.root, id, 0) ? "segment " + Quote(id) + " is out of place here"
-                     : "segment " + Quote(id) + " is not part of " + std::string(def_.id));
+               Contains(def_.root, id, 0)
+                   ? "segment " + Quote(id) + " is out of place here"
+                   : "segment " + Quote(id) + " is not part of " + std::string(def_.id));
   }
 
   static bool Contains(const MessageNode& node, std::string_view id, std::size_t depth) {
@@ -185,7 +186,8 @@ class StructureMatcher {
     while (true) {
       Frame& f = stack_.back();
       const auto& children = f.node->children;
-      for (std::ptrdiff_t j = f.pos + 1; j < child; ++j) ReportMissing(f, children[static_cast<std::size_t>(j)]);
+      for (std::ptrdiff_t j = f.pos + 1; j < child; ++j)
+        ReportMissing(f, children[static_cast<std::size_t>(j)]);
       if (child == f.pos) {
         ++f.count;
       } else {
@@ -237,9 +239,11 @@ class StructureMatcher {
   void ReportMissing(const Frame& f, const MessageNode& node) {
     if (Skippable(node, stack_.size())) return;
     bool group = node.kind == MessageNodeKind::kGroup;
-    AddFinding(group ? StructureFinding::Kind::kMissingGroup : StructureFinding::Kind::kMissingSegment,
-               StructureFinding::kNoSegment, node.name, f.group,
-               std::string("missing required ") + (group ? "group " : "segment ") + std::string(node.name));
+    AddFinding(
+        group ? StructureFinding::Kind::kMissingGroup : StructureFinding::Kind::kMissingSegment,
+        StructureFinding::kNoSegment, node.name, f.group,
+        std::string("missing required ") + (group ? "group " : "segment ") +
+            std::string(node.name));
   }
 
   void AddFinding(StructureFinding::Kind kind, std::size_t index, std::string_view name,
@@ -337,7 +341,8 @@ std::optional<std::vector<PathPart>> ParsePath(std::string_view path) {
 
 }  // namespace
 
-std::vector<std::size_t> MessageStructure::ChildGroups(std::size_t group, std::string_view name) const {
+std::vector<std::size_t> MessageStructure::ChildGroups(std::size_t group,
+                                                       std::string_view name) const {
   std::vector<std::size_t> out;
   if (group >= groups_.size()) return out;
   for (const Entry& e : groups_[group].children) {
@@ -373,7 +378,8 @@ std::optional<std::size_t> MessageStructure::FindSegment(std::string_view path) 
   return segments[last.repetition - 1];
 }
 
-std::vector<std::size_t> MessageStructure::SegmentsOf(std::size_t group, std::string_view segment_id,
+std::vector<std::size_t> MessageStructure::SegmentsOf(std::size_t group,
+                                                      std::string_view segment_id,
                                                       bool recursive) const {
   std::vector<std::size_t> out;
   if (group >= groups_.size()) return out;

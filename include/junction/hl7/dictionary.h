@@ -78,8 +78,8 @@ struct TableValue {
 };
 
 struct TableDef {
-  int number = 0;                // 1 for HL7 table 0001
-  std::string_view description;  // "Administrative Sex"
+  int number = 0;                      // 1 for HL7 table 0001
+  std::string_view description;        // "Administrative Sex"
   std::span<const TableValue> values;  // sorted by code
 
   // The description of `code`, or nullptr when the table does not list it.
@@ -97,8 +97,8 @@ struct MessageNode {
   MessageNodeKind kind = MessageNodeKind::kSegment;
   std::string_view name;  // "PID", "PATIENT_RESULT", "OBR,ORO,RX1"
   std::string_view description;
-  std::uint32_t min = 0;  // 0 = optional, 1 = required
-  std::uint32_t max = 1;  // 0 = unbounded
+  std::uint32_t min = 0;                  // 0 = optional, 1 = required
+  std::uint32_t max = 1;                  // 0 = unbounded
   std::span<const MessageNode> children;  // group members or choice alternatives
 
   bool required() const { return min > 0; }

@@ -37,16 +37,16 @@ namespace junction::hl7 {
 
 struct StructureFinding {
   enum class Kind {
-    kUnexpectedSegment,    // the segment fits nowhere at this point
-    kTooManyRepetitions,   // the segment fits, but it has already reached its maximum
-    kMissingSegment,       // a required segment (or choice) is absent
-    kMissingGroup,         // a required group is absent
+    kUnexpectedSegment,   // the segment fits nowhere at this point
+    kTooManyRepetitions,  // the segment fits, but it has already reached its maximum
+    kMissingSegment,      // a required segment (or choice) is absent
+    kMissingGroup,        // a required group is absent
   };
   static constexpr std::size_t kNoSegment = static_cast<std::size_t>(-1);
 
   Kind kind = Kind::kUnexpectedSegment;
   std::size_t segment_index = kNoSegment;  // 0-based; kNoSegment for missing elements
-  std::string name;   // segment id or group name concerned
+  std::string name;                        // segment id or group name concerned
   std::string where;  // group path, e.g. "PATIENT_RESULT[1]/ORDER_OBSERVATION[2]"; "" = top level
   std::string message;
 
@@ -70,11 +70,11 @@ class MessageStructure {
   };
 
   struct Group {
-    std::string_view name;              // "ORDER_OBSERVATION"; the structure id for the root
-    const MessageNode* def = nullptr;   // the definition this is an instance of
-    std::size_t parent = kNone;         // group id; kNone for the root
-    std::uint32_t repetition = 1;       // 1-based among same-named siblings
-    std::vector<Entry> children;        // in message order
+    std::string_view name;             // "ORDER_OBSERVATION"; the structure id for the root
+    const MessageNode* def = nullptr;  // the definition this is an instance of
+    std::size_t parent = kNone;        // group id; kNone for the root
+    std::uint32_t repetition = 1;      // 1-based among same-named siblings
+    std::vector<Entry> children;       // in message order
   };
 
   struct Placement {

@@ -48,7 +48,8 @@ TEST(DictionaryVersionTest, NewerVersionsFallBackTo271WithWarning) {
 }
 
 TEST(DictionaryVersionTest, UnknownOrEmptyVersionIsNull) {
-  for (std::string_view v : {"", "2", "2.", "2.5.2", "2.0", "3.0", "2.8x", "2.8.", "v2.5", " 2.5"}) {
+  for (std::string_view v :
+       {"", "2", "2.", "2.5.2", "2.0", "3.0", "2.8x", "2.8.", "v2.5", " 2.5"}) {
     bool fell_back = true;
     EXPECT_EQ(Dictionary::ForVersion(v, &fell_back), nullptr) << "'" << v << "'";
     EXPECT_FALSE(fell_back);
@@ -264,8 +265,12 @@ TEST(DictionaryStructureForTest, MapsEventsToStructures) {
   EXPECT_EQ(Dictionary::ForVersion("2.8")->StructureFor("SIU", "S12"), "SIU_S12");
   // Whatever StructureFor returns exists in that version.
   for (std::string_view v : Dictionary::Versions()) {
-    for (auto [code, trigger] : {std::pair{"ADT", "A04"}, {"ORU", "R01"}, {"ORM", "O01"},
-                                 {"SIU", "S13"}, {"MDM", "T05"}, {"ADT", "A31"}}) {
+    for (auto [code, trigger] : {std::pair{"ADT", "A04"},
+                                 {"ORU", "R01"},
+                                 {"ORM", "O01"},
+                                 {"SIU", "S13"},
+                                 {"MDM", "T05"},
+                                 {"ADT", "A31"}}) {
       std::string_view s = V(v).StructureFor(code, trigger);
       if (!s.empty()) {
         EXPECT_NE(V(v).Message(s), nullptr) << v << " " << s;

@@ -45,8 +45,8 @@ std::size_t CountGroups(const MessageStructure& s, std::string_view name) {
 }
 
 TEST(StructureTest, OruR01TwoOrdersWithSeveralObservations) {
-  const Ids ids = {"MSH", "PID", "PV1", "ORC", "OBR", "OBX", "OBX", "OBX",
-                   "ORC", "OBR", "OBX", "NTE", "OBX"};
+  const Ids ids = {"MSH", "PID", "PV1", "ORC", "OBR", "OBX", "OBX",
+                   "OBX", "ORC", "OBR", "OBX", "NTE", "OBX"};
   MessageStructure s = MatchOk(Def("2.5.1", "ORU_R01"), ids);
   EXPECT_TRUE(s.conforms()) << Findings(s) << s.ToString();
   EXPECT_EQ(s.root().name, "ORU_R01");
@@ -81,7 +81,8 @@ TEST(StructureTest, OruR01TwoOrdersWithSeveralObservations) {
   EXPECT_EQ(s.GroupPath(0), "");
   EXPECT_EQ(s.placements()[12].group,
             *s.FindGroup("PATIENT_RESULT/ORDER_OBSERVATION[2]/OBSERVATION[2]"));
-  EXPECT_NE(s.ToString().find("\n    ORDER_OBSERVATION[2]\n      ORC\n"), std::string::npos) << s.ToString();
+  EXPECT_NE(s.ToString().find("\n    ORDER_OBSERVATION[2]\n      ORC\n"), std::string::npos)
+      << s.ToString();
 }
 
 TEST(StructureTest, OruR01WithoutOrcStartsNewOrderOnObr) {
@@ -95,8 +96,8 @@ TEST(StructureTest, OruR01WithoutOrcStartsNewOrderOnObr) {
 }
 
 TEST(StructureTest, OmlO21ThreeOrdersGiveThreeInstances) {
-  const Ids ids = {"MSH", "PID", "PV1", "ORC", "TQ1", "OBR", "OBX", "SPM", "SPM",
-                   "ORC", "OBR", "SPM", "ORC", "OBR"};
+  const Ids ids = {"MSH", "PID", "PV1", "ORC", "TQ1", "OBR", "OBX",
+                   "SPM", "SPM", "ORC", "OBR", "SPM", "ORC", "OBR"};
   // Not 2.6: the package gives its groups wrong cardinalities (SPECIMEN 1..1).
   for (std::string_view v : {"2.5", "2.5.1", "2.7", "2.7.1"}) {
     MessageStructure s = MatchOk(Def(v, "OML_O21"), ids);
@@ -124,7 +125,8 @@ TEST(StructureTest, ZSegmentsAttachToTheCurrentGroup) {
   EXPECT_EQ(s.FindSegment("ZPI"), 4u);
 
   // Inside nested groups, a Z-segment stays with the innermost open group.
-  MessageStructure oru = MatchOk(Def("2.5.1", "ORU_R01"), {"MSH", "PID", "OBR", "OBX", "ZOB", "OBX"});
+  MessageStructure oru =
+      MatchOk(Def("2.5.1", "ORU_R01"), {"MSH", "PID", "OBR", "OBX", "ZOB", "OBX"});
   EXPECT_TRUE(oru.conforms()) << Findings(oru);
   EXPECT_EQ(oru.FindSegment("PATIENT_RESULT/ORDER_OBSERVATION/OBSERVATION[1]/ZOB"), 4u);
   EXPECT_EQ(oru.FindSegment("PATIENT_RESULT/ORDER_OBSERVATION/OBSERVATION[2]/OBX"), 5u);
@@ -227,9 +229,9 @@ TEST(StructureTest, PathsAreValidated) {
   MessageStructure s = MatchOk(Def("2.5.1", "ORU_R01"), {"MSH", "PID", "OBR", "OBX"});
   EXPECT_EQ(s.FindGroup(""), 0u);
   EXPECT_EQ(s.FindGroup("/PATIENT_RESULT"), s.FindGroup("PATIENT_RESULT[1]"));
-  for (std::string_view bad : {"PATIENT_RESULT[0]", "PATIENT_RESULT[x]", "PATIENT_RESULT[",
-                               "PATIENT_RESULT[]", "PATIENT_RESULT//X", "NOPE", "[1]",
-                               "PATIENT_RESULT[99999999]"}) {
+  for (std::string_view bad :
+       {"PATIENT_RESULT[0]", "PATIENT_RESULT[x]", "PATIENT_RESULT[", "PATIENT_RESULT[]",
+        "PATIENT_RESULT//X", "NOPE", "[1]", "PATIENT_RESULT[99999999]"}) {
     EXPECT_FALSE(s.FindGroup(bad)) << bad;
   }
   EXPECT_FALSE(s.FindSegment(""));
