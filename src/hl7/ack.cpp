@@ -14,7 +14,7 @@ namespace {
 
 // Bounds for the tolerant header scan of unparseable input.
 constexpr std::size_t kMaxSalvageScan = 64 * 1024;  // bytes searched for an MSH line
-constexpr std::size_t kMaxSalvagedField = 199;       // longer values are dropped
+constexpr std::size_t kMaxSalvagedField = 199;      // longer values are dropped
 
 // The original message's header values, raw (escapes kept) in `delimiters`.
 struct Header {
@@ -166,8 +166,7 @@ Result<std::string> BuildAck(const Header& h, const AckOptions& options, AckMode
   if (code.empty()) {
     code = std::string(CodeFor(options.mode.value_or(default_mode), options.outcome));
   } else if (!IsKnownCode(code)) {
-    return Status::Invalid("acknowledgment code '" + code +
-                           "' is not one of AA AE AR CA CE CR");
+    return Status::Invalid("acknowledgment code '" + code + "' is not one of AA AE AR CA CE CR");
   }
   const bool accepted = code == "AA" || code == "CA";
   const Delimiters& d = h.delimiters;
@@ -223,11 +222,9 @@ Result<std::string> BuildAck(const Header& h, const AckOptions& options, AckMode
   std::vector<AckError> errors = options.errors;
   const bool msa3 = version < kV28;
   if (!msa3 && errors.empty() && !options.text.empty()) {
-    errors.push_back(AckError{"",
-                              accepted ? error_code::kAccepted
-                                       : error_code::kApplicationInternalError,
-                              accepted ? ErrorSeverity::kInformation : ErrorSeverity::kError,
-                              options.text});
+    errors.push_back(
+        AckError{"", accepted ? error_code::kAccepted : error_code::kApplicationInternalError,
+                 accepted ? ErrorSeverity::kInformation : ErrorSeverity::kError, options.text});
   }
 
   out += "MSA";
@@ -307,9 +304,7 @@ Result<std::string> BuildAck(const Header& h, const AckOptions& options, AckMode
   return out;
 }
 
-std::string Str(std::optional<std::string_view> v) {
-  return v ? std::string(*v) : std::string();
-}
+std::string Str(std::optional<std::string_view> v) { return v ? std::string(*v) : std::string(); }
 
 }  // namespace
 
@@ -486,8 +481,8 @@ std::string MakeNakForUnparseable(std::string_view raw_bytes, std::string_view r
       sep = delims->field;
     } else if (line.size() > 3) {
       const auto c = static_cast<unsigned char>(line[3]);
-      if (c > 0x20 && c < 0x7F && !((c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') ||
-                                    (c >= 'a' && c <= 'z'))) {
+      if (c > 0x20 && c < 0x7F &&
+          !((c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'))) {
         sep = line[3];
       }
     }

@@ -149,8 +149,7 @@ bool MessageSplitter::NextItem(Item* item) {
       // Between MLLP frames: skip to the next start byte; whitespace is expected
       // there, anything else is reported.
       const void* p = std::memchr(data + pos_, kFrameStart, n - pos_);
-      const std::size_t vt =
-          p ? static_cast<std::size_t>(static_cast<const char*>(p) - data) : n;
+      const std::size_t vt = p ? static_cast<std::size_t>(static_cast<const char*>(p) - data) : n;
       std::size_t junk = 0;
       for (std::size_t i = pos_; i < vt; ++i) {
         if (!IsWhitespace(static_cast<unsigned char>(data[i]))) ++junk;
@@ -253,8 +252,12 @@ bool MessageSplitter::Next(MessageSpan* span) {
         break;
       case Item::Kind::kStray:
         ++skipped_segments_;
-        AddFinding(item.offset,
-                   "segment '" + PrintableId(item.id) + "' outside any message skipped");
+        if (findings_.size() >= options_.max_findings) {
+          ++finding_count_;  // counted only; don't build a string nobody keeps
+        } else {
+          AddFinding(item.offset,
+                     "segment '" + PrintableId(item.id) + "' outside any message skipped");
+        }
         break;
     }
   }
@@ -301,12 +304,12 @@ Result<Batch> SplitBatch(std::string_view input, const SplitOptions& options) {
   Batch batch;
   MessageSplitter splitter(input, options);
 
-  std::optional<std::size_t> fhs;        // index into batch.headers
-  std::optional<std::size_t> open_bhs;   // index into batch.headers
+  std::optional<std::size_t> fhs;       // index into batch.headers
+  std::optional<std::size_t> open_bhs;  // index into batch.headers
   bool fts_seen = false;
-  bool in_loose_run = false;             // messages outside any BHS..BTS
-  std::size_t batches = 0;               // BHS batches + runs of loose messages
-  std::size_t batch_messages = 0;        // messages in the open BHS batch
+  bool in_loose_run = false;       // messages outside any BHS..BTS
+  std::size_t batches = 0;         // BHS batches + runs of loose messages
+  std::size_t batch_messages = 0;  // messages in the open BHS batch
   // The previous item, to name what a stray segment follows.
   enum class Prev { kNothing, kMessage, kFhs, kBhs, kBts, kFts } prev = Prev::kNothing;
   std::size_t prev_offset = 0;
@@ -317,14 +320,12 @@ Result<Batch> SplitBatch(std::string_view input, const SplitOptions& options) {
     seg.declared_count = ReadCount(text, &malformed);
     seg.actual_count = actual;
     if (malformed) {
-      batch.warnings.push_back(
-          {seg.offset, std::string(field) + " is not a count; " + std::to_string(actual) + " " +
-                           what + " found"});
+      batch.warnings.push_back({seg.offset, std::string(field) + " is not a count; " +
+                                                std::to_string(actual) + " " + what + " found"});
     } else if (seg.declared_count && *seg.declared_count != actual) {
       batch.warnings.push_back({seg.offset, std::string(field) + " declares " +
-                                                std::to_string(*seg.declared_count) + " " +
-                                                what + " but " + std::to_string(actual) +
-                                                " found"});
+                                                std::to_string(*seg.declared_count) + " " + what +
+                                                " but " + std::to_string(actual) + " found"});
     }
   };
 

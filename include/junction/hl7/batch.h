@@ -96,7 +96,7 @@ class MessageSplitter {
     enum class Kind { kMessage, kControl, kStray };
     Kind kind = Kind::kMessage;
     std::size_t offset = 0;
-    std::size_t length = 0;  // message: through its last terminator; others: text only
+    std::size_t length = 0;     // message: through its last terminator; others: text only
     char id[4] = {0, 0, 0, 0};  // segment id of the first line
   };
 

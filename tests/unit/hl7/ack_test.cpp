@@ -113,7 +113,7 @@ TEST(AckTest, ShouldSendAcceptAck) {
     bool on_accept;
     bool on_error;
   };
-  const Case cases[] = {{"", true, true},   {"AL", true, true},  {"NE", false, false},
+  const Case cases[] = {{"", true, true},    {"AL", true, true},  {"NE", false, false},
                         {"ER", false, true}, {"SU", true, false}, {"ZZ", true, true}};
   for (const Case& c : cases) {
     const Message m = MustParse(Msh("2.5", std::string("|||") + c.msh15 + "|" + c.msh15));
@@ -309,8 +309,8 @@ TEST(NakTest, SalvagesHeaderWithBadEncodingCharacters) {
 }
 
 TEST(NakTest, KeepsUsableCustomDelimiters) {
-  const std::string raw = "MSH#^~\\&#A#B#C#D#20240101##ORU^R01#ID5#P#2.5.1\rOBX#1#" +
-                          std::string(10, '\0') + "\r";
+  const std::string raw =
+      "MSH#^~\\&#A#B#C#D#20240101##ORU^R01#ID5#P#2.5.1\rOBX#1#" + std::string(10, '\0') + "\r";
   const std::string nak = MakeNakForUnparseable(raw, "NUL bytes in OBX", Fixed());
   EXPECT_EQ(nak.rfind("MSH#^~\\&#C#D#A#B#", 0), 0u) << nak;
   auto parsed = Message::Parse(nak);
@@ -370,8 +370,7 @@ TEST(NakTest, CorpusFiles) {
     }
     const std::string nak = MakeNakForUnparseable(raw, "could not parse", Fixed());
     auto parsed = Message::Parse(nak);
-    ASSERT_TRUE(parsed.ok()) << entry.path() << ": " << parsed.status().ToString() << "\n"
-                             << nak;
+    ASSERT_TRUE(parsed.ok()) << entry.path() << ": " << parsed.status().ToString() << "\n" << nak;
     EXPECT_TRUE(parsed->Get("MSA-1") == "AR" || parsed->Get("MSA-1") == "CR") << entry.path();
     ++naked;
   }

@@ -38,9 +38,7 @@ std::vector<std::string> Stream(std::string_view input, const SplitOptions& opti
 const char kMsgA[] = "MSH|^~\\&|A|B|C|D|20240101||ADT^A01|1|P|2.5\rPID|1||123\r";
 const char kMsgB[] = "MSH|^~\\&|A|B|C|D|20240101||ADT^A01|2|P|2.5\rPID|1||456\rPV1|1|I\r";
 
-TEST(BatchSplitTest, SingleMessage) {
-  EXPECT_EQ(Split(kMsgA), std::vector<std::string>{kMsgA});
-}
+TEST(BatchSplitTest, SingleMessage) { EXPECT_EQ(Split(kMsgA), std::vector<std::string>{kMsgA}); }
 
 TEST(BatchSplitTest, EmptyAndBlankInput) {
   EXPECT_TRUE(Split("").empty());
@@ -109,8 +107,7 @@ TEST(BatchSplitTest, NonDefaultFieldSeparator) {
 }
 
 TEST(BatchSplitTest, BatchWithHeaderAndTrailer) {
-  const std::string in =
-      "BHS|^~\\&|S|F|||20240101\r" + std::string(kMsgA) + kMsgB + "BTS|2\r";
+  const std::string in = "BHS|^~\\&|S|F|||20240101\r" + std::string(kMsgA) + kMsgB + "BTS|2\r";
   auto batch = SplitBatch(in);
   ASSERT_TRUE(batch.ok()) << batch.status().ToString();
   EXPECT_EQ(Texts(in, batch->messages), (std::vector<std::string>{kMsgA, kMsgB}));
@@ -322,9 +319,9 @@ TEST(MessageSplitterTest, ManyMessages) {
 // Random inputs built from HL7-ish tokens: the splitter must never crash, and its
 // spans must be ordered, disjoint, inside the input and start at "MSH".
 TEST(MessageSplitterTest, RandomInputInvariants) {
-  const char* const kTokens[] = {"MSH|^~\\&|", "MSH#", "BHS|^~\\&", "BTS|1", "FHS|^~\\&",
-                                 "FTS|", "PID|1", "EVN", "\r", "\n", "\r\n", "\x0b", "\x1c",
-                                 " ", "x", "\xEF\xBB\xBF", "MSH"};
+  const char* const kTokens[] = {
+      "MSH|^~\\&|", "MSH#", "BHS|^~\\&", "BTS|1", "FHS|^~\\&", "FTS|", "PID|1",        "EVN", "\r",
+      "\n",         "\r\n", "\x0b",      "\x1c",  " ",         "x",    "\xEF\xBB\xBF", "MSH"};
   std::mt19937 rng(12345);
   std::uniform_int_distribution<std::size_t> pick(0, std::size(kTokens) - 1);
   std::uniform_int_distribution<int> len(0, 60);
@@ -375,8 +372,8 @@ class BatchCorpusTest : public ::testing::Test {
   }
 };
 
-#define LOAD_OR_SKIP(name, var)                                  \
-  std::string var;                                               \
+#define LOAD_OR_SKIP(name, var) \
+  std::string var;              \
   if (!Load(name, &var)) GTEST_SKIP() << "corpus file absent: " << name
 
 TEST_F(BatchCorpusTest, BatchWithBhsBts) {
