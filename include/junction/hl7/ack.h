@@ -111,8 +111,8 @@ Result<Message> MakeAck(const Message& original, const AckOptions& options = {})
 // (delimiters, MSH-3..6, MSH-10, MSH-11, MSH-12, MSH-15/16, MSH-18); falls back to
 // |^~\& and version 2.5. `reason` becomes MSA-3 and ERR text. Unless options.errors
 // is given, one error is added: 100 when no MSH starts the input, 102 when the
-// MSH header is malformed, else 207. options.outcome and options.code are ignored
-// unless options.code is set.
+// MSH header is malformed, else 207. The code is AR (CR when the salvaged MSH-15 or
+// MSH-16 is valued) unless options.code names one; options.outcome is not used.
 std::string MakeNakForUnparseable(std::string_view raw_bytes, std::string_view reason,
                                   const AckOptions& options = {});
 
