@@ -123,7 +123,7 @@ class Validator {
   void CheckStructure();
   void CheckSegments();
   void CheckSegment(std::size_t index, int occurrence, const SegmentDef& def);
-  void CheckField(std::size_t index, Where where, const FieldDef& def, std::string_view raw,
+  void CheckField(Where where, const FieldDef& def, std::string_view raw,
                   std::string_view datatype);
   void CheckValue(const Where& where, std::string_view datatype, int table, std::string_view value,
                   int level, int depth);
@@ -297,13 +297,13 @@ void Validator::CheckSegment(std::size_t index, int occurrence, const SegmentDef
     std::string_view datatype = fd->datatype;
     if (id == "OBX" && f == 5) datatype = obx_type;
     skip_tables_ = header && (f == 9 || f == 12);
-    CheckField(index, where, *fd, raw, datatype);
+    CheckField(where, *fd, raw, datatype);
   }
   skip_tables_ = false;
 }
 
-void Validator::CheckField(std::size_t /*index*/, Where where, const FieldDef& def,
-                           std::string_view raw, std::string_view datatype) {
+void Validator::CheckField(Where where, const FieldDef& def, std::string_view raw,
+                           std::string_view datatype) {
   std::size_t repetitions = 0;
   bool length_reported = false;
   auto check = [&](std::string_view rep, std::size_t i) {

@@ -316,6 +316,61 @@ TEST(ValidateTest, LongValuesAreTruncatedInMessages) {
   EXPECT_EQ(f->message.find(longdate), std::string::npos);
 }
 
+TEST(ValidateTest, DelimiterFieldsAreNotCheckedAsFields) {
+  // MSH-2 is 4 characters but would fail an ST/length check as a value with '^'.
+  std::string text = Replace(kAdtA01, "MSH|^~\\&|", "MSH|^~\\&#|");  // truncation char (2.7+)
+  ValidationReport r = Validate(MustParse(text));
+  EXPECT_EQ(FindAt(r, "MSH-1", 104), nullptr) << Dump(r);
+  EXPECT_EQ(FindAt(r, "MSH-2", 104), nullptr) << Dump(r);
+  EXPECT_EQ(FindAt(r, "MSH-2", 102), nullptr) << Dump(r);
+}
+
+TEST(ValidateTest, ZSegmentInsideTheMessageIsAllowed) {
+  std::string text = Replace(kAdtA01, "NK1|1|", "ZNK|1|x\rNK1|1|");
+  ValidationReport r = Validate(MustParse(text));
+  EXPECT_TRUE(r.findings.empty()) << Dump(r);
+}
+
+TEST(ValidateTest, MutatedMessagesNeverCrash) {
+  // Deterministic byte mutations of conforming messages, with a profile too:
+  // the sanitizers watch for memory errors, the asserts for report invariants.
+  Profile p;
+  p.fields.push_back({"PID-3.4.1", true, {}, 1, 3, "^[A-Z]+$"});
+  p.fields.push_back({"OBX-5", false, {"5.4", "x"}, 0, 0, ""});
+  p.segments.push_back({"OBX", 0, 2});
+  ASSERT_TRUE(CompileProfile(&p).ok());
+  ValidationOptions options;
+  options.profile = &p;
+  options.max_findings = 50;
+  const char kAlphabet[] = "|^~\\&\"\r0123ZXA.-+ ";
+  unsigned state = 12345;
+  auto next = [&state] { return state = state * 1103515245u + 12345u; };
+  int validated = 0;
+  for (const char* base : {kAdtA01, kOruR01}) {
+    for (int i = 0; i < 400; ++i) {
+      std::string text = base;
+      for (int k = 0; k < 1 + i % 4; ++k) {
+        std::size_t at = 4 + next() % (text.size() - 4);
+        char c = kAlphabet[next() % (sizeof kAlphabet - 1)];
+        if (next() % 3 == 0) {
+          text.insert(at, 1, c);
+        } else {
+          text[at] = c;
+        }
+      }
+      auto msg = Message::Parse(text);
+      if (!msg.ok()) continue;
+      ValidationReport r = Validate(*msg, options);
+      ++validated;
+      ASSERT_LE(r.findings.size(), options.max_findings);
+      EXPECT_EQ(r.ok(), r.errors() == 0);
+      EXPECT_FALSE(r.version_used.empty());
+      for (const Finding& f : r.findings) EXPECT_FALSE(f.message.empty());
+    }
+  }
+  EXPECT_GT(validated, 100);
+}
+
 TEST(ValidateTest, SeverityNames) {
   EXPECT_EQ(SeverityName(Severity::kError), "error");
   EXPECT_EQ(SeverityName(Severity::kWarning), "warning");
@@ -438,6 +493,24 @@ TEST(ValidateProfileTest, MessageTypeMismatch) {
   std::string text = Replace(kAdtA01, "ADT^A01^ADT_A01", "ADT^A04^ADT_A01");
   r = WithProfile(text, p);
   EXPECT_NE(FindAt(r, "MSH-9.2", 201), nullptr) << Dump(r);
+}
+
+TEST(ValidateProfileTest, ValuesAreComparedDecoded) {
+  Profile p;
+  p.fields.push_back({"PID-5.1", false, {"O'BRIEN & SONS"}, 0, 0, ""});
+  ASSERT_TRUE(CompileProfile(&p).ok());
+  std::string text = Replace(kAdtA01, "DOE^JOHN^Q", "O'BRIEN \\T\\ SONS^JOHN");
+  ValidationReport r = WithProfile(text, p);
+  EXPECT_EQ(FindAt(r, "PID-5.1", 103), nullptr) << Dump(r);
+}
+
+TEST(ValidateProfileTest, NullSatisfiesRequiredAndSkipsAllowed) {
+  Profile p;
+  p.fields.push_back({"PID-8", true, {"F", "M"}, 0, 0, ""});
+  ASSERT_TRUE(CompileProfile(&p).ok());
+  std::string text = Replace(kAdtA01, "|M|", "|\"\"|");
+  ValidationReport r = WithProfile(text, p);
+  EXPECT_TRUE(r.ok()) << Dump(r);
 }
 
 TEST(ValidateProfileTest, VersionPin) {
