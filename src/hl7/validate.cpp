@@ -181,6 +181,13 @@ void Validator::CheckStructure() {
   std::string_view trigger = msg_.TriggerEvent();
   std::string_view declared = msg_.StructureId();
   if (code.empty()) return;  // MSH-9 missing: reported as a required field
+  if (trigger.empty()) {
+    // 2.1 and 2.2 carry the event in EVN-1 (MSH-9 is the type alone).
+    if (int evn = msg_.FindSegment("EVN"); evn >= 0) {
+      std::string_view evn1 = msg_.FieldRaw(static_cast<std::size_t>(evn), 1).value_or("");
+      trigger = NthPiece(evn1, d_.component, 0).value_or("");
+    }
+  }
   std::string_view structure = dict_->StructureFor(code, trigger, declared);
   const MessageDef* def = structure.empty() ? nullptr : dict_->Message(structure);
   if (def == nullptr) {

@@ -264,6 +264,15 @@ TEST(ValidateTest, EveryDictionaryVersionValidatesWithoutCrash) {
   }
 }
 
+TEST(ValidateTest, OldVersionsTakeTheEventFromEvn1) {
+  std::string text = Replace(kAdtA01, "ADT^A01^ADT_A01", "ADT");
+  text = Replace(text, "|P|2.5.1", "|P|2.2");
+  ValidationReport r = Validate(MustParse(text));
+  EXPECT_EQ(r.version_used, "2.2");
+  EXPECT_EQ(FindAt(r, "MSH-9", 201), nullptr) << Dump(r);
+  EXPECT_FALSE(r.structure.empty()) << Dump(r);
+}
+
 TEST(ValidateTest, UnknownMessageTypeSkipsStructureButChecksFields) {
   std::string text = Replace(kAdtA01, "ADT^A01^ADT_A01", "QQQ^Q99");
   text = Replace(text, "19800101", "19801301");
