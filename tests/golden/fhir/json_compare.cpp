@@ -1,5 +1,6 @@
 #include "json_compare.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
 
