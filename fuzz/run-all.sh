@@ -15,7 +15,16 @@ set -euo pipefail
 build_dir=${1:?usage: fuzz/run-all.sh BUILD_DIR [SECONDS]}
 seconds=${2:-60}
 here=$(cd "$(dirname "$0")" && pwd)
-targets=${FUZZ_TARGETS:-"fuzz_parse fuzz_path fuzz_escape fuzz_batch fuzz_validate"}
+# Default: every fuzz_* executable the build produced (replay builds excluded).
+if [[ -z ${FUZZ_TARGETS:-} ]]; then
+  FUZZ_TARGETS=$(find "$build_dir/fuzz" -maxdepth 1 \( -type f -o -type l \) -name 'fuzz_*' \
+                   ! -name '*_replay' -printf '%f\n' 2>/dev/null | sort | tr '\n' ' ')
+fi
+targets=$FUZZ_TARGETS
+if [[ -z ${targets// /} ]]; then
+  echo "fuzz: no fuzz targets in $build_dir/fuzz (build with: cmake --preset fuzz && cmake --build --preset fuzz)" >&2
+  exit 2
+fi
 max_len=${FUZZ_MAX_LEN:-8192}
 
 failed=()
