@@ -1,0 +1,94 @@
+// Durable MLLP ingest: the mllp::Handler that stores each message and only then
+// acknowledges it.
+//
+//   auto store = *store::Store::Open(store_options);
+//   auto ingest = std::make_shared<IngestHandler>(
+//       store.get(), IngestOptions{.channel = "inbound", .validate = true});
+//   mllp::Server server(2);
+//   server.AddListener({.name = "inbound", .port = 2575}, ingest);
+//
+// For each frame: parse the header (Message::Parse only indexes), read the
+// metadata (MSH-3..6, MSH-9, MSH-10, MSH-12, PID-3.1), optionally validate, and
+// Append the raw bytes to the store. The ACK is sent from the store's commit
+// callback, so AA/CA means "committed and fsync'd".
+//
+//   outcome                              ACK                stored as
+//   stored (or a known duplicate)        AA / CA            received (duplicate: not again)
+//   validate: true and errors found      AE / CE + ERR      error, with the reasons
+//   MSH does not parse                   AR / CR + ERR      error, with the reason
+//   store refused or commit failed       AR / CR, ERR 207   not stored: the sender keeps it
+//   frame over max_frame_bytes           AR / CR + ERR      not stored; connection closes
+//
+// Enhanced mode (CA/CE/CR) applies when MSH-15 or MSH-16 is valued; then an
+// MSH-15 of NE/ER/SU is honoured. ack: never stores and sends nothing.
+// ACKs get unique control ids (hl7::NewControlId). Logs carry ids, counts, peer
+// addresses and reasons only, never message content.
+//
+// Ownership: the handler borrows the store, which must outlive it (and every
+// pending callback: close the server before the store). Thread safety: called
+// concurrently from I/O threads; stats() from anywhere.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "junction/engine/config.h"
+#include "junction/hl7/message.h"
+#include "junction/mllp/server.h"
+#include "junction/store/store.h"
+
+namespace junction::engine {
+
+struct IngestOptions {
+  std::string channel;  // stored with each message
+  AckPolicy ack = AckPolicy::kAfterStore;
+  bool validate = false;
+  std::size_t max_ack_errors = 50;    // ERR segments per ACK (findings beyond are counted)
+  std::string application = "JUNCTION";  // MSH-3 of ACKs when the message has no MSH-5
+};
+
+struct IngestStats {
+  std::uint64_t messages = 0;      // frames handled
+  std::uint64_t stored = 0;        // committed (new rows)
+  std::uint64_t duplicates = 0;    // committed earlier, ACKed again
+  std::uint64_t invalid = 0;       // stored with status error (validation or bad MSH)
+  std::uint64_t rejected = 0;      // not stored (store busy/failed, oversize frames)
+};
+
+// The metadata the store keeps, read from the header (each field cut to the
+// store's kMaxMetadataFieldBytes at a UTF-8 boundary). Leaves raw, channel and
+// peer alone.
+void ExtractMetadata(const hl7::Message& message, store::IncomingMessage* out);
+
+class IngestHandler : public mllp::Handler {
+ public:
+  IngestHandler(store::Store* store, IngestOptions options);
+
+  void OnMessage(const mllp::PeerInfo& peer, std::string payload, Reply reply) override;
+  std::string OnFrameError(const mllp::PeerInfo& peer, const Status& error,
+                           std::string_view frame_head) override;
+
+  IngestStats stats() const;
+
+ private:
+  struct Counters {
+    std::atomic<std::uint64_t> messages{0};
+    std::atomic<std::uint64_t> stored{0};
+    std::atomic<std::uint64_t> duplicates{0};
+    std::atomic<std::uint64_t> invalid{0};
+    std::atomic<std::uint64_t> rejected{0};
+  };
+  void HandleUnparseable(const mllp::PeerInfo& peer, std::string payload, const Status& error,
+                         Reply reply);
+
+  store::Store* store_;
+  IngestOptions options_;
+  std::shared_ptr<Counters> counters_ = std::make_shared<Counters>();
+};
+
+// "127.0.0.1:53122" or "[::1]:53122".
+std::string PeerAddress(const mllp::PeerInfo& peer);
+
+}  // namespace junction::engine

@@ -1,0 +1,89 @@
+// The running engine behind `junction serve`: the store, one MLLP listener per
+// channel with its IngestHandler, logging, startup lines and graceful shutdown.
+//
+//   auto config = LoadConfig("conf/junction.yaml");
+//   return RunServe(*config, {.log_level = "debug"});   // blocks until SIGTERM/SIGINT
+//
+//   // In tests: start, talk to it, stop.
+//   auto engine = Engine::Start(*config);
+//   std::uint16_t port = (*engine)->listeners()[0].port;
+//   (*engine)->Stop();
+//
+// Startup prints, on `out`, one line per listener once every listener is bound,
+//   junction: listening mllp <channel> <host>:<port>
+// (the bound port, so port 0 works; IPv6 hosts in brackets), then
+//   junction: ready
+// and flushes. Shutdown (SIGTERM/SIGINT): stop accepting, answer in-flight
+// frames (up to the drain time), then close the store, which commits
+// everything queued.
+//
+// Ownership: Engine owns the store and the server. Thread safety: Start/Stop
+// from one thread; listeners() and the stats from any.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "junction/engine/config.h"
+#include "junction/engine/ingest.h"
+#include "junction/hl7/status.h"
+#include "junction/mllp/server.h"
+#include "junction/store/store.h"
+
+namespace junction::engine {
+
+struct ListenerInfo {
+  std::string channel;
+  std::string host;
+  std::uint16_t port = 0;
+};
+
+class Engine {
+ public:
+  // Opens the store, binds every listener and starts the I/O threads.
+  // kIoError when the store cannot be opened or an address cannot be bound,
+  // kInvalidArgument for settings the config parser could not check (TLS files
+  // that do not load). Messages name the channel.
+  static Result<std::unique_ptr<Engine>> Start(const Config& config);
+  ~Engine();
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  const std::vector<ListenerInfo>& listeners() const { return listeners_; }
+  store::Store* store() { return store_.get(); }
+  IngestStats ingest_stats() const;  // summed over channels
+
+  // Server::Stop(drain), then Store::Close. Returns the store's close status.
+  // Later calls return Ok.
+  Status Stop(std::chrono::milliseconds drain = std::chrono::seconds(10));
+
+ private:
+  Engine() = default;
+  std::unique_ptr<store::Store> store_;
+  std::unique_ptr<mllp::Server> server_;
+  std::vector<std::shared_ptr<IngestHandler>> handlers_;
+  std::vector<ListenerInfo> listeners_;
+  bool stopped_ = false;
+};
+
+// Sends spdlog output to stderr with UTC timestamps at `level` (trace, debug,
+// info, warn, error). kInvalidArgument for an unknown level.
+Status SetUpLogging(const std::string& level);
+
+struct ServeOptions {
+  std::string log_level;  // overrides config.log.level when not empty
+  std::FILE* out = stdout;  // the "listening" and "ready" lines
+  std::chrono::milliseconds drain{std::chrono::seconds(10)};
+};
+
+// Runs until SIGTERM or SIGINT. Blocks those signals in the calling thread
+// first (call it before starting other threads, so every thread inherits the
+// mask). Returns the process exit code: 0 after a clean shutdown, 2 for a bad
+// setting, 3 for an I/O failure (store, bind); problems go to the log/stderr.
+int RunServe(const Config& config, const ServeOptions& options = {});
+
+}  // namespace junction::engine

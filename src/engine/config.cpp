@@ -1,0 +1,424 @@
+// Config parsing. yaml-cpp throws on malformed YAML; every call into it is
+// inside ParseConfig's try block, and every value is read as a scalar string
+// and checked here, so errors can name the key, the line and the reason.
+#include "junction/engine/config.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <array>
+#include <charconv>
+#include <cstdio>
+#include <fstream>
+#include <functional>
+#include <initializer_list>
+#include <set>
+#include <sstream>
+
+#include <boost/asio/ip/address.hpp>
+
+#include "junction/mllp/cidr.h"
+
+namespace junction::engine {
+namespace {
+
+class Parser {
+ public:
+  explicit Parser(std::string file) : file_(std::move(file)) {}
+
+  Status Error(const YAML::Node& node, int fallback_line, const std::string& key,
+               const std::string& reason) const {
+    int line = fallback_line;
+    if (node.IsDefined() && node.Mark().line >= 0) line = node.Mark().line + 1;
+    return Status::Invalid(file_ + ":" + std::to_string(line) + ": " + key + ": " + reason);
+  }
+
+  // For a missing key: the line of the key that should have held it.
+  Status ErrorAt(int line, const std::string& key, const std::string& reason) const {
+    return Status::Invalid(file_ + ":" + std::to_string(line) + ": " + key + ": " + reason);
+  }
+
+  static int LineOf(const YAML::Node& node, int fallback) {
+    return node.IsDefined() && node.Mark().line >= 0 ? node.Mark().line + 1 : fallback;
+  }
+
+  // Calls f(key, value, line) for each entry of a mapping; a null node is an
+  // empty mapping. Unknown and repeated keys are errors.
+  Status ForEachKey(const YAML::Node& map, int line, const std::string& prefix,
+                    std::initializer_list<std::string_view> known,
+                    const std::function<Status(const std::string&, const YAML::Node&, int)>& f) {
+    if (map.IsNull()) return Status::Ok();
+    if (!map.IsMap()) return Error(map, line, prefix, "must be a mapping (key: value)");
+    std::set<std::string> seen;
+    for (auto it = map.begin(); it != map.end(); ++it) {
+      const YAML::Node key_node = it->first;
+      const int key_line = LineOf(key_node, line);
+      const std::string key = key_node.IsScalar() ? key_node.Scalar() : std::string("?");
+      const std::string full = prefix.empty() ? key : prefix + "." + key;
+      if (std::find(known.begin(), known.end(), key) == known.end()) {
+        std::string expected;
+        for (std::string_view k : known) {
+          if (!expected.empty()) expected += ", ";
+          expected += k;
+        }
+        return Error(key_node, key_line, full, "unknown key (expected one of: " + expected + ")");
+      }
+      if (!seen.insert(key).second) return Error(key_node, key_line, full, "duplicate key");
+      JUNCTION_RETURN_IF_ERROR(f(full, it->second, key_line));
+    }
+    return Status::Ok();
+  }
+
+  Result<std::string> Scalar(const YAML::Node& node, int line, const std::string& key,
+                             const char* what) {
+    if (!node.IsScalar()) return Error(node, line, key, std::string("must be ") + what);
+    return node.Scalar();
+  }
+
+  Result<std::string> NonEmpty(const YAML::Node& node, int line, const std::string& key) {
+    auto s = Scalar(node, line, key, "a string");
+    if (!s.ok()) return s;
+    if (s->empty()) return Error(node, line, key, "must not be empty");
+    return s;
+  }
+
+  Result<bool> Bool(const YAML::Node& node, int line, const std::string& key) {
+    auto s = Scalar(node, line, key, "true or false");
+    if (!s.ok()) return s.status();
+    std::string v = *s;
+    std::transform(v.begin(), v.end(), v.begin(), [](unsigned char c) { return std::tolower(c); });
+    if (v == "true" || v == "yes" || v == "on") return true;
+    if (v == "false" || v == "no" || v == "off") return false;
+    return Error(node, line, key, "must be true or false");
+  }
+
+  Result<std::int64_t> Int(const YAML::Node& node, int line, const std::string& key,
+                           std::int64_t min, std::int64_t max) {
+    const std::string range = "must be an integer from " + std::to_string(min) + " to " +
+                              std::to_string(max);
+    auto s = Scalar(node, line, key, "an integer");
+    if (!s.ok()) return s.status();
+    std::int64_t value = 0;
+    const char* first = s->data();
+    const char* last = first + s->size();
+    if (first != last && *first == '+') ++first;
+    auto [ptr, ec] = std::from_chars(first, last, value);
+    if (first == last || ec != std::errc() || ptr != last || value < min || value > max) {
+      return Error(node, line, key, range);
+    }
+    return value;
+  }
+
+  Result<std::string> Enum(const YAML::Node& node, int line, const std::string& key,
+                           std::initializer_list<std::string_view> values) {
+    std::string list;
+    for (std::string_view v : values) {
+      if (!list.empty()) list += ", ";
+      list += v;
+    }
+    auto s = Scalar(node, line, key, "a string");
+    if (!s.ok()) return s.status();
+    if (std::find(values.begin(), values.end(), *s) == values.end()) {
+      return Error(node, line, key, "must be one of " + list);
+    }
+    return s;
+  }
+
+  Result<std::string> ReadableFile(const YAML::Node& node, int line, const std::string& key) {
+    auto s = NonEmpty(node, line, key);
+    if (!s.ok()) return s;
+    std::ifstream in(*s, std::ios::binary);
+    if (!in) return Error(node, line, key, "cannot read file '" + *s + "'");
+    return s;
+  }
+
+  Status Log(const YAML::Node& node, int line, LogConfig* out) {
+    return ForEachKey(node, line, "log", {"level"},
+                      [&](const std::string& key, const YAML::Node& v, int l) -> Status {
+                        auto level = Enum(v, l, key, {"trace", "debug", "info", "warn", "error"});
+                        if (!level.ok()) return level.status();
+                        out->level = *level;
+                        return Status::Ok();
+                      });
+  }
+
+  Status Server(const YAML::Node& node, int line, ServerConfig* out) {
+    return ForEachKey(node, line, "server", {"io_threads"},
+                      [&](const std::string& key, const YAML::Node& v, int l) -> Status {
+                        auto n = Int(v, l, key, 1, static_cast<std::int64_t>(kMaxIoThreads));
+                        if (!n.ok()) return n.status();
+                        out->io_threads = static_cast<std::size_t>(*n);
+                        return Status::Ok();
+                      });
+  }
+
+  Status Store(const YAML::Node& node, int line, StoreConfig* out) {
+    return ForEachKey(
+        node, line, "store", {"sqlite", "max_batch", "max_delay_us", "detect_duplicates"},
+        [&](const std::string& key, const YAML::Node& v, int l) -> Status {
+          if (key == "store.sqlite") {
+            auto s = NonEmpty(v, l, key);
+            if (!s.ok()) return s.status();
+            out->sqlite = *s;
+          } else if (key == "store.max_batch") {
+            auto n = Int(v, l, key, 1, static_cast<std::int64_t>(kMaxStoreBatch));
+            if (!n.ok()) return n.status();
+            out->max_batch = static_cast<std::size_t>(*n);
+          } else if (key == "store.max_delay_us") {
+            auto n = Int(v, l, key, 0, kMaxDelayUsLimit);
+            if (!n.ok()) return n.status();
+            out->max_delay_us = *n;
+          } else {
+            auto b = Bool(v, l, key);
+            if (!b.ok()) return b.status();
+            out->detect_duplicates = *b;
+          }
+          return Status::Ok();
+        });
+  }
+
+  Status Tls(const YAML::Node& node, int line, const std::string& prefix,
+             std::optional<TlsConfig>* out) {
+    if (node.IsNull()) return Status::Ok();  // "tls:" with nothing: no TLS
+    TlsConfig tls;
+    JUNCTION_RETURN_IF_ERROR(ForEachKey(
+        node, line, prefix, {"cert", "key", "client_ca"},
+        [&](const std::string& key, const YAML::Node& v, int l) -> Status {
+          auto file = ReadableFile(v, l, key);
+          if (!file.ok()) return file.status();
+          if (key == prefix + ".cert") tls.cert = *file;
+          else if (key == prefix + ".key") tls.key = *file;
+          else tls.client_ca = *file;
+          return Status::Ok();
+        }));
+    if (tls.cert.empty()) return ErrorAt(line, prefix + ".cert", "is required with tls");
+    if (tls.key.empty()) return ErrorAt(line, prefix + ".key", "is required with tls");
+    *out = std::move(tls);
+    return Status::Ok();
+  }
+
+  Status Mllp(const YAML::Node& node, int line, const std::string& prefix, MllpSourceConfig* out) {
+    if (!node.IsMap()) return Error(node, line, prefix, "must be a mapping with at least listen");
+    bool have_listen = false;
+    JUNCTION_RETURN_IF_ERROR(ForEachKey(
+        node, line, prefix,
+        {"listen", "ack", "validate", "strict_framing", "max_frame_bytes", "max_connections",
+         "idle_timeout_ms", "read_timeout_ms", "allow", "tls"},
+        [&](const std::string& key, const YAML::Node& v, int l) -> Status {
+          const std::string name = key.substr(prefix.size() + 1);
+          if (name == "listen") {
+            auto s = NonEmpty(v, l, key);
+            if (!s.ok()) return s.status();
+            Status st = ParseListenAddress(*s, &out->host, &out->port);
+            if (!st.ok()) return Error(v, l, key, st.message());
+            have_listen = true;
+          } else if (name == "ack") {
+            auto s = Enum(v, l, key, {"after-store", "after-processing", "never"});
+            if (!s.ok()) return s.status();
+            out->ack = *s == "after-store"        ? AckPolicy::kAfterStore
+                       : *s == "after-processing" ? AckPolicy::kAfterProcessing
+                                                  : AckPolicy::kNever;
+          } else if (name == "validate" || name == "strict_framing") {
+            auto b = Bool(v, l, key);
+            if (!b.ok()) return b.status();
+            (name == "validate" ? out->validate : out->strict_framing) = *b;
+          } else if (name == "max_frame_bytes") {
+            auto n = Int(v, l, key, 16, static_cast<std::int64_t>(kMaxFrameBytesLimit));
+            if (!n.ok()) return n.status();
+            out->max_frame_bytes = static_cast<std::size_t>(*n);
+          } else if (name == "max_connections") {
+            auto n = Int(v, l, key, 1, static_cast<std::int64_t>(kMaxConnectionsLimit));
+            if (!n.ok()) return n.status();
+            out->max_connections = static_cast<std::size_t>(*n);
+          } else if (name == "idle_timeout_ms" || name == "read_timeout_ms") {
+            auto n = Int(v, l, key, 1, kMaxTimeoutMs);
+            if (!n.ok()) return n.status();
+            (name == "idle_timeout_ms" ? out->idle_timeout : out->read_timeout) =
+                std::chrono::milliseconds(*n);
+          } else if (name == "allow") {
+            if (v.IsNull()) return Status::Ok();
+            if (!v.IsSequence()) return Error(v, l, key, "must be a list of CIDR blocks");
+            std::size_t i = 0;
+            for (const YAML::Node& entry : v) {
+              const std::string ekey = key + "[" + std::to_string(i++) + "]";
+              auto s = NonEmpty(entry, l, ekey);
+              if (!s.ok()) return s.status();
+              auto parsed = mllp::AllowList::Parse({*s});
+              if (!parsed.ok()) return Error(entry, l, ekey, parsed.status().message());
+              out->allow.push_back(*s);
+            }
+          } else {
+            return Tls(v, l, key, &out->tls);
+          }
+          return Status::Ok();
+        }));
+    if (!have_listen) return ErrorAt(line, prefix + ".listen", "is required");
+    return Status::Ok();
+  }
+
+  Status Channel(const YAML::Node& node, int line, const std::string& prefix, ChannelConfig* out) {
+    out->line = LineOf(node, line);
+    if (!node.IsMap()) return Error(node, line, prefix, "must be a mapping with name and source");
+    bool have_source = false;
+    JUNCTION_RETURN_IF_ERROR(ForEachKey(
+        node, line, prefix, {"name", "source"},
+        [&](const std::string& key, const YAML::Node& v, int l) -> Status {
+          if (key == prefix + ".name") {
+            auto s = NonEmpty(v, l, key);
+            if (!s.ok()) return s.status();
+            if (s->size() > kMaxChannelNameBytes) {
+              return Error(v, l, key,
+                           "must be at most " + std::to_string(kMaxChannelNameBytes) + " characters");
+            }
+            for (char c : *s) {
+              const bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+                              (c >= '0' && c <= '9') || c == '_' || c == '-';
+              if (!ok) return Error(v, l, key, "may contain only letters, digits, '_' and '-'");
+            }
+            out->name = *s;
+            return Status::Ok();
+          }
+          if (!v.IsMap() || v.size() == 0) {
+            return Error(v, l, key, "must be a mapping with one source (mllp)");
+          }
+          have_source = true;
+          return ForEachKey(v, l, key, {"mllp"},
+                            [&](const std::string& k, const YAML::Node& m, int ml) -> Status {
+                              return Mllp(m, ml, k, &out->mllp);
+                            });
+        }));
+    if (out->name.empty()) return Error(node, line, prefix + ".name", "is required");
+    if (!have_source) return Error(node, line, prefix + ".source", "is required");
+    return Status::Ok();
+  }
+
+  Status Channels(const YAML::Node& node, int line, std::vector<ChannelConfig>* out) {
+    if (!node.IsSequence() || node.size() == 0) {
+      return Error(node, line, "channels", "must be a list of at least one channel");
+    }
+    if (node.size() > kMaxChannels) {
+      return Error(node, line, "channels", "at most " + std::to_string(kMaxChannels) + " channels");
+    }
+    std::size_t i = 0;
+    for (const YAML::Node& c : node) {
+      const std::string prefix = "channels[" + std::to_string(i++) + "]";
+      ChannelConfig channel;
+      JUNCTION_RETURN_IF_ERROR(Channel(c, LineOf(c, line), prefix, &channel));
+      for (const ChannelConfig& other : *out) {
+        if (other.name == channel.name) {
+          return Error(c["name"], channel.line, prefix + ".name",
+                       "'" + channel.name + "' is already used by another channel");
+        }
+        if (channel.mllp.port != 0 && other.mllp.port == channel.mllp.port &&
+            other.mllp.host == channel.mllp.host) {
+          return Error(c["source"]["mllp"]["listen"], channel.line,
+                       prefix + ".source.mllp.listen",
+                       "address already used by channel '" + other.name + "'");
+        }
+      }
+      out->push_back(std::move(channel));
+    }
+    return Status::Ok();
+  }
+
+  Status Root(const YAML::Node& root, Config* config) {
+    if (root.IsNull()) return Status::Invalid(file_ + ":1: channels: is required");
+    if (!root.IsMap()) return Error(root, 1, "(top level)", "must be a mapping");
+    bool have_channels = false;
+    JUNCTION_RETURN_IF_ERROR(ForEachKey(
+        root, 1, "", {"log", "server", "store", "channels"},
+        [&](const std::string& key, const YAML::Node& v, int l) -> Status {
+          if (key == "log") return Log(v, l, &config->log);
+          if (key == "server") return Server(v, l, &config->server);
+          if (key == "store") return Store(v, l, &config->store);
+          have_channels = true;
+          return Channels(v, l, &config->channels);
+        }));
+    if (!have_channels) return Error(root, 1, "channels", "is required");
+    return Status::Ok();
+  }
+
+ private:
+  std::string file_;
+};
+
+}  // namespace
+
+std::string_view AckPolicyName(AckPolicy policy) {
+  switch (policy) {
+    case AckPolicy::kAfterStore: return "after-store";
+    case AckPolicy::kAfterProcessing: return "after-processing";
+    case AckPolicy::kNever: return "never";
+  }
+  return "after-store";
+}
+
+Status ParseListenAddress(std::string_view text, std::string* host, std::uint16_t* port) {
+  std::string_view h;
+  std::string_view p;
+  if (!text.empty() && text.front() == '[') {
+    const std::size_t close = text.find(']');
+    if (close == std::string_view::npos || close + 1 >= text.size() || text[close + 1] != ':') {
+      return Status::Invalid("must be HOST:PORT or [IPV6]:PORT");
+    }
+    h = text.substr(1, close - 1);
+    p = text.substr(close + 2);
+  } else {
+    const std::size_t colon = text.rfind(':');
+    if (colon == std::string_view::npos || text.find(':') != colon) {
+      return Status::Invalid("must be HOST:PORT or [IPV6]:PORT");
+    }
+    h = text.substr(0, colon);
+    p = text.substr(colon + 1);
+  }
+  unsigned value = 0;
+  auto [ptr, ec] = std::from_chars(p.data(), p.data() + p.size(), value);
+  if (p.empty() || ec != std::errc() || ptr != p.data() + p.size() || value > 65535) {
+    return Status::Invalid("port must be a number from 0 to 65535");
+  }
+  std::string host_text(h);
+  if (host_text == "localhost") host_text = "127.0.0.1";
+  boost::system::error_code error;
+  boost::asio::ip::make_address(host_text, error);
+  if (host_text.empty() || error) {
+    return Status::Invalid("'" + std::string(h) + "' is not an IP address (e.g. 127.0.0.1, [::1])");
+  }
+  *host = std::move(host_text);
+  *port = static_cast<std::uint16_t>(value);
+  return Status::Ok();
+}
+
+Result<Config> ParseConfig(std::string_view yaml, const std::string& file) {
+  Config config;
+  config.file = file;
+  Parser parser(file);
+  try {
+    YAML::Node root = YAML::Load(std::string(yaml));
+    Status st = parser.Root(root, &config);
+    if (!st.ok()) return st;
+  } catch (const YAML::Exception& e) {
+    const int line = e.mark.line >= 0 ? e.mark.line + 1 : 1;
+    return Status::Invalid(file + ":" + std::to_string(line) + ": (yaml): " + e.msg);
+  } catch (const std::exception& e) {
+    return Status::Invalid(file + ": (yaml): " + e.what());
+  }
+  return config;
+}
+
+Result<Config> LoadConfig(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Status::Io(path + ": cannot open the config file");
+  std::string text;
+  std::array<char, 65536> buffer;
+  while (in.read(buffer.data(), buffer.size()) || in.gcount() > 0) {
+    text.append(buffer.data(), static_cast<std::size_t>(in.gcount()));
+    if (text.size() > kMaxConfigBytes) {
+      return Status::Invalid(path + ":1: (file): larger than " + std::to_string(kMaxConfigBytes) +
+                             " bytes");
+    }
+  }
+  if (in.bad()) return Status::Io(path + ": read error");
+  return ParseConfig(text, path);
+}
+
+}  // namespace junction::engine
