@@ -1,0 +1,5 @@
+get
+--raw
+input.hl7
+PID-5
+NTE-3

@@ -1,0 +1,4 @@
+ack
+input.hl7
+--code
+XX

@@ -1,0 +1,3 @@
+set
+input.hl7
+PID-5

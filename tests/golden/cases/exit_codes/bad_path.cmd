@@ -1,0 +1,3 @@
+get
+input.hl7
+PID-x

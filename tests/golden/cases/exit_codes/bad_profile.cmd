@@ -1,0 +1,4 @@
+validate
+--profile
+no-such-profile.yaml
+input.hl7

@@ -1,0 +1,2 @@
+parse
+no-such-file.hl7

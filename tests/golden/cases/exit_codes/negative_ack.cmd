@@ -1,0 +1,9 @@
+ack
+input.hl7
+--code
+AR
+--control-id
+A1
+--timestamp
+20240101120000+0000
+--lf

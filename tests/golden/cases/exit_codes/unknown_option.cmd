@@ -1,0 +1,3 @@
+parse
+--bogus
+input.hl7

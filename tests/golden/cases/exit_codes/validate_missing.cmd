@@ -1,0 +1,3 @@
+validate
+input.hl7
+no-such-file.hl7

@@ -1,0 +1,4 @@
+get
+--json
+input.hl7
+PID-5

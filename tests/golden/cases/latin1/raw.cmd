@@ -1,0 +1,4 @@
+get
+--raw
+input.hl7
+PID-5.2
