@@ -1,0 +1,523 @@
+// Convert(): walks the segments of one message, dispatches them to the
+// segment mappers and assembles the Bundle. Serialize(): deterministic JSON.
+#include "junction/fhir/convert.h"
+
+#include <charconv>
+#include <cmath>
+#include <exception>
+
+#include "fhir/internal/builder.h"
+#include "fhir/internal/hash.h"
+
+namespace junction::fhir {
+namespace internal {
+namespace {
+
+bool In(std::string_view s, std::initializer_list<std::string_view> list) {
+  for (auto x : list)
+    if (s == x) return true;
+  return false;
+}
+
+std::string UpperAscii(std::string s) {
+  for (char& c : s)
+    if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
+  return s;
+}
+
+}  // namespace
+
+Builder::Builder(const hl7::Message& msg, const ConvertOptions& options, const TimeZone& tz)
+    : msg_(msg), options_(options), tz_(tz), d_(msg.delimiters()) {}
+
+void Builder::Warn(const std::string& location, std::string message, const char* code, const char* severity) {
+  issues_.push_back(IssueRec{severity, code, location, std::move(message)});
+}
+
+void Builder::ReportUnused(const Seg& s) {
+  int n = msg_.FieldCount(static_cast<std::size_t>(s.index));
+  for (int f = 1; f <= n; ++f) {
+    if (f < 64 && (s.used & (std::uint64_t{1} << f))) continue;
+    if (s.id == "MSH" && f <= 2) continue;
+    auto raw = msg_.FieldRaw(static_cast<std::size_t>(s.index), f);
+    if (!raw || raw->empty() || *raw == "\"\"") continue;
+    bool data = false;
+    for (char c : *raw) {
+      if (c != d_.component && c != d_.subcomponent && c != d_.repetition && c != ' ') {
+        data = true;
+        break;
+      }
+    }
+    if (data) Warn(s.Loc(f), "field not mapped");
+  }
+}
+
+Status Builder::Run() {
+  if (msg_.SegmentCount() == 0 || msg_.SegmentId(0) != "MSH")
+    return Status::Invalid("message does not start with MSH");
+  std::string code = UpperAscii(Txt(msg_.MessageCode()));
+  event_ = UpperAscii(Txt(msg_.TriggerEvent()));
+  if (code == "ADT" && In(event_, {"A01", "A02", "A03", "A04", "A05", "A06", "A07", "A08", "A11", "A12", "A13",
+                                   "A28", "A31", "A40"}))
+    kind_ = Kind::kAdt;
+  else if (code == "ORU" && event_ == "R01") kind_ = Kind::kOru;
+  else if ((code == "ORM" && event_ == "O01") || (code == "OML" && event_ == "O21")) kind_ = Kind::kOrder;
+  else if (code == "VXU" && event_ == "V04") kind_ = Kind::kVxu;
+  else if (code == "SIU" && In(event_, {"S12", "S13", "S14", "S15"})) kind_ = Kind::kSiu;
+  else if (code == "MDM" && event_ == "T02") kind_ = Kind::kMdm;
+  else kind_ = Kind::kFallback;
+
+  auto field0 = [&](int f) {
+    auto raw = msg_.FieldRaw(0, f);
+    std::string_view v = raw ? *raw : std::string_view{};
+    return hl7::NthPiece(v, d_.repetition, 0).value_or(std::string_view{});
+  };
+  sending_app_ = hl7::ParseHd(field0(3), d_);
+  sending_facility_ = hl7::ParseHd(field0(4), d_);
+  message_key_ = Txt(field0(3)) + "|" + Txt(field0(4)) + "|" + Txt(field0(10));
+  if (kind_ == Kind::kFallback)
+    Warn("MSH-9", "message type '" + code + "^" + event_ +
+                      "' has no specific mapping: fallback (MessageHeader, Patient, Encounter, Provenance)",
+         "not-supported", "information");
+
+  // Occurrence numbers for locations like "OBX[3]-5".
+  std::vector<std::pair<std::string_view, int>> totals;
+  auto slot = [](std::vector<std::pair<std::string_view, int>>& v, std::string_view id) -> int& {
+    for (auto& p : v)
+      if (p.first == id) return p.second;
+    v.emplace_back(id, 0);
+    return v.back().second;
+  };
+  std::size_t count = msg_.SegmentCount();
+  for (std::size_t i = 0; i < count; ++i) ++slot(totals, msg_.SegmentId(i));
+  std::vector<std::pair<std::string_view, int>> seen;
+  for (std::size_t i = 0; i < count; ++i) {
+    Seg s;
+    s.msg = &msg_;
+    s.index = static_cast<int>(i);
+    s.id = msg_.SegmentId(i);
+    s.occurrence = ++slot(seen, s.id);
+    s.repeated = slot(totals, s.id) > 1;
+    if (i == 0) {
+      OnMsh(s);
+      ReportUnused(s);
+      continue;
+    }
+    Dispatch(s);
+  }
+  if (pending_orc_) FlushOrder(nullptr);
+  for (Seg& n : pending_nte_) {
+    OnNte(n);
+    ReportUnused(n);
+  }
+  pending_nte_.clear();
+  return Status::Ok();
+}
+
+void Builder::Dispatch(Seg& s) {
+  std::string_view id = s.id;
+  bool waits_for_order = id == "TQ1" || id == "OBR" || id == "NTE" || (id == "RXA" && kind_ == Kind::kVxu);
+  if (pending_orc_ && id == "NTE") {
+    pending_nte_.push_back(s);
+    return;
+  }
+  if (pending_orc_ && !waits_for_order) FlushOrder(nullptr);
+  auto drain_notes = [&] {
+    for (Seg& n : pending_nte_) {
+      OnNte(n);
+      ReportUnused(n);
+    }
+    pending_nte_.clear();
+  };
+  if (!pending_orc_ && !pending_nte_.empty() && id != "NTE") drain_notes();
+
+  if (kind_ == Kind::kFallback && !In(id, {"EVN", "PID", "PD1", "PV1", "PV2"})) {
+    Warn(s.Loc(), "segment not mapped (no mapping for this message type)");
+    return;
+  }
+  if (id == "ORC") {
+    if (pending_orc_) FlushOrder(nullptr);
+    pending_orc_ = s;
+    return;  // reported when its order is built
+  }
+  if (id == "TQ1") {
+    OnTq1(s);
+    return;
+  }
+  if (id == "EVN") OnEvn(s);
+  else if (id == "PID") OnPid(s);
+  else if (id == "PD1") OnPd1(s);
+  else if (id == "NK1") OnNk1(s);
+  else if (id == "PV1") OnPv1(s);
+  else if (id == "PV2") OnPv2(s);
+  else if (id == "AL1") OnAl1(s);
+  else if (id == "DG1") OnDg1(s);
+  else if (id == "PR1") OnPr1(s);
+  else if (id == "IN1") OnIn1(s);
+  else if (id == "MRG") OnMrg(s);
+  else if (id == "OBR") OnObr(s);
+  else if (id == "SPM") OnSpm(s);
+  else if (id == "NTE") OnNte(s);
+  else if (id == "OBX") OnObx(s);
+  else if (id == "RXA") OnRxa(s);
+  else if (id == "RXR") OnRxr(s);
+  else if (id == "SCH") OnSch(s);
+  else if (id == "AIS") OnAis(s);
+  else if (id == "AIG") OnAig(s);
+  else if (id == "AIL") OnAil(s);
+  else if (id == "AIP") OnAip(s);
+  else if (id == "TXA") OnTxa(s);
+  else if (id == "RGS") s.Mark(1);  // resource group marker (SIU)
+  else {
+    Warn(s.Loc(), "segment not mapped");
+    return;
+  }
+  ReportUnused(s);
+  if (!pending_orc_ && !pending_nte_.empty()) drain_notes();
+}
+
+void Builder::AddProvenance() {
+  static constexpr std::string_view kInfra[] = {"MessageHeader", "Practitioner", "Organization", "Location"};
+  json::array targets;
+  for (const Entry& e : entries_) {
+    bool infra = false;
+    for (auto t : kInfra) infra = infra || e.type == t;
+    if (!infra) targets.emplace_back(json::object{{"reference", "urn:uuid:" + e.id}});
+  }
+  if (targets.empty()) return;
+  std::string recorded = evn_recorded_.empty() ? bundle_timestamp_ : evn_recorded_;
+  if (recorded.empty()) {
+    Warn("MSH-7", "no message date/time: Provenance not created", "required", "information");
+    return;
+  }
+  int who = OrganizationFromHd(sending_facility_);
+  if (who < 0) who = OrganizationFromHd(sending_app_);
+  if (who < 0) {
+    Warn("MSH-4", "no sending facility or application: Provenance not created", "required", "information");
+    return;
+  }
+  int index = Upsert("Provenance", "msg|" + message_key_, {}, false, nullptr);
+  json::object p;
+  p["target"] = std::move(targets);
+  Put(p, "occurredDateTime", evn_occurred_);
+  p["recorded"] = recorded;
+  if (!evn_reason_.empty()) Push(p, "reason", evn_reason_);
+  if (!event_.empty()) {
+    json::object c;
+    c["system"] = "http://terminology.hl7.org/CodeSystem/v2-0003";
+    c["code"] = event_;
+    json::array a;
+    a.emplace_back(std::move(c));
+    json::object activity;
+    activity["coding"] = std::move(a);
+    p["activity"] = std::move(activity);
+  }
+  auto agent = [&](int ref, const char* code, const char* display) {
+    json::object c;
+    c["system"] = "http://terminology.hl7.org/CodeSystem/provenance-participant-type";
+    c["code"] = code;
+    c["display"] = display;
+    json::array a;
+    a.emplace_back(std::move(c));
+    json::object type;
+    type["coding"] = std::move(a);
+    json::object ag;
+    ag["type"] = std::move(type);
+    ag["who"] = Reference(ref);
+    Push(p, "agent", std::move(ag));
+  };
+  agent(who, "author", "Author");
+  if (evn_operator_ >= 0) agent(evn_operator_, "enterer", "Enterer");
+  auto control = msg_.FieldRaw(0, 10);
+  if (control && !control->empty()) {
+    json::object ident;
+    Put(ident, "system", SystemForHd(sending_app_));
+    ident["value"] = Txt(*control);
+    json::object what;
+    what["identifier"] = std::move(ident);
+    what["display"] = "HL7 v2 message " + Txt(msg_.MessageCode()) + "^" + event_;
+    json::object entity;
+    entity["role"] = "source";
+    entity["what"] = std::move(what);
+    Push(p, "entity", std::move(entity));
+  }
+  Body(index) = std::move(p);
+}
+
+ConvertResult Builder::Finish() {
+  if (document_ >= 0) {
+    json::object& doc = Body(document_);
+    if (!document_text_.empty()) {
+      json::object att;
+      att["contentType"] = "text/plain";
+      att["data"] = Base64Encode(document_text_);
+      json::object content;
+      content["attachment"] = std::move(att);
+      Push(doc, "content", std::move(content));
+    }
+    if (!doc.contains("content")) {
+      json::object att;
+      att["title"] = "no document content in the message";
+      json::object content;
+      content["attachment"] = std::move(att);
+      Push(doc, "content", std::move(content));
+    }
+  }
+  if (appointment_ >= 0 && !Body(appointment_).contains("participant")) {
+    json::object p;
+    json::object type;
+    type["text"] = "unknown";
+    json::array types;
+    types.emplace_back(std::move(type));
+    p["type"] = std::move(types);
+    p["status"] = "needs-action";
+    Push(Body(appointment_), "participant", std::move(p));
+  }
+  AddProvenance();
+
+  if (!issues_.empty()) {
+    int index = Upsert("OperationOutcome", "msg|" + message_key_, {}, false, nullptr);
+    json::array list;
+    for (const IssueRec& i : issues_) {
+      json::object o;
+      o["severity"] = i.severity;
+      o["code"] = i.code;
+      o["diagnostics"] = i.message;
+      json::array loc;
+      loc.emplace_back(i.location);
+      o["location"] = std::move(loc);
+      list.emplace_back(std::move(o));
+    }
+    Body(index)["issue"] = std::move(list);
+  }
+
+  ConvertResult result;
+  json::object& bundle = result.bundle;
+  bundle["resourceType"] = "Bundle";
+  bundle["id"] = StableUuid("Bundle|" + message_key_);
+  if (auto control = msg_.FieldRaw(0, 10); control && !control->empty()) {
+    json::object ident;
+    Put(ident, "system", SystemForHd(sending_app_));
+    ident["value"] = Txt(*control);
+    if (ident.contains("value")) bundle["identifier"] = std::move(ident);
+  }
+  const char* type = options_.bundle == BundleType::kTransaction ? "transaction"
+                     : options_.bundle == BundleType::kBatch     ? "batch"
+                                                                 : "collection";
+  bundle["type"] = type;
+  Put(bundle, "timestamp", bundle_timestamp_);
+  bool requests = options_.bundle != BundleType::kCollection;
+  json::array list;
+  list.reserve(entries_.size());
+  for (Entry& e : entries_) {
+    json::object res;
+    res.reserve(e.body.size() + 2);
+    res["resourceType"] = e.type;
+    bool conditional = requests && !e.identifier_query.empty();
+    // A conditional request finds its target by identifier; an id in the body
+    // would clash with a resource the server already holds under another id.
+    if (!conditional) res["id"] = e.id;
+    for (auto& kv : e.body) res[kv.key()] = std::move(kv.value());
+    json::object entry;
+    entry["fullUrl"] = "urn:uuid:" + e.id;
+    entry["resource"] = std::move(res);
+    if (requests) {
+      json::object req;
+      if (conditional && e.create_only) {
+        req["method"] = "POST";
+        req["url"] = e.type;
+        req["ifNoneExist"] = e.identifier_query;
+      } else if (conditional) {
+        req["method"] = "PUT";
+        req["url"] = e.type + "?" + e.identifier_query;
+      } else {
+        req["method"] = "PUT";
+        req["url"] = e.type + "/" + e.id;
+      }
+      entry["request"] = std::move(req);
+    }
+    list.emplace_back(std::move(entry));
+  }
+  bundle["entry"] = std::move(list);
+  result.issues.reserve(issues_.size());
+  for (IssueRec& i : issues_)
+    result.issues.push_back(Issue{std::move(i.severity), std::move(i.location), std::move(i.message)});
+  return result;
+}
+
+}  // namespace internal
+
+// ---------------------------------------------------------------- public API
+
+Result<ConvertResult> Convert(const hl7::Message& message, const ConvertOptions& options) {
+  auto tz = internal::TimeZone::Load(options.default_timezone);
+  if (!tz.ok()) return tz.status();
+  try {
+    internal::Builder builder(message, options, **tz);
+    Status st = builder.Run();
+    if (!st.ok()) return st;
+    return builder.Finish();
+  } catch (const std::exception& e) {
+    // Not expected: a safety net so that no input can escape as an exception.
+    return Status(StatusCode::kInternal, std::string("conversion failed: ") + e.what());
+  }
+}
+
+Result<BundleType> ParseBundleType(std::string_view name) {
+  if (name == "transaction") return BundleType::kTransaction;
+  if (name == "batch") return BundleType::kBatch;
+  if (name == "collection") return BundleType::kCollection;
+  return Status::Invalid("unknown bundle type '" + std::string(name) + "' (transaction, batch, collection)");
+}
+
+namespace {
+
+void WriteString(std::string& out, std::string_view s) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  out.push_back('"');
+  std::size_t i = 0;
+  while (i < s.size()) {
+    auto c = static_cast<unsigned char>(s[i]);
+    if (c == '"' || c == '\\') {
+      out.push_back('\\');
+      out.push_back(static_cast<char>(c));
+      ++i;
+    } else if (c < 0x20) {
+      if (c == '\n') out += "\\n";
+      else if (c == '\r') out += "\\r";
+      else if (c == '\t') out += "\\t";
+      else {
+        out += "\\u00";
+        out.push_back(kHex[c >> 4]);
+        out.push_back(kHex[c & 15]);
+      }
+      ++i;
+    } else if (c < 0x80) {
+      out.push_back(static_cast<char>(c));
+      ++i;
+    } else {
+      // Copy a valid UTF-8 sequence; anything else becomes U+FFFD so that the
+      // output is always valid JSON.
+      int len = (c >= 0xc2 && c <= 0xdf) ? 2 : (c >= 0xe0 && c <= 0xef) ? 3 : (c >= 0xf0 && c <= 0xf4) ? 4 : 0;
+      bool ok = len > 0 && i + static_cast<std::size_t>(len) <= s.size();
+      for (int k = 1; ok && k < len; ++k)
+        ok = (static_cast<unsigned char>(s[i + static_cast<std::size_t>(k)]) & 0xc0) == 0x80;
+      if (ok && len == 3) {
+        auto c1 = static_cast<unsigned char>(s[i + 1]);
+        ok = !(c == 0xe0 && c1 < 0xa0) && !(c == 0xed && c1 >= 0xa0);
+      }
+      if (ok && len == 4) {
+        auto c1 = static_cast<unsigned char>(s[i + 1]);
+        ok = !(c == 0xf0 && c1 < 0x90) && !(c == 0xf4 && c1 >= 0x90);
+      }
+      if (ok) {
+        out.append(s.substr(i, static_cast<std::size_t>(len)));
+        i += static_cast<std::size_t>(len);
+      } else {
+        out += "\xef\xbf\xbd";
+        ++i;
+      }
+    }
+  }
+  out.push_back('"');
+}
+
+void WriteDouble(std::string& out, double v) {
+  if (!std::isfinite(v)) {
+    out += "null";
+    return;
+  }
+  if (v == std::floor(v) && std::fabs(v) < 1e15) {
+    char buf[32];
+    auto r = std::to_chars(buf, buf + sizeof buf, static_cast<long long>(v));
+    out.append(buf, r.ptr);
+    return;
+  }
+  char buf[64];
+  auto r = std::to_chars(buf, buf + sizeof buf, v);
+  out.append(buf, r.ptr);
+}
+
+void Indent(std::string& out, int depth) {
+  out.push_back('\n');
+  out.append(static_cast<std::size_t>(depth) * 2, ' ');
+}
+
+void Write(std::string& out, const boost::json::value& v, bool pretty, int depth) {
+  switch (v.kind()) {
+    case boost::json::kind::null:
+      out += "null";
+      break;
+    case boost::json::kind::bool_:
+      out += v.get_bool() ? "true" : "false";
+      break;
+    case boost::json::kind::int64: {
+      char buf[32];
+      auto r = std::to_chars(buf, buf + sizeof buf, v.get_int64());
+      out.append(buf, r.ptr);
+      break;
+    }
+    case boost::json::kind::uint64: {
+      char buf[32];
+      auto r = std::to_chars(buf, buf + sizeof buf, v.get_uint64());
+      out.append(buf, r.ptr);
+      break;
+    }
+    case boost::json::kind::double_:
+      WriteDouble(out, v.get_double());
+      break;
+    case boost::json::kind::string:
+      WriteString(out, v.get_string());
+      break;
+    case boost::json::kind::array: {
+      const auto& a = v.get_array();
+      if (a.empty()) {
+        out += "[]";
+        break;
+      }
+      out.push_back('[');
+      bool first = true;
+      for (const auto& e : a) {
+        if (!first) out.push_back(',');
+        first = false;
+        if (pretty) Indent(out, depth + 1);
+        Write(out, e, pretty, depth + 1);
+      }
+      if (pretty) Indent(out, depth);
+      out.push_back(']');
+      break;
+    }
+    case boost::json::kind::object: {
+      const auto& o = v.get_object();
+      if (o.empty()) {
+        out += "{}";
+        break;
+      }
+      out.push_back('{');
+      bool first = true;
+      for (const auto& kv : o) {
+        if (!first) out.push_back(',');
+        first = false;
+        if (pretty) Indent(out, depth + 1);
+        WriteString(out, kv.key());
+        out += pretty ? ": " : ":";
+        Write(out, kv.value(), pretty, depth + 1);
+      }
+      if (pretty) Indent(out, depth);
+      out.push_back('}');
+      break;
+    }
+  }
+}
+
+}  // namespace
+
+std::string Serialize(const boost::json::object& bundle, bool pretty) {
+  std::string out;
+  out.reserve(4096);
+  boost::json::value v(bundle);
+  Write(out, v, pretty, 0);
+  return out;
+}
+
+}  // namespace junction::fhir

@@ -1,0 +1,675 @@
+// HL7 v2 datatypes -> FHIR datatypes, and the shared resources (Practitioner,
+// Organization, Location) that many segments point at.
+#include <algorithm>
+#include <cstring>
+
+#include "fhir/internal/builder.h"
+#include "fhir/internal/hash.h"
+#include "junction/hl7/escape.h"
+
+namespace junction::fhir::internal {
+namespace {
+
+std::string_view Trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+bool IsAscii(std::string_view s) {
+  for (unsigned char c : s)
+    if (c >= 0x80 || (c < 0x20 && c != '\t' && c != '\n' && c != '\r')) return false;
+  return true;
+}
+
+// Keeps valid UTF-8; a byte that is not part of a valid sequence is read as
+// Latin-1 (the usual reality of undeclared 8-bit HL7 text). Control characters
+// other than tab/CR/LF are dropped: FHIR strings cannot carry them.
+std::string SanitizeUtf8(std::string_view s) {
+  std::string out;
+  out.reserve(s.size() + 8);
+  std::size_t i = 0;
+  while (i < s.size()) {
+    auto c = static_cast<unsigned char>(s[i]);
+    if (c < 0x80) {
+      if (c >= 0x20 || c == '\t' || c == '\n' || c == '\r') out.push_back(static_cast<char>(c));
+      ++i;
+      continue;
+    }
+    int len = (c >= 0xc2 && c <= 0xdf) ? 2 : (c >= 0xe0 && c <= 0xef) ? 3 : (c >= 0xf0 && c <= 0xf4) ? 4 : 0;
+    bool ok = len > 0 && i + static_cast<std::size_t>(len) <= s.size();
+    for (int k = 1; ok && k < len; ++k)
+      ok = (static_cast<unsigned char>(s[i + static_cast<std::size_t>(k)]) & 0xc0) == 0x80;
+    if (ok && len == 3) {
+      auto c1 = static_cast<unsigned char>(s[i + 1]);
+      ok = !(c == 0xe0 && c1 < 0xa0) && !(c == 0xed && c1 >= 0xa0);
+    }
+    if (ok && len == 4) {
+      auto c1 = static_cast<unsigned char>(s[i + 1]);
+      ok = !(c == 0xf0 && c1 < 0x90) && !(c == 0xf4 && c1 >= 0x90);
+    }
+    if (ok) {
+      out.append(s.substr(i, static_cast<std::size_t>(len)));
+      i += static_cast<std::size_t>(len);
+    } else {
+      out.push_back(static_cast<char>(0xc0 | (c >> 6)));
+      out.push_back(static_cast<char>(0x80 | (c & 0x3f)));
+      ++i;
+    }
+  }
+  return out;
+}
+
+std::string Upper(std::string_view s) {
+  std::string u(s);
+  for (char& c : u)
+    if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
+  return u;
+}
+
+bool LooksLikeOid(std::string_view s) {
+  if (s.empty() || s.front() == '.' || s.back() == '.') return false;
+  bool dot = false;
+  for (char c : s) {
+    if (c == '.') dot = true;
+    else if (c < '0' || c > '9') return false;
+  }
+  return dot;
+}
+
+void UrlEncodeTo(std::string_view s, std::string* out) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  for (unsigned char c : s) {
+    bool keep = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                c == '-' || c == '.' || c == '_' || c == '~' || c == ':' || c == '/';
+    if (keep) {
+      out->push_back(static_cast<char>(c));
+    } else {
+      out->push_back('%');
+      out->push_back(kHex[c >> 4]);
+      out->push_back(kHex[c & 15]);
+    }
+  }
+}
+
+struct CodeSystemName {
+  const char* name;
+  const char* uri;
+};
+constexpr CodeSystemName kCodeSystems[] = {
+    {"LN", "http://loinc.org"},
+    {"LOINC", "http://loinc.org"},
+    {"SCT", "http://snomed.info/sct"},
+    {"SNOMEDCT", "http://snomed.info/sct"},
+    {"SNOMED-CT", "http://snomed.info/sct"},
+    {"SNM", "http://snomed.info/sct"},
+    {"I10", "http://hl7.org/fhir/sid/icd-10"},
+    {"ICD10", "http://hl7.org/fhir/sid/icd-10"},
+    {"ICD-10", "http://hl7.org/fhir/sid/icd-10"},
+    {"I10C", "http://hl7.org/fhir/sid/icd-10-cm"},
+    {"ICD10CM", "http://hl7.org/fhir/sid/icd-10-cm"},
+    {"ICD-10-CM", "http://hl7.org/fhir/sid/icd-10-cm"},
+    {"I10P", "http://www.cms.gov/Medicare/Coding/ICD10"},
+    {"ICD10PCS", "http://www.cms.gov/Medicare/Coding/ICD10"},
+    {"I9", "http://hl7.org/fhir/sid/icd-9-cm"},
+    {"I9C", "http://hl7.org/fhir/sid/icd-9-cm"},
+    {"I9CDX", "http://hl7.org/fhir/sid/icd-9-cm"},
+    {"ICD9", "http://hl7.org/fhir/sid/icd-9-cm"},
+    {"ICD9CM", "http://hl7.org/fhir/sid/icd-9-cm"},
+    {"CVX", "http://hl7.org/fhir/sid/cvx"},
+    {"MVX", "http://terminology.hl7.org/CodeSystem/MVX"},
+    {"UCUM", "http://unitsofmeasure.org"},
+    {"NDC", "http://hl7.org/fhir/sid/ndc"},
+    {"RXNORM", "http://www.nlm.nih.gov/research/umls/rxnorm"},
+    {"RXN", "http://www.nlm.nih.gov/research/umls/rxnorm"},
+    {"CPT", "http://www.ama-assn.org/go/cpt"},
+    {"C4", "http://www.ama-assn.org/go/cpt"},
+    {"CPT4", "http://www.ama-assn.org/go/cpt"},
+    {"HCPCS", "urn:oid:2.16.840.1.113883.6.285"},
+    {"HCPT", "urn:oid:2.16.840.1.113883.6.285"},
+    {"CDCREC", "urn:oid:2.16.840.1.113883.6.238"},
+    {"NUCC", "http://nucc.org/provider-taxonomy"},
+    {"NCIT", "http://ncimeta.nci.nih.gov"},
+    {"ISO639", "urn:ietf:bcp:47"},
+    {"ISO3166", "urn:iso:std:iso:3166"},
+    {"NPI", "http://hl7.org/fhir/sid/us-npi"},
+    {"NIP001", "http://terminology.hl7.org/CodeSystem/v2-0001"},
+};
+
+}  // namespace
+
+std::string Seg::Loc(int field) const {
+  std::string loc(id);
+  if (repeated) loc += "[" + std::to_string(occurrence) + "]";
+  if (field > 0) loc += "-" + std::to_string(field);
+  return loc;
+}
+
+std::string Builder::Txt(std::string_view raw) const {
+  if (raw.empty() || raw == "\"\"") return {};
+  std::string out;
+  if (hl7::NeedsUnescape(raw, d_)) {
+    hl7::UnescapeTo(raw, d_, &out);
+  } else {
+    out.assign(raw);
+  }
+  if (!msg_.charset().is_utf8_compatible()) {
+    out = msg_.charset().ToUtf8(out);
+    if (!IsAscii(out)) out = SanitizeUtf8(out);
+  } else if (!IsAscii(out)) {
+    out = SanitizeUtf8(out);
+  }
+  std::string_view t = Trim(out);
+  if (t.size() != out.size()) out = std::string(t);
+  return out;
+}
+
+std::string_view Builder::C(std::string_view rep, int n) const {
+  return hl7::NthPiece(rep, d_.component, static_cast<std::size_t>(n - 1)).value_or(std::string_view{});
+}
+
+std::string_view Builder::Sub(std::string_view comp, int n) const {
+  if (d_.subcomponent == '\0') return n == 1 ? comp : std::string_view{};
+  return hl7::NthPiece(comp, d_.subcomponent, static_cast<std::size_t>(n - 1)).value_or(std::string_view{});
+}
+
+void Builder::Put(json::object& o, std::string_view key, std::string value) {
+  if (!value.empty()) o[key] = std::move(value);
+}
+
+void Builder::Push(json::object& o, std::string_view key, json::value v) {
+  if (v.is_object() && v.as_object().empty()) return;
+  if (v.is_string() && v.as_string().empty()) return;
+  auto it = o.find(key);
+  if (it == o.end()) {
+    json::array a;
+    a.emplace_back(std::move(v));
+    o[key] = std::move(a);
+  } else {
+    it->value().as_array().emplace_back(std::move(v));
+  }
+}
+
+// ---- identifiers and code systems ----
+
+std::string Builder::SystemForHd(const hl7::HD& hd) const {
+  const auto& table = options_.identifier_systems;
+  if (!table.empty()) {
+    if (!hd.namespace_id.empty()) {
+      auto it = table.find(hd.namespace_id);
+      if (it != table.end()) return it->second;
+    }
+    if (!hd.universal_id.empty()) {
+      auto it = table.find(hd.universal_id);
+      if (it != table.end()) return it->second;
+    }
+  }
+  std::string_view uid = Trim(hd.universal_id);
+  if (!uid.empty() && uid != "\"\"") {
+    std::string type = Upper(hd.universal_id_type);
+    if (type == "ISO" || (type.empty() && LooksLikeOid(uid))) {
+      if (LooksLikeOid(uid)) return "urn:oid:" + std::string(uid);
+    }
+    if (type == "UUID") return "urn:uuid:" + std::string(uid);
+    if (uid.rfind("http://", 0) == 0 || uid.rfind("https://", 0) == 0 || uid.rfind("urn:", 0) == 0)
+      return std::string(uid);
+    std::string out = options_.local_system_base;
+    UrlEncodeTo(uid, &out);
+    return out;
+  }
+  std::string_view ns = Trim(hd.namespace_id);
+  if (!ns.empty() && ns != "\"\"") {
+    std::string out = options_.local_system_base;
+    UrlEncodeTo(ns, &out);
+    return out;
+  }
+  return {};
+}
+
+std::string Builder::SystemForAuthority(const hl7::HD& authority, const hl7::HD& facility) const {
+  std::string s = SystemForHd(authority);
+  if (s.empty()) s = SystemForHd(facility);
+  if (s.empty()) s = SystemForHd(sending_facility_);
+  return s;
+}
+
+std::string Builder::CodeSystemUri(std::string_view name) const {
+  name = Trim(name);
+  if (name.empty()) return {};
+  if (name.rfind("http://", 0) == 0 || name.rfind("https://", 0) == 0 || name.rfind("urn:", 0) == 0)
+    return std::string(name);
+  std::string u = Upper(name);
+  for (const auto& cs : kCodeSystems)
+    if (u == cs.name) return cs.uri;
+  // HL7nnnn / HL7-nnnn / HL70nnn: an HL7 table.
+  if (u.size() >= 7 && u.compare(0, 3, "HL7") == 0) {
+    std::string_view digits = std::string_view(u).substr(u[3] == '-' ? 4 : 3);
+    if (digits.size() == 4 &&
+        std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; }))
+      return std::string(kV2Table) + std::string(digits);
+  }
+  if (LooksLikeOid(name)) return "urn:oid:" + std::string(name);
+  std::string out(kLocalCodeSystem);
+  UrlEncodeTo(name, &out);
+  return out;
+}
+
+json::object Builder::Coding(std::string_view code, std::string_view system_name,
+                             std::string_view display, std::string_view default_table) const {
+  json::object c;
+  std::string code_text = Txt(code);
+  if (code_text.empty()) return c;
+  std::string system = CodeSystemUri(system_name);
+  if (system.empty() && !default_table.empty()) system = std::string(kV2Table) + std::string(default_table);
+  Put(c, "system", std::move(system));
+  c["code"] = std::move(code_text);
+  Put(c, "display", Txt(display));
+  return c;
+}
+
+json::object Builder::CodeableConcept(const hl7::CWE& cwe, std::string_view default_table) const {
+  json::object cc;
+  json::array codings;
+  auto add = [&](const std::string& code, const std::string& sys, const std::string& text,
+                 const std::string& version, std::string_view table) {
+    json::object c = Coding(code, sys, text, table);
+    if (c.empty()) return;
+    if (!version.empty()) {
+      // Keep key order system, version, code, display.
+      json::object v;
+      for (auto& kv : c) {
+        v[kv.key()] = kv.value();
+        if (kv.key() == "system") v["version"] = Txt(version);
+      }
+      c = std::move(v);
+    }
+    codings.emplace_back(std::move(c));
+  };
+  // CWE values are already decoded by ParseCwe; Coding() re-escapes nothing.
+  add(cwe.identifier, cwe.name_of_coding_system, cwe.text, cwe.coding_system_version_id, default_table);
+  add(cwe.alternate_identifier, cwe.name_of_alternate_coding_system, cwe.alternate_text,
+      cwe.alternate_coding_system_version_id, {});
+  add(cwe.second_alternate_identifier, cwe.name_of_second_alternate_coding_system,
+      cwe.second_alternate_text, cwe.second_alternate_coding_system_version_id, {});
+  bool has_codes = !codings.empty();
+  if (has_codes) cc["coding"] = std::move(codings);
+  std::string text = Txt(cwe.original_text);
+  if (text.empty() && !has_codes) text = Txt(cwe.text.empty() ? cwe.alternate_text : cwe.text);
+  Put(cc, "text", std::move(text));
+  return cc;
+}
+
+json::object Builder::CodeableConceptRaw(std::string_view raw_rep, std::string_view default_table) const {
+  if (raw_rep.empty()) return {};
+  return CodeableConcept(hl7::ParseCwe(raw_rep, d_), default_table);
+}
+
+json::object Builder::TableConcept(std::string_view code, std::string_view table,
+                                   std::string_view display) const {
+  json::object cc;
+  json::object c = Coding(code, {}, display, table);
+  if (c.empty()) return cc;
+  json::array a;
+  a.emplace_back(std::move(c));
+  cc["coding"] = std::move(a);
+  return cc;
+}
+
+json::object Builder::Identifier(const hl7::CX& cx, std::string* system_out) const {
+  json::object id;
+  std::string value = Txt(cx.id_number);
+  if (value.empty()) return id;
+  if (!cx.identifier_type_code.empty()) {
+    json::object type = TableConcept(cx.identifier_type_code, "0203");
+    if (!type.empty()) id["type"] = std::move(type);
+  }
+  std::string system = SystemForAuthority(cx.assigning_authority, cx.assigning_facility);
+  if (system_out) *system_out = system;
+  Put(id, "system", std::move(system));
+  id["value"] = std::move(value);
+  std::string start = Txt(cx.effective_date);
+  std::string end = Txt(cx.expiration_date);
+  auto date = [](const std::string& s) -> std::string {
+    auto dt = hl7::ParseDtm(s);
+    return dt.ok() ? dt->ToFhirDateTime() : std::string();
+  };
+  json::object period;
+  Put(period, "start", date(start));
+  Put(period, "end", date(end));
+  if (!period.empty()) id["period"] = std::move(period);
+  return id;
+}
+
+json::object Builder::IdentifierFromEi(const hl7::EI& ei, std::string_view type_code,
+                                       std::string* system_out) const {
+  json::object id;
+  std::string value = Txt(ei.entity_identifier);
+  if (value.empty()) return id;
+  if (!type_code.empty()) id["type"] = TableConcept(type_code, "0203");
+  hl7::HD hd{ei.namespace_id, ei.universal_id, ei.universal_id_type};
+  std::string system = SystemForAuthority(hd, {});
+  if (system_out) *system_out = system;
+  Put(id, "system", std::move(system));
+  id["value"] = std::move(value);
+  return id;
+}
+
+namespace {
+const char* NameUse(std::string_view code) {
+  if (code == "L" || code == "R" || code == "C" || code == "B") return "official";
+  if (code == "D" || code == "A" || code == "T") return "usual";
+  if (code == "M") return "maiden";
+  if (code == "N") return "nickname";
+  if (code == "S") return "anonymous";
+  if (code == "BAD") return "old";
+  if (code == "TEMP") return "temp";
+  return nullptr;
+}
+}  // namespace
+
+json::object Builder::HumanName(const hl7::XPN& x) const {
+  json::object n;
+  const char* use = NameUse(x.name_type_code);
+  std::string family = Txt(x.family_name);
+  std::string given = Txt(x.given_name);
+  std::string middle = Txt(x.second_and_further_given_names);
+  std::string prefix = Txt(x.prefix);
+  std::string suffix = Txt(x.suffix);
+  std::string degree = Txt(x.degree);
+  std::string prof = Txt(x.professional_suffix);
+  if (family.empty() && given.empty() && middle.empty() && prefix.empty() && suffix.empty()) return n;
+  if (use) n["use"] = use;
+  Put(n, "family", std::move(family));
+  Push(n, "given", json::string(given));
+  Push(n, "given", json::string(middle));
+  Push(n, "prefix", json::string(prefix));
+  Push(n, "suffix", json::string(suffix));
+  Push(n, "suffix", json::string(degree));
+  Push(n, "suffix", json::string(prof));
+  return n;
+}
+
+json::object Builder::HumanNameFromXcn(const hl7::XCN& x) const {
+  hl7::XPN p;
+  p.family_name = x.family_name;
+  p.given_name = x.given_name;
+  p.second_and_further_given_names = x.second_and_further_given_names;
+  p.suffix = x.suffix;
+  p.prefix = x.prefix;
+  p.degree = x.degree;
+  p.name_type_code = x.name_type_code;
+  p.professional_suffix = x.professional_suffix;
+  return HumanName(p);
+}
+
+json::object Builder::Address(const hl7::XAD& x) const {
+  json::object a;
+  std::string_view t = x.address_type;
+  const char* use = nullptr;
+  const char* type = nullptr;
+  if (t == "H" || t == "HV" || t == "P") use = "home";
+  else if (t == "B" || t == "O") use = "work";
+  else if (t == "C") use = "temp";
+  else if (t == "BA" || t == "BAD") use = "old";
+  if (t == "M") type = "postal";
+  else if (t == "SH") type = "physical";
+  std::string street = Txt(x.street);
+  std::string other = Txt(x.other_designation);
+  std::string city = Txt(x.city);
+  std::string district = Txt(x.county_parish_code);
+  std::string state = Txt(x.state_or_province);
+  std::string zip = Txt(x.zip_or_postal_code);
+  std::string country = Txt(x.country);
+  if (street.empty() && other.empty() && city.empty() && district.empty() && state.empty() &&
+      zip.empty() && country.empty())
+    return a;
+  if (use) a["use"] = use;
+  if (type) a["type"] = type;
+  Push(a, "line", json::string(street));
+  Push(a, "line", json::string(other));
+  Put(a, "city", std::move(city));
+  Put(a, "district", std::move(district));
+  Put(a, "state", std::move(state));
+  Put(a, "postalCode", std::move(zip));
+  Put(a, "country", std::move(country));
+  return a;
+}
+
+json::object Builder::ContactPoint(const hl7::XTN& x, std::string_view default_use) const {
+  json::object cp;
+  std::string_view eq = x.equipment_type;
+  std::string_view use_code = x.telecom_use_code;
+  std::string value;
+  const char* system = "phone";
+  if (!x.email_address.empty() || eq == "Internet" || eq == "X.400" || use_code == "NET") {
+    system = "email";
+    value = Txt(x.email_address.empty() ? x.telephone_number : x.email_address);
+  } else {
+    if (eq == "FX") system = "fax";
+    else if (eq == "BP") system = "pager";
+    else if (eq == "MD" || eq == "TDD" || eq == "TTY") system = "other";
+    value = Txt(x.telephone_number);
+    if (value.empty()) value = Txt(x.unformatted_telephone_number);
+    if (value.empty() && !x.local_number.empty()) {
+      if (!x.country_code.empty()) value += "+" + Txt(x.country_code) + " ";
+      if (!x.area_city_code.empty()) value += "(" + Txt(x.area_city_code) + ") ";
+      value += Txt(x.local_number);
+      if (!x.extension.empty()) value += " x" + Txt(x.extension);
+    }
+  }
+  if (value.empty()) return cp;
+  const char* use = nullptr;
+  if (eq == "CP") use = "mobile";
+  else if (use_code == "PRN" || use_code == "ORN" || use_code == "VHN") use = "home";
+  else if (use_code == "WPN") use = "work";
+  else if (use_code.empty() && default_use == "work") use = "work";
+  else if (use_code.empty() && default_use == "home") use = "home";
+  cp["system"] = system;
+  cp["value"] = std::move(value);
+  if (use) cp["use"] = use;
+  return cp;
+}
+
+// ---- date and time ----
+
+std::optional<int> Builder::AssumedOffset(const hl7::DateTime& dt) const {
+  if (dt.has_offset() || !dt.has_time()) return std::nullopt;
+  return tz_.OffsetForLocal(dt.year, dt.month, dt.day, dt.hour, dt.minute, dt.second);
+}
+
+std::string Builder::DateTimeValue(std::string_view raw, const std::string& loc) {
+  std::string_view t = Trim(hl7::TsTime(raw, d_));
+  if (t.empty() || t == "\"\"") return {};
+  auto dt = hl7::ParseDtm(t);
+  if (!dt.ok()) {
+    Warn(loc, "invalid date/time '" + Txt(t) + "' (" + dt.status().message() + "); not mapped", "invalid");
+    return {};
+  }
+  return dt->ToFhirDateTime(AssumedOffset(*dt));
+}
+
+std::string Builder::DateValue(std::string_view raw, const std::string& loc) {
+  std::string_view t = Trim(hl7::TsTime(raw, d_));
+  if (t.empty() || t == "\"\"") return {};
+  auto dt = hl7::ParseDtm(t);
+  if (!dt.ok()) {
+    Warn(loc, "invalid date '" + Txt(t) + "' (" + dt.status().message() + "); not mapped", "invalid");
+    return {};
+  }
+  hl7::DateTime d = *dt;
+  if (d.precision > hl7::DatePrecision::kDay) d.precision = hl7::DatePrecision::kDay;
+  d.utc_offset_minutes.reset();
+  return d.ToFhirDateTime();
+}
+
+std::string Builder::InstantValue(std::string_view raw, const std::string& loc) {
+  std::string_view t = Trim(hl7::TsTime(raw, d_));
+  if (t.empty() || t == "\"\"") return {};
+  auto dt = hl7::ParseDtm(t);
+  if (!dt.ok()) {
+    Warn(loc, "invalid date/time '" + Txt(t) + "' (" + dt.status().message() + "); not mapped", "invalid");
+    return {};
+  }
+  if (!dt->has_time()) {
+    Warn(loc, "'" + Txt(t) + "' has no time of day, an instant needs one; not mapped", "invalid");
+    return {};
+  }
+  // With a time and an offset, ToFhirDateTime pads to seconds: a valid instant.
+  return dt->ToFhirDateTime(AssumedOffset(*dt));
+}
+
+// ---- shared resources ----
+
+json::object Builder::Reference(int index) const {
+  json::object r;
+  r["reference"] = "urn:uuid:" + entries_[static_cast<std::size_t>(index)].id;
+  return r;
+}
+
+std::string Builder::IdentifierQuery(std::string_view system, std::string_view value) {
+  std::string q = "identifier=";
+  if (!system.empty()) {
+    UrlEncodeTo(system, &q);
+    q.push_back('|');
+  }
+  UrlEncodeTo(value, &q);
+  return q;
+}
+
+int Builder::Upsert(std::string_view type, std::string_view key, std::string identifier_query,
+                    bool create_only, bool* created) {
+  std::string full;
+  full.reserve(type.size() + key.size() + 1);
+  full.append(type).push_back('|');
+  full.append(key);
+  auto it = by_key_.find(full);
+  if (it != by_key_.end()) {
+    if (created) *created = false;
+    return it->second;
+  }
+  Entry e;
+  e.type = std::string(type);
+  e.id = StableUuid(full);
+  e.identifier_query = std::move(identifier_query);
+  e.create_only = create_only;
+  entries_.push_back(std::move(e));
+  int index = static_cast<int>(entries_.size() - 1);
+  by_key_.emplace(std::move(full), index);
+  if (created) *created = true;
+  return index;
+}
+
+int Builder::Practitioner(std::string_view xcn_raw) {
+  if (xcn_raw.empty()) return -1;
+  hl7::XCN x = hl7::ParseXcn(xcn_raw, d_);
+  std::string id = Txt(x.id_number);
+  json::object name = HumanNameFromXcn(x);
+  if (id.empty() && name.empty()) return -1;
+  std::string system;
+  std::string key;
+  std::string query;
+  if (!id.empty()) {
+    system = SystemForAuthority(x.assigning_authority, x.assigning_facility);
+    key = system + "|" + id;
+    query = IdentifierQuery(system, id);
+  } else {
+    // No identifier: the name, scoped by the sending facility.
+    key = "name|" + SystemForHd(sending_facility_) + "|" + Txt(x.family_name) + "^" +
+          Txt(x.given_name) + "^" + Txt(x.second_and_further_given_names) + "^" + Txt(x.prefix);
+  }
+  bool created = false;
+  int index = Upsert("Practitioner", key, std::move(query), true, &created);
+  if (created) {
+    json::object& b = Body(index);
+    if (!id.empty()) {
+      json::object ident;
+      if (!x.identifier_type_code.empty()) ident["type"] = TableConcept(x.identifier_type_code, "0203");
+      Put(ident, "system", system);
+      ident["value"] = id;
+      Push(b, "identifier", std::move(ident));
+    }
+    Push(b, "name", std::move(name));
+  }
+  return index;
+}
+
+int Builder::OrganizationNamed(std::string_view name, std::string_view system, std::string_view id) {
+  std::string n(name);
+  if (n.empty() && id.empty()) return -1;
+  std::string key = id.empty() ? "name|" + SystemForHd(sending_facility_) + "|" + n
+                               : std::string(system) + "|" + std::string(id);
+  bool created = false;
+  int index = Upsert("Organization", key, id.empty() ? std::string() : IdentifierQuery(system, id),
+                     true, &created);
+  if (created) {
+    json::object& b = Body(index);
+    if (!id.empty()) {
+      json::object ident;
+      Put(ident, "system", std::string(system));
+      ident["value"] = std::string(id);
+      Push(b, "identifier", std::move(ident));
+    }
+    Put(b, "name", std::move(n));
+  }
+  return index;
+}
+
+int Builder::OrganizationFromHd(const hl7::HD& hd) {
+  std::string uri = SystemForHd(hd);
+  if (uri.empty()) return -1;
+  // The organization is identified by the URI that names it as an authority.
+  return OrganizationNamed(Txt(hd.namespace_id), "urn:ietf:rfc:3986", uri);
+}
+
+int Builder::OrganizationFromXon(std::string_view raw) {
+  if (raw.empty()) return -1;
+  std::string name = Txt(C(raw, 1));
+  std::string id = Txt(C(raw, 10));
+  if (id.empty()) id = Txt(C(raw, 3));
+  std::string_view auth = C(raw, 6);
+  hl7::HD hd{Txt(Sub(auth, 1)), Txt(Sub(auth, 2)), Txt(Sub(auth, 3))};
+  if (id.empty()) return OrganizationNamed(name, {}, {});
+  std::string system = SystemForAuthority(hd, {});
+  int index = OrganizationNamed(name, system, id);
+  if (index >= 0 && !name.empty() && !Body(index).contains("name")) Body(index)["name"] = name;
+  return index;
+}
+
+int Builder::LocationFromPl(std::string_view pl) {
+  if (pl.empty()) return -1;
+  std::string poc = Txt(Sub(C(pl, 1), 1));
+  std::string room = Txt(Sub(C(pl, 2), 1));
+  std::string bed = Txt(Sub(C(pl, 3), 1));
+  std::string_view fac = C(pl, 4);
+  hl7::HD facility{Txt(Sub(fac, 1)), Txt(Sub(fac, 2)), Txt(Sub(fac, 3))};
+  std::string building = Txt(Sub(C(pl, 7), 1));
+  std::string floor = Txt(Sub(C(pl, 8), 1));
+  std::string description = Txt(C(pl, 9));
+  std::string name;
+  for (const std::string* part : {&poc, &room, &bed}) {
+    if (part->empty()) continue;
+    if (!name.empty()) name += " ";
+    name += *part;
+  }
+  if (name.empty()) name = description;
+  std::string fac_uri = SystemForHd(facility);
+  if (name.empty() && building.empty() && floor.empty()) {
+    if (fac_uri.empty()) return -1;
+    name = facility.namespace_id.empty() ? fac_uri : Txt(facility.namespace_id);
+  }
+  std::string scope = fac_uri.empty() ? SystemForHd(sending_facility_) : fac_uri;
+  std::string key = scope + "|" + poc + "^" + room + "^" + bed + "^" + building + "^" + floor;
+  bool created = false;
+  int index = Upsert("Location", key, {}, true, &created);
+  if (created) {
+    json::object& b = Body(index);
+    Put(b, "name", std::move(name));
+    if (!description.empty() && description != b["name"].as_string()) b["description"] = description;
+    b["mode"] = "instance";
+    int org = OrganizationFromHd(facility);
+    if (org >= 0) Body(index)["managingOrganization"] = Reference(org);
+  }
+  return index;
+}
+
+}  // namespace junction::fhir::internal

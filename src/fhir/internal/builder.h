@@ -1,0 +1,210 @@
+// Internal: the state of one conversion (one HL7 message -> one Bundle).
+// Not thread-safe; Convert() makes one Builder per call.
+#pragma once
+
+#include <boost/json.hpp>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "fhir/internal/timezone.h"
+#include "junction/fhir/convert.h"
+#include "junction/hl7/datatypes.h"
+#include "junction/hl7/message.h"
+
+namespace junction::fhir::internal {
+
+namespace json = boost::json;
+
+inline constexpr std::string_view kV2Table = "http://terminology.hl7.org/CodeSystem/v2-";
+inline constexpr std::string_view kLocalCodeSystem = "urn:junction:codesystem:";
+inline constexpr int kMaxRepetitions = 100;  // per field; the rest is reported
+
+// One resource of the Bundle while it is being built.
+struct Entry {
+  std::string type;
+  std::string id;              // deterministic UUID-shaped id
+  json::object body;           // resource content without resourceType/id
+  std::string identifier_query;  // "identifier=system|value" (URL-encoded) or ""
+  bool create_only = false;    // shared reference data: POST + ifNoneExist
+};
+
+// The segment being mapped; F(n) returns a field and records that it was used.
+struct Seg {
+  const hl7::Message* msg = nullptr;
+  int index = 0;
+  std::string_view id;
+  int occurrence = 1;  // 1-based among segments with the same id
+  bool repeated = false;
+  std::uint64_t used = 0;
+  std::string_view F(int n) {
+    if (n >= 0 && n < 64) used |= (std::uint64_t{1} << n);
+    auto raw = msg->FieldRaw(static_cast<std::size_t>(index), n);
+    if (!raw || *raw == "\"\"") return {};
+    return *raw;
+  }
+  void Mark(int n) { if (n >= 0 && n < 64) used |= (std::uint64_t{1} << n); }
+  std::string Loc(int field = 0) const;
+};
+
+enum class Kind { kAdt, kOru, kOrder, kVxu, kSiu, kMdm, kFallback };
+
+class Builder {
+ public:
+  Builder(const hl7::Message& msg, const ConvertOptions& options, const TimeZone& tz);
+  Status Run();
+  ConvertResult Finish();
+
+  // ---- text and structure helpers (datatypes.cpp) ----
+  std::string Txt(std::string_view raw) const;
+  std::string_view C(std::string_view rep, int n) const;  // component, 1-based
+  std::string_view Sub(std::string_view comp, int n) const;  // subcomponent, 1-based
+  template <typename F>
+  void ForReps(Seg& s, int field, F&& f);  // non-empty repetitions, bounded
+
+  // ---- datatypes -> FHIR (datatypes.cpp) ----
+  std::string SystemForHd(const hl7::HD& hd) const;  // "" when the HD is empty
+  std::string SystemForAuthority(const hl7::HD& authority, const hl7::HD& facility) const;
+  std::string CodeSystemUri(std::string_view name) const;
+  json::object Coding(std::string_view code, std::string_view system_name,
+                      std::string_view display, std::string_view default_table) const;
+  json::object CodeableConcept(const hl7::CWE& cwe, std::string_view default_table) const;
+  json::object CodeableConceptRaw(std::string_view raw_rep, std::string_view default_table) const;
+  json::object TableConcept(std::string_view code, std::string_view table,
+                            std::string_view display = {}) const;
+  json::object Identifier(const hl7::CX& cx, std::string* system_out = nullptr) const;
+  json::object IdentifierFromEi(const hl7::EI& ei, std::string_view type_code,
+                                std::string* system_out = nullptr) const;
+  json::object HumanName(const hl7::XPN& xpn) const;
+  json::object HumanNameFromXcn(const hl7::XCN& xcn) const;
+  json::object Address(const hl7::XAD& xad) const;
+  json::object ContactPoint(const hl7::XTN& xtn, std::string_view default_use) const;
+
+  // Date/time: "" (and a warning at `loc`) when the value is invalid.
+  std::string DateTimeValue(std::string_view raw, const std::string& loc);
+  std::string DateValue(std::string_view raw, const std::string& loc);  // date only
+  std::string InstantValue(std::string_view raw, const std::string& loc);
+  std::optional<int> AssumedOffset(const hl7::DateTime& dt) const;
+
+  // ---- shared resources (datatypes.cpp) ----
+  int Practitioner(std::string_view xcn_raw);                // -1 when empty
+  int OrganizationFromHd(const hl7::HD& hd);
+  int OrganizationFromXon(std::string_view xon_raw);
+  int OrganizationNamed(std::string_view name, std::string_view system, std::string_view id);
+  int LocationFromPl(std::string_view pl_raw);
+  json::object Reference(int index) const;
+
+  // ---- resources ----
+  int Upsert(std::string_view type, std::string_view key, std::string identifier_query,
+             bool create_only, bool* created);
+  static std::string IdentifierQuery(std::string_view system, std::string_view value);
+  void Warn(const std::string& location, std::string message, const char* code = "not-supported",
+            const char* severity = "warning");
+  void ReportUnused(const Seg& s);
+
+  json::object& Body(int index) { return entries_[static_cast<std::size_t>(index)].body; }
+  static void Put(json::object& o, std::string_view key, std::string value);
+  static void Push(json::object& o, std::string_view key, json::value v);
+
+ private:
+  // segments.cpp
+  void Dispatch(Seg& s);
+  void OnMsh(Seg& s);
+  void OnEvn(Seg& s);
+  void OnPid(Seg& s);
+  void OnPd1(Seg& s);
+  void OnNk1(Seg& s);
+  void OnPv1(Seg& s);
+  void OnPv2(Seg& s);
+  void OnAl1(Seg& s);
+  void OnDg1(Seg& s);
+  void OnPr1(Seg& s);
+  void OnIn1(Seg& s);
+  void OnMrg(Seg& s);
+  void OnObr(Seg& s);
+  void OnTq1(Seg& s);
+  void OnSpm(Seg& s);
+  void OnNte(Seg& s);
+  void OnObx(Seg& s);
+  void OnObxDocument(Seg& s);
+  void OnRxa(Seg& s);
+  void OnRxr(Seg& s);
+  void OnSch(Seg& s);
+  void OnAis(Seg& s);
+  void OnAig(Seg& s);
+  void OnAil(Seg& s);
+  void OnAip(Seg& s);
+  void OnTxa(Seg& s);
+  void FlushOrder(Seg* obr);
+  void SetObservationValue(Seg& s, json::object& target, std::string_view type,
+                           std::string_view rep, std::string_view units, const std::string& loc,
+                           bool* text_fallback);
+  void AddProvenance();
+  int EnsurePatientForContext();
+
+  const hl7::Message& msg_;
+  const ConvertOptions& options_;
+  const TimeZone& tz_;
+  hl7::Delimiters d_;
+  Kind kind_ = Kind::kFallback;
+  std::string event_;
+  std::string message_key_;  // sending app|facility|control id: scopes keys without identifiers
+  hl7::HD sending_facility_;
+  hl7::HD sending_app_;
+
+  std::vector<Entry> entries_;
+  std::unordered_map<std::string, int> by_key_;
+  struct IssueRec {
+    std::string severity, code, location, message;
+  };
+  std::vector<IssueRec> issues_;
+
+  // Context while walking the segments.
+  int header_ = -1;
+  int patient_ = -1;
+  std::string patient_key_;
+  int encounter_ = -1;
+  std::string encounter_key_;
+  std::optional<Seg> pending_orc_;
+  std::vector<Seg> pending_tq1_;
+  std::vector<Seg> pending_nte_;  // NTE between ORC and OBR/RXA
+  std::string bundle_timestamp_;
+  int order_ = -1;  // ServiceRequest
+  std::string order_key_;
+  int report_ = -1;  // DiagnosticReport
+  std::vector<int> order_observations_;
+  int observation_ = -1;
+  int immunization_ = -1;
+  int appointment_ = -1;
+  int document_ = -1;
+  std::string document_text_;  // MDM OBX text content
+  std::string document_content_type_;
+  int note_target_ = -1;
+  std::string note_field_;  // "note", "comment", "description"
+  std::string evn_recorded_;
+  std::string evn_occurred_;
+  json::object evn_reason_;
+  int evn_operator_ = -1;
+};
+
+std::string Base64Encode(std::string_view in);
+
+template <typename F>
+void Builder::ForReps(Seg& s, int field, F&& f) {
+  std::string_view raw = s.F(field);
+  if (raw.empty()) return;
+  int n = 0;
+  hl7::ForEachPiece(raw, d_.repetition, [&](std::string_view rep, std::size_t) {
+    if (rep.empty() || rep == "\"\"") return;
+    if (++n > kMaxRepetitions) {
+      if (n == kMaxRepetitions + 1) Warn(s.Loc(field), "repetitions past 100 not mapped");
+      return;
+    }
+    f(rep);
+  });
+}
+
+}  // namespace junction::fhir::internal

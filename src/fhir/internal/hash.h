@@ -1,0 +1,49 @@
+// Stable 128-bit hash for deterministic resource ids (not cryptographic).
+// Two independent FNV-1a 64 passes, each finished with the splitmix64 mixer,
+// formatted as a UUID-shaped string (version nibble 8 = "custom", RFC 9562).
+// The exact bytes are part of the id scheme (docs/fhir-mapping.md): changing
+// this function changes every id, so it must stay as it is.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace junction::fhir::internal {
+
+inline std::uint64_t Mix64(std::uint64_t z) {
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+
+// "xxxxxxxx-xxxx-8xxx-yxxx-xxxxxxxxxxxx" (36 chars, lower-case hex).
+inline std::string StableUuid(std::string_view key) {
+  std::uint64_t h1 = 0xcbf29ce484222325ULL;
+  std::uint64_t h2 = 0x6c62272e07bb0142ULL;
+  for (unsigned char c : key) {
+    h1 = (h1 ^ c) * 0x100000001b3ULL;
+    h2 = (h2 ^ c) * 0x100000001b3ULL;
+    h2 ^= h2 >> 29;
+  }
+  h1 = Mix64(h1 ^ key.size());
+  h2 = Mix64(h2 + 0x9e3779b97f4a7c15ULL);
+  unsigned char b[16];
+  for (int i = 0; i < 8; ++i) {
+    b[i] = static_cast<unsigned char>(h1 >> (56 - 8 * i));
+    b[8 + i] = static_cast<unsigned char>(h2 >> (56 - 8 * i));
+  }
+  b[6] = static_cast<unsigned char>((b[6] & 0x0f) | 0x80);  // version 8
+  b[8] = static_cast<unsigned char>((b[8] & 0x3f) | 0x80);  // RFC variant
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(36);
+  for (int i = 0; i < 16; ++i) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) out.push_back('-');
+    out.push_back(kHex[b[i] >> 4]);
+    out.push_back(kHex[b[i] & 0x0f]);
+  }
+  return out;
+}
+
+}  // namespace junction::fhir::internal

@@ -1,0 +1,1243 @@
+// ORC, OBR, TQ1, SPM, OBX, NTE, RXA, RXR, SCH, AIS, AIG, AIL, AIP, TXA -> FHIR.
+#include <charconv>
+#include <cstdlib>
+
+#include "fhir/internal/builder.h"
+
+namespace junction::fhir::internal {
+namespace {
+
+std::string_view First(std::string_view raw, const hl7::Delimiters& d) {
+  return hl7::NthPiece(raw, d.repetition, 0).value_or(std::string_view{});
+}
+
+json::object ConceptOf(const char* system, std::string_view code, std::string_view display = {}) {
+  json::object c;
+  c["system"] = system;
+  c["code"] = code;
+  if (!display.empty()) c["display"] = display;
+  json::array a;
+  a.emplace_back(std::move(c));
+  json::object cc;
+  cc["coding"] = std::move(a);
+  return cc;
+}
+
+json::object DataAbsent() {
+  return ConceptOf("http://terminology.hl7.org/CodeSystem/data-absent-reason", "unknown", "Unknown");
+}
+
+std::string Upper(std::string s) {
+  for (char& c : s)
+    if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
+  return s;
+}
+
+std::string Lower(std::string s) {
+  for (char& c : s)
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  return s;
+}
+
+// A JSON number for NM text that ParseNm accepted: an integer when it is one.
+json::value Number(std::string_view text, double parsed) {
+  std::string_view t = text;
+  if (!t.empty() && (t[0] == '+' || t[0] == '-')) t.remove_prefix(1);
+  bool integral = !t.empty() && t.size() <= 15;
+  for (char c : t) integral = integral && c >= '0' && c <= '9';
+  if (integral) {
+    long long v = 0;
+    std::string_view all = text[0] == '+' ? text.substr(1) : text;
+    auto r = std::from_chars(all.data(), all.data() + all.size(), v);
+    if (r.ec == std::errc()) return v;
+  }
+  return parsed;
+}
+
+std::string_view TrimView(std::string_view s) {
+  while (!s.empty() && s.front() == ' ') s.remove_prefix(1);
+  while (!s.empty() && s.back() == ' ') s.remove_suffix(1);
+  return s;
+}
+
+bool ValidBase64(std::string_view s) {
+  std::size_t n = 0;
+  for (char c : s) {
+    if (c == ' ' || c == '\r' || c == '\n' || c == '\t') continue;
+    bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' ||
+              c == '/' || c == '=';
+    if (!ok) return false;
+    ++n;
+  }
+  return n > 0 && n % 4 == 0;
+}
+
+std::string Base64(std::string_view in) {
+  static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  out.reserve((in.size() + 2) / 3 * 4);
+  std::size_t i = 0;
+  while (i + 2 < in.size()) {
+    unsigned v = (static_cast<unsigned char>(in[i]) << 16) | (static_cast<unsigned char>(in[i + 1]) << 8) |
+                 static_cast<unsigned char>(in[i + 2]);
+    out.push_back(kAlphabet[(v >> 18) & 63]);
+    out.push_back(kAlphabet[(v >> 12) & 63]);
+    out.push_back(kAlphabet[(v >> 6) & 63]);
+    out.push_back(kAlphabet[v & 63]);
+    i += 3;
+  }
+  if (i < in.size()) {
+    unsigned v = static_cast<unsigned char>(in[i]) << 16;
+    if (i + 1 < in.size()) v |= static_cast<unsigned char>(in[i + 1]) << 8;
+    out.push_back(kAlphabet[(v >> 18) & 63]);
+    out.push_back(kAlphabet[(v >> 12) & 63]);
+    out.push_back(i + 1 < in.size() ? kAlphabet[(v >> 6) & 63] : '=');
+    out.push_back('=');
+  }
+  return out;
+}
+
+bool HexDecode(std::string_view in, std::string* out) {
+  auto val = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  if (in.size() % 2 != 0) return false;
+  for (std::size_t i = 0; i < in.size(); i += 2) {
+    int a = val(in[i]), b = val(in[i + 1]);
+    if (a < 0 || b < 0) return false;
+    out->push_back(static_cast<char>(a * 16 + b));
+  }
+  return true;
+}
+
+std::string MimeType(std::string type, std::string subtype) {
+  type = Upper(std::move(type));
+  std::string major;
+  if (type == "AP" || type == "APPLICATION") major = "application";
+  else if (type == "AU" || type == "AUDIO") major = "audio";
+  else if (type == "IM" || type == "IMAGE") major = "image";
+  else if (type == "TX" || type == "TEXT" || type == "FT") major = "text";
+  else if (type == "VIDEO") major = "video";
+  else if (type == "MULTIPART") major = "multipart";
+  subtype = Lower(std::move(subtype));
+  for (char c : subtype)
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '+')) return {};
+  if (major.empty()) return subtype.empty() ? std::string() : "application/" + subtype;
+  if (subtype.empty()) return major == "text" ? "text/plain" : major + "/octet-stream";
+  return major + "/" + subtype;
+}
+
+const char* ObservationStatus(std::string_view code) {
+  if (code == "F" || code == "U") return "final";
+  if (code == "C") return "corrected";
+  if (code == "P" || code == "R" || code == "S") return "preliminary";
+  if (code == "I" || code == "O") return "registered";
+  if (code == "X") return "cancelled";
+  if (code == "D" || code == "W") return "entered-in-error";
+  if (code == "N") return "final";
+  return nullptr;
+}
+
+const char* ReportStatus(std::string_view code) {
+  if (code == "O" || code == "I") return "registered";
+  if (code == "S" || code == "A") return "partial";
+  if (code == "P" || code == "R") return "preliminary";
+  if (code == "C" || code == "M") return "corrected";
+  if (code == "F") return "final";
+  if (code == "X") return "cancelled";
+  return nullptr;
+}
+
+const char* OrderStatus(std::string_view orc5, std::string_view orc1) {
+  if (orc5 == "A" || orc5 == "IP" || orc5 == "SC") return "active";
+  if (orc5 == "CA" || orc5 == "DC" || orc5 == "RP") return "revoked";
+  if (orc5 == "CM") return "completed";
+  if (orc5 == "ER") return "entered-in-error";
+  if (orc5 == "HD") return "on-hold";
+  if (orc1 == "NW" || orc1 == "OK" || orc1 == "SC" || orc1 == "XO" || orc1 == "RL" || orc1 == "RE" ||
+      orc1 == "SN" || orc1 == "NA" || orc1 == "XX")
+    return "active";
+  if (orc1 == "CA" || orc1 == "OC" || orc1 == "CR" || orc1 == "DC" || orc1 == "OD" || orc1 == "DR")
+    return "revoked";
+  if (orc1 == "HD" || orc1 == "OH") return "on-hold";
+  return "unknown";
+}
+
+const char* Priority(std::string_view code) {
+  if (code == "S") return "stat";
+  if (code == "A") return "asap";
+  if (code == "R") return "routine";
+  if (code == "P" || code == "T" || code == "C") return "urgent";
+  return nullptr;
+}
+
+}  // namespace
+
+std::string Base64Encode(std::string_view in) { return Base64(in); }
+
+// ---------------------------------------------------------------- ORC + OBR + TQ1
+
+void Builder::FlushOrder(Seg* obr) {
+  std::optional<Seg> orc = std::move(pending_orc_);
+  pending_orc_.reset();
+  std::vector<Seg> tq1s = std::move(pending_tq1_);
+  pending_tq1_.clear();
+  if (!orc && !obr) {
+    for (Seg& t : tq1s) {
+      Warn(t.Loc(), "segment not mapped: no order (ORC/OBR) for it");
+    }
+    return;
+  }
+  auto ei = [&](int field) {
+    hl7::EI e;
+    if (orc) e = hl7::ParseEi(First(orc->F(field), d_), d_);
+    if (e.entity_identifier.empty() && obr) e = hl7::ParseEi(First(obr->F(field), d_), d_);
+    if (obr) obr->Mark(field);
+    return e;
+  };
+  std::string placer_sys, filler_sys;
+  json::object placer_id = IdentifierFromEi(ei(2), "PLAC", &placer_sys);
+  json::object filler_id = IdentifierFromEi(ei(3), "FILL", &filler_sys);
+  std::string key, query;
+  if (!filler_id.empty()) {
+    std::string v(filler_id["value"].as_string());
+    key = "filler|" + filler_sys + "|" + v;
+    query = IdentifierQuery(filler_sys, v);
+  } else if (!placer_id.empty()) {
+    std::string v(placer_id["value"].as_string());
+    key = "placer|" + placer_sys + "|" + v;
+    query = IdentifierQuery(placer_sys, v);
+  } else {
+    std::string code = obr ? Txt(C(obr->F(4), 1)) : std::string();
+    key = (patient_key_.empty() ? message_key_ : patient_key_) + "|order|" + message_key_ + "|" + code + "|" +
+          std::to_string(obr ? obr->index : orc->index);
+  }
+  bool created = false;
+  int sr = Upsert("ServiceRequest", key, query, false, &created);
+  order_ = sr;
+  order_key_ = key;
+  order_observations_.clear();
+  observation_ = -1;
+  report_ = -1;
+  note_target_ = sr;
+  note_field_ = "note";
+
+  if (created) {
+    json::object b;
+    Push(b, "identifier", placer_id);
+    Push(b, "identifier", filler_id);
+    if (orc) {
+      if (json::object req = IdentifierFromEi(hl7::ParseEi(orc->F(4), d_), "PGN"); !req.empty())
+        b["requisition"] = std::move(req);
+    }
+    std::string orc5 = orc ? Txt(orc->F(5)) : std::string();
+    std::string orc1 = orc ? Txt(orc->F(1)) : std::string();
+    b["status"] = OrderStatus(orc5, orc1);
+    b["intent"] = "order";
+    // Priority: TQ1-9, else ORC-7.6 / OBR-27.6 (TQ, deprecated), else OBR-5.
+    std::string prio;
+    for (Seg& t : tq1s)
+      if (prio.empty()) prio = Txt(C(t.F(9), 1));
+    if (prio.empty() && orc) prio = Txt(C(First(orc->F(7), d_), 6));
+    if (prio.empty() && obr) prio = Txt(C(First(obr->F(27), d_), 6));
+    if (prio.empty() && obr) prio = Txt(obr->F(5));
+    if (!prio.empty()) {
+      if (const char* p = Priority(prio)) b["priority"] = p;
+      else Warn(obr ? obr->Loc(27) : orc->Loc(7), "priority '" + prio + "' not mapped", "code-invalid");
+    }
+    if (obr) {
+      json::object code = CodeableConceptRaw(obr->F(4), "");
+      if (!code.empty()) b["code"] = std::move(code);
+    }
+    if (patient_ >= 0) b["subject"] = Reference(patient_);
+    if (encounter_ >= 0) b["encounter"] = Reference(encounter_);
+    // Occurrence: TQ1-7/8, else OBR-6 (requested), else OBR-7 in order messages.
+    std::string start, end;
+    for (Seg& t : tq1s) {
+      if (start.empty()) start = DateTimeValue(t.F(7), t.Loc(7));
+      if (end.empty()) end = DateTimeValue(t.F(8), t.Loc(8));
+    }
+    if (!end.empty()) {
+      json::object period;
+      Put(period, "start", start);
+      period["end"] = end;
+      b["occurrencePeriod"] = std::move(period);
+    } else {
+      if (start.empty() && obr) start = DateTimeValue(obr->F(6), obr->Loc(6));
+      if (start.empty() && obr && kind_ != Kind::kOru) start = DateTimeValue(obr->F(7), obr->Loc(7));
+      Put(b, "occurrenceDateTime", start);
+    }
+    if (orc) Put(b, "authoredOn", DateTimeValue(orc->F(9), orc->Loc(9)));
+    int requester = orc ? Practitioner(First(orc->F(12), d_)) : -1;
+    if (requester < 0 && obr) requester = Practitioner(First(obr->F(16), d_));
+    if (requester >= 0) b["requester"] = Reference(requester);
+    if (obr) {
+      ForReps(*obr, 31, [&](std::string_view rep) { Push(b, "reasonCode", CodeableConceptRaw(rep, "")); });
+      if (std::string info = Txt(obr->F(13)); !info.empty()) {
+        json::object n;
+        n["text"] = info;
+        Push(b, "note", std::move(n));
+      }
+    }
+    for (Seg& t : tq1s) {
+      t.Mark(1);
+      std::string_view q = t.F(2);
+      std::string qv = Txt(C(q, 1));
+      if (!qv.empty()) {
+        auto nm = hl7::ParseNm(qv);
+        if (nm.ok()) {
+          json::object quantity;
+          quantity["value"] = Number(qv, *nm);
+          Put(quantity, "unit", Txt(C(q, 2)));
+          b["quantityQuantity"] = std::move(quantity);
+        } else {
+          Warn(t.Loc(2), "quantity '" + qv + "' is not a number; not mapped", "invalid");
+        }
+      }
+    }
+    Body(sr) = std::move(b);
+  } else if (obr) {
+    for (int f = 1; f < 64; ++f) obr->Mark(f);
+  }
+  if (orc) {
+    // Fields read above count as mapped; ORC-1 is the order control code.
+    for (int f : {1, 2, 3, 4, 5, 7, 9, 12}) orc->Mark(f);
+    if (!created)
+      for (int f = 1; f < 64; ++f) orc->Mark(f);
+    ReportUnused(*orc);
+  }
+  for (Seg& t : tq1s) {
+    for (int f : {1, 2, 7, 8, 9}) t.Mark(f);
+    ReportUnused(t);
+  }
+
+  if (obr) {
+    obr->Mark(1);
+    for (int f : {4, 5, 6, 13, 16, 27, 31}) obr->Mark(f);
+    if (kind_ != Kind::kOru) obr->Mark(7);
+  }
+  if (!obr || kind_ != Kind::kOru) return;
+
+  // ORU: the result report for this OBR.
+  std::string dr_query = query;
+  bool dr_created = false;
+  int dr = Upsert("DiagnosticReport", key, std::move(dr_query), false, &dr_created);
+  report_ = dr;
+  if (!dr_created) {
+    for (int f = 1; f < 64; ++f) obr->Mark(f);
+    return;
+  }
+  json::object r;
+  Push(r, "identifier", placer_id);
+  Push(r, "identifier", filler_id);
+  json::array based_on;
+  based_on.emplace_back(Reference(sr));
+  r["basedOn"] = std::move(based_on);
+  std::string st = Txt(obr->F(25));
+  const char* status = ReportStatus(st);
+  if (!status && !st.empty()) Warn(obr->Loc(25), "result status '" + st + "' not mapped", "code-invalid");
+  r["status"] = status ? status : "unknown";
+  ForReps(*obr, 24, [&](std::string_view rep) { Push(r, "category", CodeableConceptRaw(rep, "0074")); });
+  json::object code = CodeableConceptRaw(obr->F(4), "");
+  r["code"] = code.empty() ? DataAbsent() : std::move(code);
+  if (patient_ >= 0) r["subject"] = Reference(patient_);
+  if (encounter_ >= 0) r["encounter"] = Reference(encounter_);
+  std::string start = DateTimeValue(obr->F(7), obr->Loc(7));
+  std::string end = DateTimeValue(obr->F(8), obr->Loc(8));
+  if (!end.empty()) {
+    json::object period;
+    Put(period, "start", start);
+    period["end"] = end;
+    r["effectivePeriod"] = std::move(period);
+  } else {
+    Put(r, "effectiveDateTime", start);
+  }
+  Put(r, "issued", InstantValue(obr->F(22), obr->Loc(22)));
+  // OBR-32/34 are NDL: component 1 is a CNN whose parts are subcomponents.
+  auto ndl = [&](int field, const char* target) {
+    ForReps(*obr, field, [&](std::string_view rep) {
+      std::string_view cnn = C(rep, 1);
+      if (cnn.empty()) return;
+      std::string xcn;
+      for (int i = 1; i <= 11; ++i) {
+        if (i > 1) xcn.push_back(d_.component);
+        std::string_view part = Sub(cnn, i);
+        if (i == 9 && !part.empty()) {
+          // CNN-9..11 are the assigning authority HD, one subcomponent each.
+          xcn.append(part);
+          xcn.push_back(d_.subcomponent);
+          xcn.append(Sub(cnn, 10));
+          xcn.push_back(d_.subcomponent);
+          xcn.append(Sub(cnn, 11));
+          break;
+        }
+        xcn.append(part);
+      }
+      int pr = Practitioner(xcn);
+      if (pr >= 0) Push(r, target, Reference(pr));
+    });
+  };
+  ndl(34, "performer");
+  ndl(32, "resultsInterpreter");
+  for (int f : {7, 8, 22, 24, 25, 32, 34}) obr->Mark(f);
+  Body(dr) = std::move(r);
+}
+
+void Builder::OnObr(Seg& s) {
+  FlushOrder(&s);
+}
+
+void Builder::OnTq1(Seg& s) {
+  // Kept until the OBR of the same order arrives (OML: ORC, TQ1, OBR).
+  if (pending_orc_) {
+    pending_tq1_.push_back(s);
+    return;
+  }
+  if (order_ >= 0) {
+    json::object& b = Body(order_);
+    std::string start = DateTimeValue(s.F(7), s.Loc(7));
+    std::string end = DateTimeValue(s.F(8), s.Loc(8));
+    if (!b.contains("occurrenceDateTime") && !b.contains("occurrencePeriod")) {
+      if (!end.empty()) {
+        json::object period;
+        Put(period, "start", start);
+        period["end"] = end;
+        b["occurrencePeriod"] = std::move(period);
+      } else {
+        Put(b, "occurrenceDateTime", start);
+      }
+    }
+    std::string prio = Txt(C(s.F(9), 1));
+    if (const char* p = Priority(prio); p && !b.contains("priority")) Body(order_)["priority"] = p;
+    s.Mark(1);
+    ReportUnused(s);
+    return;
+  }
+  Warn(s.Loc(), "segment not mapped: no order (ORC/OBR) for it");
+}
+
+// ---------------------------------------------------------------- SPM
+
+void Builder::OnSpm(Seg& s) {
+  s.Mark(1);
+  std::string_view eip = First(s.F(2), d_);
+  std::string psys, fsys;
+  json::object placer = IdentifierFromEi(hl7::ParseEiComponent(C(eip, 1), d_), "PLAC", &psys);
+  json::object filler = IdentifierFromEi(hl7::ParseEiComponent(C(eip, 2), d_), "FILL", &fsys);
+  std::string key, query;
+  if (!filler.empty()) {
+    std::string v(filler["value"].as_string());
+    key = fsys + "|" + v;
+    query = IdentifierQuery(fsys, v);
+  } else if (!placer.empty()) {
+    std::string v(placer["value"].as_string());
+    key = psys + "|" + v;
+    query = IdentifierQuery(psys, v);
+  } else {
+    key = (order_key_.empty() ? patient_key_ + "|" + message_key_ : order_key_) + "|spm|" + Txt(s.F(1));
+  }
+  bool created = false;
+  int index = Upsert("Specimen", key, std::move(query), false, &created);
+  note_target_ = index;
+  note_field_ = "note";
+  if (created) {
+    json::object b;
+    Push(b, "identifier", std::move(placer));
+    Push(b, "identifier", std::move(filler));
+    std::string avail = Txt(s.F(20));
+    if (avail == "Y") b["status"] = "available";
+    else if (avail == "N") b["status"] = "unavailable";
+    if (json::object t = CodeableConceptRaw(s.F(4), "0487"); !t.empty()) b["type"] = std::move(t);
+    if (patient_ >= 0) b["subject"] = Reference(patient_);
+    Put(b, "receivedTime", DateTimeValue(s.F(18), s.Loc(18)));
+    if (order_ >= 0) Push(b, "request", Reference(order_));
+    json::object coll;
+    std::string_view dr = s.F(17);
+    std::string cstart = DateTimeValue(Sub(C(dr, 1), 1), s.Loc(17));
+    std::string cend = DateTimeValue(Sub(C(dr, 2), 1), s.Loc(17));
+    if (!cend.empty()) {
+      json::object period;
+      Put(period, "start", cstart);
+      period["end"] = cend;
+      coll["collectedPeriod"] = std::move(period);
+    } else {
+      Put(coll, "collectedDateTime", cstart);
+    }
+    std::string_view cq = s.F(12);
+    if (std::string qv = Txt(C(cq, 1)); !qv.empty()) {
+      auto nm = hl7::ParseNm(qv);
+      if (nm.ok()) {
+        json::object q;
+        q["value"] = Number(qv, *nm);
+        hl7::CWE unit = hl7::ParseCweComponent(C(cq, 2), d_);
+        Put(q, "unit", Txt(unit.text.empty() ? unit.identifier : unit.text));
+        std::string sys = CodeSystemUri(unit.name_of_coding_system);
+        if (!sys.empty() && !unit.identifier.empty()) {
+          q["system"] = sys;
+          q["code"] = Txt(unit.identifier);
+        }
+        coll["quantity"] = std::move(q);
+      } else {
+        Warn(s.Loc(12), "collection amount '" + qv + "' is not a number; not mapped", "invalid");
+      }
+    }
+    if (json::object m = CodeableConceptRaw(s.F(7), "0488"); !m.empty()) coll["method"] = std::move(m);
+    if (json::object site = CodeableConceptRaw(s.F(8), ""); !site.empty()) coll["bodySite"] = std::move(site);
+    if (!coll.empty()) b["collection"] = std::move(coll);
+    ForReps(s, 24, [&](std::string_view rep) { Push(b, "condition", CodeableConceptRaw(rep, "0493")); });
+    ForReps(s, 14, [&](std::string_view rep) {
+      std::string t = Txt(rep);
+      if (t.empty()) return;
+      json::object n;
+      n["text"] = t;
+      Push(b, "note", std::move(n));
+    });
+    Body(index) = std::move(b);
+  } else {
+    for (int f = 1; f < 64; ++f) s.Mark(f);
+  }
+  if (report_ >= 0) Push(Body(report_), "specimen", Reference(index));
+  for (int obs : order_observations_)
+    if (!Body(obs).contains("specimen")) Body(obs)["specimen"] = Reference(index);
+}
+
+// ---------------------------------------------------------------- OBX
+
+void Builder::SetObservationValue(Seg& s, json::object& target, std::string_view type, std::string_view rep,
+                                  std::string_view units, const std::string& loc, bool* text_fallback) {
+  *text_fallback = false;
+  auto quantity = [&](std::string_view text, double v) {
+    json::object q;
+    q["value"] = Number(text, v);
+    if (!units.empty()) {
+      hl7::CWE u = hl7::ParseCwe(units, d_);
+      Put(q, "unit", Txt(u.text.empty() ? u.identifier : u.text));
+      std::string sys = CodeSystemUri(u.name_of_coding_system);
+      std::string code = Txt(u.identifier);
+      if (!sys.empty() && !code.empty()) {
+        q["system"] = sys;
+        q["code"] = code;
+      }
+    }
+    return q;
+  };
+  auto as_string = [&]() {
+    // Components become space-separated text.
+    std::string out;
+    hl7::ForEachPiece(rep, d_.component, [&](std::string_view comp, std::size_t) {
+      std::string t = Txt(comp);
+      if (t.empty()) return;
+      if (!out.empty()) out.push_back(' ');
+      out += t;
+    });
+    return out;
+  };
+  auto fallback = [&](const std::string& why) {
+    std::string text = as_string();
+    if (text.empty()) return;
+    target["valueString"] = text;
+    *text_fallback = true;
+    Warn(loc, why + "; kept as valueString", "invalid", "information");
+  };
+
+  if (type == "NM") {
+    std::string t(TrimView(rep));
+    auto v = hl7::ParseNm(t);
+    if (v.ok()) target["valueQuantity"] = quantity(t, *v);
+    else fallback("'" + Txt(rep) + "' is not a valid NM");
+  } else if (type == "SN") {
+    auto sn = hl7::ParseSn(rep, d_);
+    if (!sn.ok()) return fallback("'" + Txt(rep) + "' is not a valid SN");
+    const std::string& cmp = sn->comparator;
+    const std::string& sep = sn->separator_suffix;
+    auto n1 = hl7::ParseNm(sn->num1);
+    auto n2 = hl7::ParseNm(sn->num2);
+    if (sep.empty() && n1.ok() && (cmp.empty() || cmp == "=" || cmp == "<" || cmp == ">" || cmp == "<=" || cmp == ">=")) {
+      json::object q = quantity(sn->num1, *n1);
+      if (!cmp.empty() && cmp != "=") {
+        json::object with;
+        with["value"] = q["value"];
+        with["comparator"] = cmp;
+        for (auto& kv : q)
+          if (kv.key() != "value") with[kv.key()] = kv.value();
+        q = std::move(with);
+      }
+      target["valueQuantity"] = std::move(q);
+    } else if ((sep == ":" || sep == "/") && cmp.empty() && n1.ok() && n2.ok()) {
+      json::object ratio;
+      json::object num, den;
+      num["value"] = Number(sn->num1, *n1);
+      den["value"] = Number(sn->num2, *n2);
+      ratio["numerator"] = std::move(num);
+      ratio["denominator"] = std::move(den);
+      target["valueRatio"] = std::move(ratio);
+    } else if (sep == "-" && cmp.empty() && n1.ok() && n2.ok()) {
+      json::object range;
+      range["low"] = quantity(sn->num1, *n1);
+      range["high"] = quantity(sn->num2, *n2);
+      target["valueRange"] = std::move(range);
+    } else {
+      // "^2^+", "<>^5", "^1^.^2": no FHIR numeric form; the text keeps the meaning.
+      std::string text = cmp + sn->num1 + sep + sn->num2;
+      if (!text.empty()) target["valueString"] = text;
+    }
+  } else if (type == "ST" || type == "TX" || type == "FT") {
+    Put(target, "valueString", Txt(rep));
+  } else if (type == "CWE" || type == "CE" || type == "CNE" || type == "CF" || type == "IS" || type == "ID" ||
+             type == "CV") {
+    json::object cc = CodeableConceptRaw(rep, "");
+    if (!cc.empty()) target["valueCodeableConcept"] = std::move(cc);
+  } else if (type == "DT" || type == "DTM" || type == "TS" || type == "DIN") {
+    Put(target, "valueDateTime", DateTimeValue(C(rep, 1), loc));
+  } else if (type == "TM") {
+    std::string t(TrimView(rep));
+    auto tm = hl7::ParseTm(t);
+    if (tm.ok()) target["valueTime"] = tm->ToFhirTime();
+    else fallback("'" + Txt(rep) + "' is not a valid TM (" + tm.status().message() + ")");
+  } else if (type == "DR") {
+    json::object p;
+    Put(p, "start", DateTimeValue(Sub(C(rep, 1), 1), loc));
+    Put(p, "end", DateTimeValue(Sub(C(rep, 2), 1), loc));
+    if (!p.empty()) target["valuePeriod"] = std::move(p);
+  } else if (type == "NR") {
+    json::object range;
+    for (int i : {1, 2}) {
+      std::string t = Txt(C(rep, i));
+      if (t.empty()) continue;
+      auto v = hl7::ParseNm(t);
+      if (!v.ok()) return fallback("'" + Txt(rep) + "' is not a valid NR");
+      json::object q;
+      q["value"] = Number(t, *v);
+      range[i == 1 ? "low" : "high"] = std::move(q);
+    }
+    if (!range.empty()) target["valueRange"] = std::move(range);
+  } else if (type == "NA") {
+    std::string data;
+    bool ok = true;
+    hl7::ForEachPiece(rep, d_.component, [&](std::string_view comp, std::size_t) {
+      std::string t(TrimView(comp));
+      if (t.empty()) t = "E";  // SampledData's code for "no value"
+      else if (!hl7::ParseNm(t).ok()) ok = false;
+      if (!data.empty()) data.push_back(' ');
+      data += t;
+    });
+    if (!ok) return fallback("'" + Txt(rep) + "' is not a valid NA");
+    json::object sd;
+    json::object origin;
+    origin["value"] = 0;
+    sd["origin"] = std::move(origin);
+    sd["period"] = 0;  // not carried by NA; documented
+    sd["dimensions"] = 1;
+    sd["data"] = data;
+    target["valueSampledData"] = std::move(sd);
+  } else if (type == "ED" || type == "RP") {
+    json::object att;
+    if (type == "ED") {
+      std::string mime = MimeType(Txt(C(rep, 2)), Txt(C(rep, 3)));
+      std::string encoding = Upper(Txt(C(rep, 4)));
+      std::string data = Txt(C(rep, 5));
+      std::string b64;
+      if (encoding == "BASE64") {
+        if (ValidBase64(data)) {
+          for (char c : data)
+            if (c != ' ' && c != '\r' && c != '\n' && c != '\t') b64.push_back(c);
+        } else {
+          return fallback("ED data declared Base64 is not valid base64");
+        }
+      } else if (encoding == "HEX") {
+        std::string bytes;
+        if (!HexDecode(data, &bytes)) return fallback("ED data declared Hex is not valid hex");
+        b64 = Base64(bytes);
+      } else {
+        b64 = Base64(data);
+      }
+      Put(att, "contentType", mime);
+      Put(att, "data", b64);
+    } else {
+      std::string url = Txt(C(rep, 1));
+      if (url.find(' ') != std::string::npos) return fallback("RP pointer is not a URL");
+      Put(att, "contentType", MimeType(Txt(C(rep, 3)), Txt(C(rep, 4))));
+      Put(att, "url", url);
+    }
+    if (att.empty()) return;
+    json::object e;
+    e["url"] = "http://hl7.org/fhir/5.0/StructureDefinition/extension-Observation.valueAttachment";
+    e["valueAttachment"] = std::move(att);
+    Push(target, "extension", std::move(e));
+  } else {
+    std::string text = as_string();
+    if (text.empty()) return;
+    target["valueString"] = text;
+    *text_fallback = true;
+    Warn(loc, "value type '" + std::string(type) + "' has no FHIR value[x]; kept as valueString", "not-supported",
+         "information");
+  }
+  (void)s;
+}
+
+void Builder::OnObx(Seg& s) {
+  if (kind_ == Kind::kMdm) {
+    OnObxDocument(s);
+    return;
+  }
+  s.Mark(1);
+  s.Mark(2);
+  s.Mark(4);
+  std::string type = Upper(Txt(s.F(2)));
+  hl7::CWE code = hl7::ParseCwe(First(s.F(3), d_), d_);
+  std::string base;
+  if (!order_key_.empty()) base = order_key_;
+  else if (!encounter_key_.empty()) base = encounter_key_;
+  else if (!patient_key_.empty()) base = patient_key_;
+  else base = "msg|" + message_key_;
+  std::string key = base + "|obx|" + code.name_of_coding_system + "|" +
+                    (code.identifier.empty() ? code.text : code.identifier) + "|" + Txt(s.F(4)) + "|" + Txt(s.F(1));
+  std::string isys;
+  json::object ident = IdentifierFromEi(hl7::ParseEi(s.F(21), d_), "", &isys);
+  std::string query;
+  if (!ident.empty()) {
+    std::string v(ident["value"].as_string());
+    key = isys + "|" + v;
+    query = IdentifierQuery(isys, v);
+  }
+  bool created = false;
+  int index = Upsert("Observation", key, std::move(query), false, &created);
+  if (!created) {
+    Warn(s.Loc(), "duplicates an earlier OBX (same order, code, sub-id and set id); not mapped", "duplicate");
+    for (int f = 1; f < 64; ++f) s.Mark(f);
+    return;
+  }
+  json::object o;
+  Push(o, "identifier", std::move(ident));
+  if (order_ >= 0) Push(o, "basedOn", Reference(order_));
+  if (immunization_ >= 0) Push(o, "partOf", Reference(immunization_));
+  std::string st = Txt(s.F(11));
+  const char* status = ObservationStatus(st);
+  if (!status && !st.empty()) Warn(s.Loc(11), "observation status '" + st + "' not mapped", "code-invalid");
+  o["status"] = status ? status : "unknown";
+  json::object cc = CodeableConcept(code, "");
+  o["code"] = cc.empty() ? DataAbsent() : std::move(cc);
+  if (patient_ >= 0) o["subject"] = Reference(patient_);
+  if (encounter_ >= 0) o["encounter"] = Reference(encounter_);
+  Put(o, "effectiveDateTime", DateTimeValue(s.F(14), s.Loc(14)));
+  ForReps(s, 16, [&](std::string_view rep) {
+    int pr = Practitioner(rep);
+    if (pr >= 0) Push(o, "performer", Reference(pr));
+  });
+  if (std::string_view producer = First(s.F(15), d_); !producer.empty()) {
+    hl7::CWE p = hl7::ParseCwe(producer, d_);
+    int org = OrganizationNamed(Txt(p.text), CodeSystemUri(p.name_of_coding_system), Txt(p.identifier));
+    if (org >= 0) Push(o, "performer", Reference(org));
+  }
+  if (int org = OrganizationFromXon(First(s.F(23), d_)); org >= 0) {
+    if (!Body(org).contains("address"))
+      ForReps(s, 24, [&](std::string_view rep) { Push(Body(org), "address", Address(hl7::ParseXad(rep, d_))); });
+    Push(o, "performer", Reference(org));
+  }
+  if (int pr = Practitioner(First(s.F(25), d_)); pr >= 0) Push(o, "performer", Reference(pr));
+  s.Mark(24);
+
+  // Value: text types join their repetitions; others map the first and put
+  // further repetitions into components with the same code.
+  std::string_view units = First(s.F(6), d_);
+  std::string loc = s.Loc(5);
+  std::string_view value = s.F(5);
+  std::vector<std::string_view> reps;
+  if (!value.empty()) {
+    hl7::ForEachPiece(value, d_.repetition, [&](std::string_view rep, std::size_t) {
+      if (!rep.empty() && rep != "\"\"" && reps.size() < static_cast<std::size_t>(kMaxRepetitions)) reps.push_back(rep);
+    });
+  }
+  bool fallback = false;
+  if (type == "ST" || type == "TX" || type == "FT") {
+    std::string text;
+    for (auto rep : reps) {
+      std::string t = Txt(rep);
+      if (!text.empty()) text.push_back('\n');
+      text += t;
+    }
+    Put(o, "valueString", std::move(text));
+  } else if (!reps.empty()) {
+    if (type.empty()) Warn(s.Loc(2), "OBX-5 has data but OBX-2 (value type) is empty", "required", "information");
+    SetObservationValue(s, o, type, reps[0], units, loc, &fallback);
+  }
+  if (st == "N" && !o.contains("valueString") && !o.contains("valueQuantity") && !o.contains("valueCodeableConcept"))
+    o["dataAbsentReason"] = ConceptOf("http://terminology.hl7.org/CodeSystem/data-absent-reason", "not-asked", "Not Asked");
+  ForReps(s, 8, [&](std::string_view rep) {
+    Push(o, "interpretation", CodeableConceptRaw(rep, "0078"));
+  });
+  if (std::string_view nat = s.F(10); !nat.empty()) {
+    ForReps(s, 10, [&](std::string_view rep) {
+      json::object e;
+      e["url"] = "http://hl7.org/fhir/StructureDefinition/observation-nature-of-abnormal-test";
+      e["valueCodeableConcept"] = CodeableConceptRaw(rep, "0080");
+      Push(o, "extension", std::move(e));
+    });
+  }
+  if (std::string analysis = DateTimeValue(s.F(19), s.Loc(19)); !analysis.empty()) {
+    json::object e;
+    e["url"] = "http://hl7.org/fhir/StructureDefinition/observation-analysis-date-time";
+    e["valueDateTime"] = analysis;
+    Push(o, "extension", std::move(e));
+  }
+  if (json::object site = CodeableConceptRaw(First(s.F(20), d_), "0163"); !site.empty()) o["bodySite"] = std::move(site);
+  if (json::object m = CodeableConceptRaw(First(s.F(17), d_), ""); !m.empty()) o["method"] = std::move(m);
+  if (std::string range = Txt(s.F(7)); !range.empty()) {
+    json::object r;
+    r["text"] = range;
+    Push(o, "referenceRange", std::move(r));
+  }
+  for (std::size_t i = 1; i < reps.size(); ++i) {
+    json::object comp;
+    comp["code"] = o["code"];
+    bool fb = false;
+    SetObservationValue(s, comp, type, reps[i], units, loc, &fb);
+    if (comp.size() > 1) Push(o, "component", std::move(comp));
+  }
+  Body(index) = std::move(o);
+  if (report_ >= 0) Push(Body(report_), "result", Reference(index));
+  if (order_ >= 0 && kind_ == Kind::kOrder) Push(Body(order_), "supportingInfo", Reference(index));
+  order_observations_.push_back(index);
+  observation_ = index;
+  note_target_ = index;
+  note_field_ = "note";
+}
+
+void Builder::OnObxDocument(Seg& s) {
+  for (int f : {1, 2, 3, 4, 5, 11}) s.Mark(f);
+  if (document_ < 0) {
+    Warn(s.Loc(), "segment not mapped: no TXA (document) before it");
+    for (int f = 1; f < 64; ++f) s.Mark(f);
+    return;
+  }
+  std::string type = Upper(Txt(s.F(2)));
+  std::string_view value = s.F(5);
+  if (value.empty()) return;
+  if (type == "ED") {
+    std::string_view rep = First(value, d_);
+    std::string mime = MimeType(Txt(C(rep, 2)), Txt(C(rep, 3)));
+    std::string encoding = Upper(Txt(C(rep, 4)));
+    std::string data = Txt(C(rep, 5));
+    std::string b64;
+    if (encoding == "BASE64" && ValidBase64(data)) {
+      for (char c : data)
+        if (c != ' ' && c != '\r' && c != '\n' && c != '\t') b64.push_back(c);
+    } else if (encoding == "HEX") {
+      std::string bytes;
+      if (HexDecode(data, &bytes)) b64 = Base64(bytes);
+    } else if (encoding != "BASE64") {
+      b64 = Base64(data);
+    }
+    if (b64.empty()) {
+      Warn(s.Loc(5), "document data could not be decoded; not mapped", "invalid");
+      return;
+    }
+    json::object att;
+    Put(att, "contentType", mime);
+    att["data"] = b64;
+    json::object content;
+    content["attachment"] = std::move(att);
+    Push(Body(document_), "content", std::move(content));
+    return;
+  }
+  hl7::ForEachPiece(value, d_.repetition, [&](std::string_view rep, std::size_t) {
+    if (!document_text_.empty()) document_text_.push_back('\n');
+    document_text_ += Txt(rep);
+  });
+}
+
+// ---------------------------------------------------------------- NTE
+
+void Builder::OnNte(Seg& s) {
+  for (int f : {1, 2, 4}) s.Mark(f);
+  std::string text;
+  ForReps(s, 3, [&](std::string_view rep) {
+    if (!text.empty()) text.push_back('\n');
+    text += Txt(rep);
+  });
+  if (text.empty()) return;
+  if (note_target_ < 0) {
+    Warn(s.Loc(3), "note not mapped: the segment before it has no place for notes");
+    return;
+  }
+  json::object& b = Body(note_target_);
+  if (note_field_ == "note") {
+    json::object n;
+    n["text"] = std::move(text);
+    Push(b, "note", std::move(n));
+  } else {
+    auto it = b.find(note_field_);
+    if (it == b.end()) b[note_field_] = std::move(text);
+    else it->value() = std::string(it->value().as_string()) + "\n" + text;
+  }
+}
+
+// ---------------------------------------------------------------- RXA / RXR
+
+void Builder::OnRxa(Seg& s) {
+  for (int f : {1, 2, 4}) s.Mark(f);
+  std::optional<Seg> orc = std::move(pending_orc_);
+  pending_orc_.reset();
+  for (Seg& t : pending_tq1_) Warn(t.Loc(), "segment not mapped: TQ1 of an immunization order");
+  pending_tq1_.clear();
+  if (patient_ < 0) {
+    Warn(s.Loc(), "segment not mapped: no PID before it");
+    for (int f = 1; f < 64; ++f) s.Mark(f);
+    if (orc) {
+      Warn(orc->Loc(), "segment not mapped: no PID before it");
+    }
+    return;
+  }
+  std::string psys, fsys;
+  json::object placer = orc ? IdentifierFromEi(hl7::ParseEi(First(orc->F(2), d_), d_), "PLAC", &psys) : json::object();
+  json::object filler = orc ? IdentifierFromEi(hl7::ParseEi(First(orc->F(3), d_), d_), "FILL", &fsys) : json::object();
+  hl7::CWE vaccine = hl7::ParseCwe(First(s.F(5), d_), d_);
+  std::string key, query;
+  if (!filler.empty()) {
+    std::string v(filler["value"].as_string());
+    key = fsys + "|" + v;
+    query = IdentifierQuery(fsys, v);
+  } else if (!placer.empty()) {
+    std::string v(placer["value"].as_string());
+    key = psys + "|" + v;
+    query = IdentifierQuery(psys, v);
+  } else {
+    key = patient_key_ + "|" + vaccine.name_of_coding_system + "|" + vaccine.identifier + "|" + Txt(s.F(3));
+  }
+  bool created = false;
+  int index = Upsert("Immunization", key, std::move(query), false, &created);
+  immunization_ = index;
+  order_ = report_ = observation_ = -1;
+  order_key_ = "immunization|" + key;
+  order_observations_.clear();
+  note_target_ = index;
+  note_field_ = "note";
+  if (!created) {
+    for (int f = 1; f < 64; ++f) s.Mark(f);
+    if (orc) {
+      for (int f = 1; f < 64; ++f) orc->Mark(f);
+    }
+    return;
+  }
+  json::object b;
+  Push(b, "identifier", std::move(placer));
+  Push(b, "identifier", std::move(filler));
+  std::string completion = Txt(s.F(20));
+  std::string action = Txt(s.F(21));
+  if (action == "D") b["status"] = "entered-in-error";
+  else if (completion == "RE" || completion == "NA") b["status"] = "not-done";
+  else b["status"] = "completed";
+  if (json::object r = CodeableConceptRaw(s.F(18), ""); !r.empty()) b["statusReason"] = std::move(r);
+  json::object vc = CodeableConcept(vaccine, "");
+  b["vaccineCode"] = vc.empty() ? DataAbsent() : std::move(vc);
+  b["patient"] = Reference(patient_);
+  if (encounter_ >= 0) b["encounter"] = Reference(encounter_);
+  std::string when = DateTimeValue(s.F(3), s.Loc(3));
+  if (!when.empty()) b["occurrenceDateTime"] = when;
+  else b["occurrenceString"] = "unknown";
+  Put(b, "recorded", DateTimeValue(s.F(22), s.Loc(22)));
+  std::string source = Txt(C(First(s.F(9), d_), 1));
+  if (source == "00") {
+    b["primarySource"] = true;
+  } else if (!source.empty() && source.size() == 2 && source[0] == '0') {
+    b["primarySource"] = false;
+    b["reportOrigin"] = CodeableConceptRaw(First(s.F(9), d_), "");
+  } else if (!s.F(9).empty()) {
+    ForReps(s, 9, [&](std::string_view rep) {
+      std::string t = Txt(C(rep, 2).empty() ? C(rep, 1) : C(rep, 2));
+      if (t.empty()) return;
+      json::object n;
+      n["text"] = t;
+      Push(b, "note", std::move(n));
+    });
+  }
+  int loc = LocationFromPl(First(s.F(11), d_));
+  if (loc < 0) loc = LocationFromPl(First(s.F(27), d_));
+  if (loc >= 0) b["location"] = Reference(loc);
+  if (std::string_view mvx = First(s.F(17), d_); !mvx.empty()) {
+    hl7::CWE m = hl7::ParseCwe(mvx, d_);
+    std::string sys = CodeSystemUri(m.name_of_coding_system);
+    int org = OrganizationNamed(Txt(m.text), sys, Txt(m.identifier));
+    if (org >= 0) b["manufacturer"] = Reference(org);
+  }
+  Put(b, "lotNumber", Txt(First(s.F(15), d_)));
+  Put(b, "expirationDate", DateValue(First(s.F(16), d_), s.Loc(16)));
+  std::string amount = Txt(s.F(6));
+  if (!amount.empty() && amount != "999") {
+    auto v = hl7::ParseNm(amount);
+    if (v.ok()) {
+      json::object q;
+      q["value"] = Number(amount, *v);
+      hl7::CWE u = hl7::ParseCwe(s.F(7), d_);
+      Put(q, "unit", Txt(u.text.empty() ? u.identifier : u.text));
+      std::string sys = CodeSystemUri(u.name_of_coding_system);
+      if (!sys.empty() && !u.identifier.empty()) {
+        q["system"] = sys;
+        q["code"] = Txt(u.identifier);
+      }
+      b["doseQuantity"] = std::move(q);
+    } else {
+      Warn(s.Loc(6), "administered amount '" + amount + "' is not a number; not mapped", "invalid");
+    }
+  } else {
+    s.Mark(7);
+  }
+  auto performer = [&](int pr, const char* code, const char* display) {
+    if (pr < 0) return;
+    json::object p;
+    p["function"] = ConceptOf("http://terminology.hl7.org/CodeSystem/v2-0443", code, display);
+    p["actor"] = Reference(pr);
+    Push(b, "performer", std::move(p));
+  };
+  if (orc) performer(Practitioner(First(orc->F(12), d_)), "OP", "Ordering Provider");
+  ForReps(s, 10, [&](std::string_view rep) { performer(Practitioner(rep), "AP", "Administering Provider"); });
+  ForReps(s, 19, [&](std::string_view rep) { Push(b, "reasonCode", CodeableConceptRaw(rep, "")); });
+  Body(index) = std::move(b);
+  if (orc) {
+    for (int f : {1, 5}) orc->Mark(f);
+    ReportUnused(*orc);
+  }
+}
+
+void Builder::OnRxr(Seg& s) {
+  if (immunization_ < 0) {
+    Warn(s.Loc(), "segment not mapped: no RXA (Immunization) before it");
+    for (int f = 1; f < 64; ++f) s.Mark(f);
+    return;
+  }
+  json::object& b = Body(immunization_);
+  if (json::object r = CodeableConceptRaw(s.F(1), "0162"); !r.empty()) b["route"] = std::move(r);
+  if (json::object site = CodeableConceptRaw(s.F(2), "0163"); !site.empty()) b["site"] = std::move(site);
+}
+
+// ---------------------------------------------------------------- SIU
+
+void Builder::OnSch(Seg& s) {
+  std::string psys, fsys;
+  json::object placer = IdentifierFromEi(hl7::ParseEi(s.F(1), d_), "PLAC", &psys);
+  json::object filler = IdentifierFromEi(hl7::ParseEi(s.F(2), d_), "FILL", &fsys);
+  std::string key, query;
+  if (!filler.empty()) {
+    std::string v(filler["value"].as_string());
+    key = fsys + "|" + v;
+    query = IdentifierQuery(fsys, v);
+  } else if (!placer.empty()) {
+    std::string v(placer["value"].as_string());
+    key = psys + "|" + v;
+    query = IdentifierQuery(psys, v);
+  } else {
+    key = "msg|" + message_key_ + "|" + std::to_string(s.index);
+  }
+  bool created = false;
+  int index = Upsert("Appointment", key, std::move(query), false, &created);
+  appointment_ = index;
+  note_target_ = index;
+  note_field_ = "comment";
+  if (!created) {
+    for (int f = 1; f < 64; ++f) s.Mark(f);
+    return;
+  }
+  json::object b;
+  Push(b, "identifier", std::move(placer));
+  Push(b, "identifier", std::move(filler));
+  std::string st = Txt(C(s.F(25), 1));
+  const char* status = nullptr;
+  if (st == "Booked" || st == "Overbook" || st == "Blocked") status = "booked";
+  else if (st == "Cancelled" || st == "Dc") status = "cancelled";
+  else if (st == "Complete") status = "fulfilled";
+  else if (st == "Deleted") status = "entered-in-error";
+  else if (st == "Noshow") status = "noshow";
+  else if (st == "Pending") status = "pending";
+  else if (st == "Started") status = "arrived";
+  else if (st == "Waitlist") status = "waitlist";
+  else if (!st.empty()) Warn(s.Loc(25), "filler status '" + st + "' not mapped", "code-invalid");
+  if (!status) status = event_ == "S15" ? "cancelled" : "booked";
+  b["status"] = status;
+  if (json::object r = CodeableConceptRaw(s.F(6), ""); !r.empty()) Push(b, "reasonCode", std::move(r));
+  if (json::object r = CodeableConceptRaw(s.F(7), "0276"); !r.empty()) Push(b, "reasonCode", std::move(r));
+  if (json::object t = CodeableConceptRaw(s.F(8), "0277"); !t.empty()) b["appointmentType"] = std::move(t);
+  std::string_view tq = First(s.F(11), d_);
+  Put(b, "start", InstantValue(Sub(C(tq, 4), 1), s.Loc(11)));
+  Put(b, "end", InstantValue(Sub(C(tq, 5), 1), s.Loc(11)));
+  std::string duration = Txt(s.F(9));
+  std::string units = Upper(Txt(C(s.F(10), 1)));
+  if (!duration.empty()) {
+    auto v = hl7::ParseNm(duration);
+    double minutes = v.ok() ? *v : -1;
+    if (units == "H" || units == "HR" || units == "HOUR" || units == "HOURS") minutes *= 60;
+    else if (!(units.empty() || units == "M" || units == "MIN" || units == "MINUTES" || units == "MINUTE")) minutes = -1;
+    if (minutes > 0 && minutes < 1e9) b["minutesDuration"] = static_cast<long long>(minutes + 0.5);
+    else Warn(s.Loc(9), "duration '" + duration + " " + units + "' not mapped", "invalid");
+  }
+  auto participant = [&](int field, const char* code, const char* display) {
+    ForReps(s, field, [&](std::string_view rep) {
+      int pr = Practitioner(rep);
+      if (pr < 0) return;
+      json::object p;
+      json::array types;
+      types.emplace_back(ConceptOf("http://terminology.hl7.org/CodeSystem/v3-ParticipationType", code, display));
+      p["type"] = std::move(types);
+      p["actor"] = Reference(pr);
+      p["status"] = "accepted";
+      Push(b, "participant", std::move(p));
+    });
+  };
+  participant(12, "REF", "referrer");  // placer contact person
+  participant(16, "PPRF", "primary performer");  // filler contact person
+  participant(20, "ENT", "data enterer");
+  if (patient_ >= 0) {
+    json::object p;
+    p["actor"] = Reference(patient_);
+    p["status"] = "accepted";
+    Push(b, "participant", std::move(p));
+  }
+  for (int f : {9, 10}) s.Mark(f);
+  Body(index) = std::move(b);
+}
+
+namespace {
+const char* ParticipantStatus(std::string_view filler_status) {
+  if (filler_status == "Cancelled" || filler_status == "Deleted" || filler_status == "Dc") return "declined";
+  if (filler_status == "Pending" || filler_status == "Waitlist") return "tentative";
+  return "accepted";
+}
+}  // namespace
+
+void Builder::OnAis(Seg& s) {
+  for (int f : {1, 2}) s.Mark(f);
+  if (appointment_ < 0) {
+    Warn(s.Loc(), "segment not mapped: no SCH before it");
+    for (int f = 1; f < 64; ++f) s.Mark(f);
+    return;
+  }
+  json::object& b = Body(appointment_);
+  if (json::object st = CodeableConceptRaw(s.F(3), ""); !st.empty()) Push(b, "serviceType", std::move(st));
+  std::string start = InstantValue(s.F(4), s.Loc(4));
+  if (!start.empty() && !Body(appointment_).contains("start")) Body(appointment_)["start"] = start;
+  s.Mark(10);
+}
+
+void Builder::OnAig(Seg& s) {
+  for (int f : {1, 2}) s.Mark(f);
+  if (appointment_ < 0) {
+    Warn(s.Loc(), "segment not mapped: no SCH before it");
+    for (int f = 1; f < 64; ++f) s.Mark(f);
+    return;
+  }
+  json::object p;
+  json::array types;
+  json::object type = CodeableConceptRaw(s.F(4), "");
+  json::object resource = CodeableConceptRaw(s.F(3), "");
+  if (!type.empty()) types.emplace_back(std::move(type));
+  if (!resource.empty()) types.emplace_back(std::move(resource));
+  if (types.empty()) return;
+  p["type"] = std::move(types);
+  p["status"] = ParticipantStatus(Txt(C(s.F(14), 1)));
+  json::object period;
+  Put(period, "start", DateTimeValue(s.F(8), s.Loc(8)));
+  if (!period.empty()) p["period"] = std::move(period);
+  Push(Body(appointment_), "participant", std::move(p));
+}
+
+void Builder::OnAil(Seg& s) {
+  for (int f : {1, 2}) s.Mark(f);
+  if (appointment_ < 0) {
+    Warn(s.Loc(), "segment not mapped: no SCH before it");
+    for (int f = 1; f < 64; ++f) s.Mark(f);
+    return;
+  }
+  int loc = LocationFromPl(First(s.F(3), d_));
+  if (loc < 0) return;
+  json::object p;
+  if (json::object t = CodeableConceptRaw(s.F(4), ""); !t.empty()) Push(p, "type", std::move(t));
+  p["actor"] = Reference(loc);
+  p["status"] = ParticipantStatus(Txt(C(s.F(12), 1)));
+  json::object period;
+  Put(period, "start", DateTimeValue(s.F(6), s.Loc(6)));
+  if (!period.empty()) p["period"] = std::move(period);
+  Push(Body(appointment_), "participant", std::move(p));
+}
+
+void Builder::OnAip(Seg& s) {
+  for (int f : {1, 2}) s.Mark(f);
+  if (appointment_ < 0) {
+    Warn(s.Loc(), "segment not mapped: no SCH before it");
+    for (int f = 1; f < 64; ++f) s.Mark(f);
+    return;
+  }
+  int pr = Practitioner(First(s.F(3), d_));
+  if (pr < 0) return;
+  json::object p;
+  if (json::object t = CodeableConceptRaw(s.F(4), ""); !t.empty()) Push(p, "type", std::move(t));
+  p["actor"] = Reference(pr);
+  p["status"] = ParticipantStatus(Txt(C(s.F(12), 1)));
+  json::object period;
+  Put(period, "start", DateTimeValue(s.F(6), s.Loc(6)));
+  if (!period.empty()) p["period"] = std::move(period);
+  Push(Body(appointment_), "participant", std::move(p));
+}
+
+// ---------------------------------------------------------------- TXA (MDM)
+
+void Builder::OnTxa(Seg& s) {
+  s.Mark(1);
+  s.Mark(3);  // content presentation: the OBX value types say the same
+  std::string msys;
+  json::object master = IdentifierFromEi(hl7::ParseEi(s.F(12), d_), "", &msys);
+  std::string key, query;
+  if (!master.empty()) {
+    std::string v(master["value"].as_string());
+    key = msys + "|" + v;
+    query = IdentifierQuery(msys, v);
+  } else {
+    key = (patient_key_.empty() ? "msg|" + message_key_ : patient_key_) + "|doc|" + Txt(C(s.F(2), 1)) + "|" +
+          Txt(s.F(6)) + "|" + Txt(s.F(4)) + "|" + message_key_;
+  }
+  bool created = false;
+  int index = Upsert("DocumentReference", key, std::move(query), false, &created);
+  document_ = index;
+  note_target_ = index;
+  note_field_ = "description";
+  if (!created) {
+    for (int f = 1; f < 64; ++f) s.Mark(f);
+    return;
+  }
+  json::object b;
+  if (!master.empty()) b["masterIdentifier"] = std::move(master);
+  if (std::string file = Txt(s.F(16)); !file.empty()) {
+    json::object id;
+    id["value"] = file;
+    Push(b, "identifier", std::move(id));
+  }
+  std::string avail = Txt(s.F(19));
+  b["status"] = avail == "OB" ? "superseded" : (avail == "CA" ? "entered-in-error" : "current");
+  std::string completion = Txt(s.F(17));
+  if (completion == "AU" || completion == "LA" || completion == "DO") b["docStatus"] = "final";
+  else if (completion == "IP" || completion == "IN" || completion == "PA" || completion == "DI") b["docStatus"] = "preliminary";
+  else if (completion == "CA") b["docStatus"] = "entered-in-error";
+  else if (!completion.empty()) Warn(s.Loc(17), "completion status '" + completion + "' not mapped", "code-invalid");
+  if (json::object t = CodeableConceptRaw(s.F(2), "0270"); !t.empty()) b["type"] = std::move(t);
+  if (patient_ >= 0) b["subject"] = Reference(patient_);
+  Put(b, "date", InstantValue(s.F(6), s.Loc(6)));
+  for (int f : {9, 5}) {
+    ForReps(s, f, [&](std::string_view rep) {
+      int pr = Practitioner(rep);
+      if (pr >= 0) Push(b, "author", Reference(pr));
+    });
+  }
+  if (int pr = Practitioner(First(s.F(10), d_)); pr >= 0) b["authenticator"] = Reference(pr);
+  Put(b, "description", Txt(s.F(25)));
+  if (json::object sec = CodeableConceptRaw(s.F(18), "0272"); !sec.empty()) Push(b, "securityLabel", std::move(sec));
+  json::object context;
+  if (encounter_ >= 0) Push(context, "encounter", Reference(encounter_));
+  json::object period;
+  Put(period, "start", DateTimeValue(s.F(4), s.Loc(4)));
+  if (!period.empty()) context["period"] = std::move(period);
+  if (!context.empty()) b["context"] = std::move(context);
+  Body(index) = std::move(b);
+}
+
+}  // namespace junction::fhir::internal

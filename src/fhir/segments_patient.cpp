@@ -1,0 +1,863 @@
+// MSH, EVN, PID, PD1, NK1, PV1, PV2, AL1, DG1, PR1, IN1, MRG -> FHIR.
+#include <cstdlib>
+
+#include "fhir/internal/builder.h"
+
+namespace junction::fhir::internal {
+namespace {
+
+std::string_view First(std::string_view raw, const hl7::Delimiters& d) {
+  return hl7::NthPiece(raw, d.repetition, 0).value_or(std::string_view{});
+}
+
+json::object CodingOf(const char* system, std::string_view code, std::string_view display = {}) {
+  json::object c;
+  c["system"] = system;
+  c["code"] = code;
+  if (!display.empty()) c["display"] = display;
+  return c;
+}
+
+json::object ConceptOf(const char* system, std::string_view code, std::string_view display = {}) {
+  json::object cc;
+  json::array a;
+  a.emplace_back(CodingOf(system, code, display));
+  cc["coding"] = std::move(a);
+  return cc;
+}
+
+bool IsDigits(std::string_view s) {
+  if (s.empty() || s.size() > 9) return false;
+  for (char c : s)
+    if (c < '0' || c > '9') return false;
+  return true;
+}
+
+constexpr const char* kParticipationType = "http://terminology.hl7.org/CodeSystem/v3-ParticipationType";
+
+}  // namespace
+
+// ---------------------------------------------------------------- MSH / EVN
+
+void Builder::OnMsh(Seg& s) {
+  // 3/4 are read in Run(); 1/2/18 by the parser; 10-12/15/16 are transport-level (docs).
+  for (int f : {1, 2, 3, 4, 10, 11, 12, 15, 16, 18}) s.Mark(f);
+  bundle_timestamp_ = InstantValue(s.F(7), s.Loc(7));
+  bool created = false;
+  header_ = Upsert("MessageHeader", "msg|" + message_key_, {}, false, &created);
+  json::object& h = Body(header_);
+  std::string event = Txt(C(s.F(9), 2));
+  std::string code = Txt(C(s.F(9), 1));
+  if (!event.empty()) {
+    h["eventCoding"] = CodingOf("http://terminology.hl7.org/CodeSystem/v2-0003", event);
+  } else if (!code.empty()) {
+    h["eventCoding"] = CodingOf("http://terminology.hl7.org/CodeSystem/v2-0076", code);
+  } else {
+    h["eventCoding"] = CodingOf("http://terminology.hl7.org/CodeSystem/data-absent-reason", "unknown");
+  }
+  std::string_view dest_app = First(s.F(5), d_);
+  int receiver = OrganizationFromHd(hl7::ParseHd(First(s.F(6), d_), d_));
+  if (!dest_app.empty() || receiver >= 0) {
+    hl7::HD app = hl7::ParseHd(dest_app, d_);
+    json::object dest;
+    Put(dest, "name", Txt(app.namespace_id));
+    std::string endpoint = SystemForHd(app);
+    dest["endpoint"] = endpoint.empty() ? options_.local_system_base + "unknown-endpoint" : endpoint;
+    if (receiver >= 0) dest["receiver"] = Reference(receiver);
+    Push(Body(header_), "destination", std::move(dest));
+  }
+  int sender = OrganizationFromHd(sending_facility_);
+  if (sender >= 0) Body(header_)["sender"] = Reference(sender);
+  json::object source;
+  Put(source, "name", Txt(sending_app_.namespace_id));
+  std::string endpoint = SystemForHd(sending_app_);
+  source["endpoint"] = endpoint.empty() ? options_.local_system_base + "unknown-endpoint" : endpoint;
+  Body(header_)["source"] = std::move(source);
+  (void)created;
+}
+
+void Builder::OnEvn(Seg& s) {
+  s.Mark(1);  // event type code: repeats MSH-9.2
+  evn_recorded_ = InstantValue(s.F(2), s.Loc(2));
+  evn_occurred_ = DateTimeValue(s.F(6), s.Loc(6));
+  evn_reason_ = CodeableConceptRaw(First(s.F(4), d_), "0062");
+  evn_operator_ = Practitioner(First(s.F(5), d_));
+}
+
+// ---------------------------------------------------------------- PID
+
+void Builder::OnPid(Seg& s) {
+  s.Mark(1);
+  json::array identifiers;
+  std::string key_system, key_value;
+  int key_rank = 99;
+  auto add_cx = [&](int field, int rank) {
+    ForReps(s, field, [&](std::string_view rep) {
+      hl7::CX cx = hl7::ParseCx(rep, d_);
+      std::string sys;
+      json::object id = Identifier(cx, &sys);
+      if (id.empty()) return;
+      if (rank < key_rank) {
+        key_rank = rank;
+        key_system = sys;
+        key_value = std::string(id["value"].as_string());
+      }
+      identifiers.emplace_back(std::move(id));
+    });
+  };
+  add_cx(2, 2);
+  add_cx(3, 1);
+  add_cx(4, 3);
+  if (std::string ssn = Txt(C(First(s.F(19), d_), 1)); !ssn.empty()) {
+    json::object id;
+    id["type"] = ConceptOf("http://terminology.hl7.org/CodeSystem/v2-0203", "SB");
+    id["system"] = "http://hl7.org/fhir/sid/us-ssn";
+    id["value"] = ssn;
+    identifiers.emplace_back(std::move(id));
+  }
+  if (std::string dl = Txt(C(First(s.F(20), d_), 1)); !dl.empty()) {
+    json::object id;
+    id["type"] = ConceptOf("http://terminology.hl7.org/CodeSystem/v2-0203", "DL");
+    id["value"] = dl;
+    identifiers.emplace_back(std::move(id));
+  }
+
+  std::string key, query;
+  if (!key_value.empty()) {
+    key = key_system + "|" + key_value;
+    query = IdentifierQuery(key_system, key_value);
+  } else {
+    // No identifier at all: name + birth date + sex, scoped by the sender.
+    key = "nokey|" + SystemForHd(sending_facility_) + "|" + Txt(First(s.F(5), d_)) + "|" +
+          Txt(s.F(7)) + "|" + Txt(s.F(8));
+  }
+  bool created = false;
+  int index = Upsert("Patient", key, std::move(query), false, &created);
+  patient_ = index;
+  patient_key_ = key;
+  encounter_ = -1;
+  encounter_key_.clear();
+  order_ = report_ = observation_ = immunization_ = -1;
+  order_observations_.clear();
+  note_target_ = -1;
+  if (!created) {
+    // The same patient again in this message: the first PID's content stands.
+    for (int f = 1; f < 64; ++f) s.Mark(f);
+    return;
+  }
+
+  json::object p;
+  // Extensions first (FHIR JSON order).
+  json::array ext;
+  if (std::string mmn = Txt(C(First(s.F(6), d_), 1)); !mmn.empty()) {
+    json::object e;
+    e["url"] = "http://hl7.org/fhir/StructureDefinition/patient-mothersMaidenName";
+    e["valueString"] = mmn;
+    ext.emplace_back(std::move(e));
+  }
+  auto omb = [&](int field, const char* url, std::initializer_list<std::string_view> omb_codes) {
+    json::object e;
+    json::array parts;
+    std::string text;
+    ForReps(s, field, [&](std::string_view rep) {
+      hl7::CWE cwe = hl7::ParseCwe(rep, d_);
+      std::string code = Txt(cwe.identifier);
+      std::string display = Txt(cwe.text);
+      if (!code.empty()) {
+        bool is_omb = false;
+        for (auto c : omb_codes) is_omb = is_omb || c == code;
+        json::object part;
+        part["url"] = is_omb ? "ombCategory" : "detailed";
+        std::string sys = CodeSystemUri(cwe.name_of_coding_system);
+        json::object coding;
+        coding["system"] = sys.empty() ? "urn:oid:2.16.840.1.113883.6.238" : sys;
+        coding["code"] = code;
+        Put(coding, "display", display);
+        part["valueCoding"] = std::move(coding);
+        parts.emplace_back(std::move(part));
+      }
+      std::string t = display.empty() ? code : display;
+      if (!t.empty()) text += (text.empty() ? "" : ", ") + t;
+    });
+    if (text.empty()) return;
+    json::object t;
+    t["url"] = "text";
+    t["valueString"] = text;
+    parts.emplace_back(std::move(t));
+    e["url"] = url;
+    e["extension"] = std::move(parts);
+    ext.emplace_back(std::move(e));
+  };
+  omb(10, "http://hl7.org/fhir/us/core/StructureDefinition/us-core-race",
+      {"1002-5", "2028-9", "2054-5", "2076-8", "2106-3", "UNK", "ASKU"});
+  omb(22, "http://hl7.org/fhir/us/core/StructureDefinition/us-core-ethnicity",
+      {"2135-2", "2186-5", "UNK", "ASKU"});
+  if (json::object rel = CodeableConceptRaw(First(s.F(17), d_), "0006"); !rel.empty()) {
+    json::object e;
+    e["url"] = "http://hl7.org/fhir/StructureDefinition/patient-religion";
+    e["valueCodeableConcept"] = std::move(rel);
+    ext.emplace_back(std::move(e));
+  }
+  if (std::string bp = Txt(s.F(23)); !bp.empty()) {
+    json::object e;
+    e["url"] = "http://hl7.org/fhir/StructureDefinition/patient-birthPlace";
+    json::object addr;
+    addr["text"] = bp;
+    e["valueAddress"] = std::move(addr);
+    ext.emplace_back(std::move(e));
+  }
+  auto coded_ext = [&](int field, const char* url, const char* table) {
+    ForReps(s, field, [&](std::string_view rep) {
+      json::object cc = CodeableConceptRaw(rep, table);
+      if (cc.empty()) return;
+      json::object inner;
+      inner["url"] = "code";
+      inner["valueCodeableConcept"] = std::move(cc);
+      json::array a;
+      a.emplace_back(std::move(inner));
+      json::object e;
+      e["url"] = url;
+      e["extension"] = std::move(a);
+      ext.emplace_back(std::move(e));
+    });
+  };
+  coded_ext(26, "http://hl7.org/fhir/StructureDefinition/patient-citizenship", "0171");
+  coded_ext(28, "http://hl7.org/fhir/StructureDefinition/patient-nationality", "0212");
+  if (!ext.empty()) p["extension"] = std::move(ext);
+  if (!identifiers.empty()) p["identifier"] = std::move(identifiers);
+
+  ForReps(s, 5, [&](std::string_view rep) { Push(p, "name", HumanName(hl7::ParseXpn(rep, d_))); });
+  ForReps(s, 9, [&](std::string_view rep) {
+    hl7::XPN x = hl7::ParseXpn(rep, d_);
+    if (x.name_type_code.empty()) x.name_type_code = "A";
+    Push(p, "name", HumanName(x));
+  });
+  ForReps(s, 13, [&](std::string_view rep) { Push(p, "telecom", ContactPoint(hl7::ParseXtn(rep, d_), "home")); });
+  ForReps(s, 14, [&](std::string_view rep) { Push(p, "telecom", ContactPoint(hl7::ParseXtn(rep, d_), "work")); });
+  ForReps(s, 40, [&](std::string_view rep) { Push(p, "telecom", ContactPoint(hl7::ParseXtn(rep, d_), "")); });
+
+  std::string sex = Txt(C(s.F(8), 1));
+  if (!sex.empty()) {
+    const char* g = nullptr;
+    if (sex == "F" || sex == "f") g = "female";
+    else if (sex == "M" || sex == "m") g = "male";
+    else if (sex == "O" || sex == "A" || sex == "N" || sex == "X") g = "other";
+    else if (sex == "U") g = "unknown";
+    if (g) p["gender"] = g;
+    else Warn(s.Loc(8), "administrative sex '" + sex + "' has no FHIR gender; not mapped", "code-invalid");
+  }
+  if (std::string_view dob = s.F(7); !dob.empty()) {
+    std::string date = DateValue(dob, s.Loc(7));
+    if (!date.empty()) {
+      p["birthDate"] = date;
+      auto dt = hl7::ParseDtm(hl7::TsTime(dob, d_));
+      if (dt.ok() && dt->has_time()) {
+        json::object e;
+        e["url"] = "http://hl7.org/fhir/StructureDefinition/patient-birthTime";
+        e["valueDateTime"] = dt->ToFhirDateTime(AssumedOffset(*dt));
+        json::array a;
+        a.emplace_back(std::move(e));
+        json::object under;
+        under["extension"] = std::move(a);
+        p["_birthDate"] = std::move(under);
+      }
+    }
+  }
+  std::string deceased = DateTimeValue(s.F(29), s.Loc(29));
+  std::string deceased_flag = Txt(s.F(30));
+  if (!deceased.empty()) p["deceasedDateTime"] = deceased;
+  else if (deceased_flag == "Y") p["deceasedBoolean"] = true;
+  else if (deceased_flag == "N") p["deceasedBoolean"] = false;
+
+  std::string county = Txt(s.F(12));
+  ForReps(s, 11, [&](std::string_view rep) {
+    json::object a = Address(hl7::ParseXad(rep, d_));
+    if (!a.empty() && !county.empty() && !a.contains("district")) a["district"] = county;
+    Push(p, "address", std::move(a));
+  });
+  if (!county.empty() && !p.contains("address")) {
+    json::object a;
+    a["district"] = county;
+    Push(p, "address", std::move(a));
+  }
+  if (json::object ms = CodeableConceptRaw(First(s.F(16), d_), "0002"); !ms.empty()) p["maritalStatus"] = std::move(ms);
+  std::string order = Txt(s.F(25));
+  std::string multiple = Txt(s.F(24));
+  if (IsDigits(order)) p["multipleBirthInteger"] = std::atoi(order.c_str());
+  else if (multiple == "Y") p["multipleBirthBoolean"] = true;
+  else if (multiple == "N") p["multipleBirthBoolean"] = false;
+  if (json::object lang = CodeableConceptRaw(First(s.F(15), d_), "0296"); !lang.empty()) {
+    json::object comm;
+    comm["language"] = std::move(lang);
+    Push(p, "communication", std::move(comm));
+  }
+  Body(index) = std::move(p);
+
+  if (appointment_ >= 0) {
+    json::object part;
+    part["actor"] = Reference(index);
+    part["status"] = "accepted";
+    Push(Body(appointment_), "participant", std::move(part));
+  }
+}
+
+void Builder::OnPd1(Seg& s) {
+  if (patient_ < 0) {
+    Warn(s.Loc(), "segment not mapped: no PID before it");
+    for (int f = 1; f < 64; ++f) s.Mark(f);
+    return;
+  }
+  ForReps(s, 3, [&](std::string_view rep) {
+    int org = OrganizationFromXon(rep);
+    if (org >= 0) Push(Body(patient_), "generalPractitioner", Reference(org));
+  });
+  ForReps(s, 4, [&](std::string_view rep) {
+    int pr = Practitioner(rep);
+    if (pr >= 0) Push(Body(patient_), "generalPractitioner", Reference(pr));
+  });
+}
+
+// ---------------------------------------------------------------- NK1
+
+void Builder::OnNk1(Seg& s) {
+  s.Mark(1);
+  if (patient_ < 0) {
+    Warn(s.Loc(), "segment not mapped: no PID before it");
+    for (int f = 1; f < 64; ++f) s.Mark(f);
+    return;
+  }
+  std::string name_raw = Txt(First(s.F(2), d_));
+  std::string rel_raw = Txt(C(First(s.F(3), d_), 1));
+  std::string key = patient_key_ + "|" + name_raw + "|" + rel_raw;
+  if (name_raw.empty() && rel_raw.empty()) key += "|#" + Txt(s.F(1));
+  json::array identifiers;
+  std::string id_system, id_value;
+  for (int f : {12, 33}) {
+    ForReps(s, f, [&](std::string_view rep) {
+      std::string sys;
+      json::object id = Identifier(hl7::ParseCx(rep, d_), &sys);
+      if (id.empty()) return;
+      if (id_value.empty()) {
+        id_system = sys;
+        id_value = std::string(id["value"].as_string());
+      }
+      identifiers.emplace_back(std::move(id));
+    });
+  }
+  bool created = false;
+  int index = Upsert("RelatedPerson", id_value.empty() ? key : id_system + "|" + id_value,
+                     id_value.empty() ? std::string() : IdentifierQuery(id_system, id_value), false, &created);
+  if (!created) {
+    for (int f = 1; f < 64; ++f) s.Mark(f);
+    return;
+  }
+  json::object r;
+  if (!identifiers.empty()) r["identifier"] = std::move(identifiers);
+  r["patient"] = Reference(patient_);
+  ForReps(s, 3, [&](std::string_view rep) { Push(r, "relationship", CodeableConceptRaw(rep, "0063")); });
+  Push(r, "relationship", CodeableConceptRaw(First(s.F(7), d_), "0131"));
+  ForReps(s, 2, [&](std::string_view rep) { Push(r, "name", HumanName(hl7::ParseXpn(rep, d_))); });
+  ForReps(s, 30, [&](std::string_view rep) { Push(r, "name", HumanName(hl7::ParseXpn(rep, d_))); });
+  ForReps(s, 5, [&](std::string_view rep) { Push(r, "telecom", ContactPoint(hl7::ParseXtn(rep, d_), "home")); });
+  ForReps(s, 6, [&](std::string_view rep) { Push(r, "telecom", ContactPoint(hl7::ParseXtn(rep, d_), "work")); });
+  ForReps(s, 31, [&](std::string_view rep) { Push(r, "telecom", ContactPoint(hl7::ParseXtn(rep, d_), "")); });
+  ForReps(s, 40, [&](std::string_view rep) { Push(r, "telecom", ContactPoint(hl7::ParseXtn(rep, d_), "")); });
+  ForReps(s, 41, [&](std::string_view rep) { Push(r, "telecom", ContactPoint(hl7::ParseXtn(rep, d_), "")); });
+  std::string sex = Txt(C(s.F(15), 1));
+  if (sex == "F") r["gender"] = "female";
+  else if (sex == "M") r["gender"] = "male";
+  else if (sex == "O" || sex == "A" || sex == "N") r["gender"] = "other";
+  else if (sex == "U") r["gender"] = "unknown";
+  else if (!sex.empty()) Warn(s.Loc(15), "administrative sex '" + sex + "' has no FHIR gender; not mapped", "code-invalid");
+  Put(r, "birthDate", DateValue(s.F(16), s.Loc(16)));
+  ForReps(s, 4, [&](std::string_view rep) { Push(r, "address", Address(hl7::ParseXad(rep, d_))); });
+  ForReps(s, 32, [&](std::string_view rep) { Push(r, "address", Address(hl7::ParseXad(rep, d_))); });
+  json::object period;
+  Put(period, "start", DateValue(s.F(8), s.Loc(8)));
+  Put(period, "end", DateValue(s.F(9), s.Loc(9)));
+  if (!period.empty()) r["period"] = std::move(period);
+  if (json::object lang = CodeableConceptRaw(First(s.F(20), d_), "0296"); !lang.empty()) {
+    json::object comm;
+    comm["language"] = std::move(lang);
+    Push(r, "communication", std::move(comm));
+  }
+  Body(index) = std::move(r);
+}
+
+// ---------------------------------------------------------------- PV1 / PV2
+
+void Builder::OnPv1(Seg& s) {
+  s.Mark(1);
+  s.Mark(51);  // visit indicator: says which of PV1-19/50 is the visit key
+  std::string_view cls = C(s.F(2), 1);
+  // "PV1|1|N" (no visit, e.g. A28/A31): nothing to convert.
+  bool any = false;
+  for (int f = 3; f <= msg_.FieldCount(static_cast<std::size_t>(s.index)) && !any; ++f) {
+    auto raw = msg_.FieldRaw(static_cast<std::size_t>(s.index), f);
+    any = raw && !raw->empty() && *raw != "\"\"" && f != 51;
+  }
+  if (!any && (cls.empty() || cls == "N")) return;
+
+  std::string key, query;
+  hl7::CX visit = hl7::ParseCx(First(s.F(19), d_), d_);
+  std::string visit_system;
+  json::object visit_id = Identifier(visit, &visit_system);
+  if (!visit_id.empty()) {
+    if (!visit_id.contains("type")) {
+      json::object with_type;
+      with_type["type"] = ConceptOf("http://terminology.hl7.org/CodeSystem/v2-0203", "VN");
+      for (auto& kv : visit_id) with_type[kv.key()] = kv.value();
+      visit_id = std::move(with_type);
+    }
+    std::string value(visit_id["value"].as_string());
+    key = visit_system + "|" + value;
+    query = IdentifierQuery(visit_system, value);
+  } else if (!patient_key_.empty() && !s.F(44).empty()) {
+    key = "patient|" + patient_key_ + "|admit|" + Txt(s.F(44));
+  } else {
+    key = "msg|" + message_key_ + "|" + std::to_string(s.index);
+  }
+  bool created = false;
+  int index = Upsert("Encounter", key, std::move(query), false, &created);
+  encounter_ = index;
+  encounter_key_ = key;
+  if (!created) {
+    for (int f = 1; f < 64; ++f) s.Mark(f);
+    return;
+  }
+  json::object e;
+  Push(e, "identifier", std::move(visit_id));
+  Push(e, "identifier", Identifier(hl7::ParseCx(First(s.F(50), d_), d_)));
+
+  std::string end = DateTimeValue(s.F(45), s.Loc(45));
+  std::string start = DateTimeValue(s.F(44), s.Loc(44));
+  const char* status = "unknown";
+  if (!end.empty() || event_ == "A03") status = "finished";
+  else if (event_ == "A11") status = "cancelled";
+  else if (event_ == "A05" || cls == "P") status = "planned";
+  else if (kind_ == Kind::kAdt && (event_ == "A01" || event_ == "A02" || event_ == "A04" ||
+                                   event_ == "A06" || event_ == "A07" || event_ == "A12" ||
+                                   event_ == "A13"))
+    status = "in-progress";
+  else if (!start.empty()) status = "in-progress";
+  e["status"] = status;
+
+  const char* act = nullptr;
+  const char* act_display = nullptr;
+  if (cls == "E") act = "EMER", act_display = "emergency";
+  else if (cls == "I") act = "IMP", act_display = "inpatient encounter";
+  else if (cls == "O") act = "AMB", act_display = "ambulatory";
+  else if (cls == "P") act = "PRENC", act_display = "pre-admission";
+  if (act) {
+    e["class"] = CodingOf("http://terminology.hl7.org/CodeSystem/v3-ActCode", act, act_display);
+  } else if (!cls.empty()) {
+    e["class"] = CodingOf("http://terminology.hl7.org/CodeSystem/v2-0004", Txt(cls));
+  } else {
+    e["class"] = CodingOf("http://terminology.hl7.org/CodeSystem/v3-NullFlavor", "UNK", "unknown");
+  }
+  Push(e, "type", CodeableConceptRaw(First(s.F(4), d_), "0007"));
+  Push(e, "type", CodeableConceptRaw(First(s.F(18), d_), "0018"));
+  if (json::object st = CodeableConceptRaw(First(s.F(10), d_), "0069"); !st.empty()) e["serviceType"] = std::move(st);
+  if (patient_ >= 0) e["subject"] = Reference(patient_);
+
+  auto participant = [&](int field, const char* code, const char* display) {
+    ForReps(s, field, [&](std::string_view rep) {
+      int pr = Practitioner(rep);
+      if (pr < 0) return;
+      json::object part;
+      json::array types;
+      types.emplace_back(ConceptOf(kParticipationType, code, display));
+      part["type"] = std::move(types);
+      part["individual"] = Reference(pr);
+      Push(e, "participant", std::move(part));
+    });
+  };
+  participant(7, "ATND", "attender");
+  participant(8, "REF", "referrer");
+  participant(9, "CON", "consultant");
+  participant(17, "ADM", "admitter");
+  participant(52, "PART", "Participation");
+
+  json::object period;
+  Put(period, "start", start);
+  Put(period, "end", end);
+  if (!period.empty()) e["period"] = std::move(period);
+
+  json::object hosp;
+  if (json::object pre = Identifier(hl7::ParseCx(First(s.F(5), d_), d_)); !pre.empty())
+    hosp["preAdmissionIdentifier"] = std::move(pre);
+  if (json::object v = CodeableConceptRaw(First(s.F(14), d_), "0023"); !v.empty()) hosp["admitSource"] = std::move(v);
+  if (json::object v = CodeableConceptRaw(First(s.F(13), d_), "0092"); !v.empty()) hosp["reAdmission"] = std::move(v);
+  ForReps(s, 38, [&](std::string_view rep) { Push(hosp, "dietPreference", CodeableConceptRaw(rep, "0159")); });
+  ForReps(s, 16, [&](std::string_view rep) { Push(hosp, "specialCourtesy", CodeableConceptRaw(rep, "0099")); });
+  ForReps(s, 15, [&](std::string_view rep) { Push(hosp, "specialArrangement", CodeableConceptRaw(rep, "0009")); });
+  if (std::string_view dest = C(First(s.F(37), d_), 1); !dest.empty()) {
+    hl7::CWE cwe = hl7::ParseCweComponent(dest, d_);
+    std::string name = Txt(cwe.text.empty() ? cwe.identifier : cwe.text);
+    if (!name.empty()) {
+      bool loc_created = false;
+      int loc = Upsert("Location", "discharge|" + SystemForHd(sending_facility_) + "|" + Txt(cwe.identifier) + "^" + name,
+                       {}, true, &loc_created);
+      if (loc_created) {
+        Body(loc)["name"] = name;
+        Body(loc)["mode"] = "instance";
+      }
+      hosp["destination"] = Reference(loc);
+    }
+  }
+  if (json::object v = CodeableConceptRaw(First(s.F(36), d_), "0112"); !v.empty())
+    hosp["dischargeDisposition"] = std::move(v);
+  if (!hosp.empty()) e["hospitalization"] = std::move(hosp);
+
+  auto location = [&](int field, const char* loc_status) {
+    int loc = LocationFromPl(First(s.F(field), d_));
+    if (loc < 0) return;
+    json::object l;
+    l["location"] = Reference(loc);
+    l["status"] = loc_status;
+    Push(e, "location", std::move(l));
+  };
+  location(3, cls == "P" ? "planned" : "active");
+  location(6, "completed");
+  location(11, "active");
+  location(42, "planned");
+  location(43, "completed");
+  if (std::string fac = Txt(s.F(39)); !fac.empty()) {
+    int org = OrganizationFromHd(hl7::HD{fac, "", ""});
+    if (org >= 0) e["serviceProvider"] = Reference(org);
+  }
+  Body(index) = std::move(e);
+}
+
+void Builder::OnPv2(Seg& s) {
+  if (encounter_ < 0) {
+    Warn(s.Loc(), "segment not mapped: no PV1 (Encounter) before it");
+    for (int f = 1; f < 64; ++f) s.Mark(f);
+    return;
+  }
+  if (json::object r = CodeableConceptRaw(First(s.F(3), d_), ""); !r.empty())
+    Push(Body(encounter_), "reasonCode", std::move(r));
+  if (std::string los = Txt(s.F(11)); !los.empty()) {
+    if (IsDigits(los)) {
+      json::object d;
+      d["value"] = std::atoi(los.c_str());
+      d["unit"] = "days";
+      d["system"] = "http://unitsofmeasure.org";
+      d["code"] = "d";
+      Body(encounter_)["length"] = std::move(d);
+    } else {
+      Warn(s.Loc(11), "actual length of stay '" + los + "' is not a number; not mapped", "invalid");
+    }
+  }
+  if (json::object p = CodeableConceptRaw(First(s.F(25), d_), "0217"); !p.empty())
+    Body(encounter_)["priority"] = std::move(p);
+}
+
+// ---------------------------------------------------------------- AL1 / DG1 / PR1
+
+void Builder::OnAl1(Seg& s) {
+  s.Mark(1);
+  if (patient_ < 0) {
+    Warn(s.Loc(), "segment not mapped: no PID before it");
+    for (int f = 1; f < 64; ++f) s.Mark(f);
+    return;
+  }
+  hl7::CWE code = hl7::ParseCwe(First(s.F(3), d_), d_);
+  std::string ident = code.identifier.empty() ? "text:" + Txt(code.text) : code.name_of_coding_system + "|" + code.identifier;
+  if (code.identifier.empty() && code.text.empty()) ident = "#" + Txt(s.F(1));
+  bool created = false;
+  int index = Upsert("AllergyIntolerance", patient_key_ + "|" + ident, {}, false, &created);
+  note_target_ = index;
+  note_field_ = "note";
+  if (!created) {
+    for (int f = 1; f < 64; ++f) s.Mark(f);
+    return;
+  }
+  json::object a;
+  a["clinicalStatus"] = ConceptOf("http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical", "active", "Active");
+  std::string type = Txt(C(First(s.F(2), d_), 1));
+  for (char& c : type)
+    if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
+  if (!type.empty()) {
+    if (type.size() == 2 && type[1] == 'A') a["type"] = "allergy";
+    else if (type.size() == 2 && type[1] == 'I') a["type"] = "intolerance";
+    const char* category = nullptr;
+    if (type[0] == 'D') category = "medication";
+    else if (type[0] == 'F') category = "food";
+    else if (type == "EA" || type == "AA" || type == "PA" || type == "LA") category = "environment";
+    if (category) {
+      json::array cats;
+      cats.emplace_back(category);
+      a["category"] = std::move(cats);
+    }
+  }
+  std::string sev = Txt(C(First(s.F(4), d_), 1));
+  const char* reaction_severity = nullptr;
+  if (sev == "SV") a["criticality"] = "high", reaction_severity = "severe";
+  else if (sev == "MO") a["criticality"] = "low", reaction_severity = "moderate";
+  else if (sev == "MI") a["criticality"] = "low", reaction_severity = "mild";
+  else if (sev == "U") a["criticality"] = "unable-to-assess";
+  else if (!sev.empty()) Warn(s.Loc(4), "allergy severity '" + sev + "' not mapped", "code-invalid");
+  if (json::object cc = CodeableConcept(code, ""); !cc.empty()) a["code"] = std::move(cc);
+  a["patient"] = Reference(patient_);
+  if (encounter_ >= 0) a["encounter"] = Reference(encounter_);
+  Put(a, "onsetDateTime", DateTimeValue(s.F(6), s.Loc(6)));
+  json::array manifestations;
+  ForReps(s, 5, [&](std::string_view rep) {
+    std::string t = Txt(rep);
+    if (t.empty()) return;
+    json::object m;
+    m["text"] = t;
+    manifestations.emplace_back(std::move(m));
+  });
+  if (!manifestations.empty()) {
+    json::object r;
+    r["manifestation"] = std::move(manifestations);
+    if (reaction_severity) r["severity"] = reaction_severity;
+    Push(a, "reaction", std::move(r));
+  }
+  Body(index) = std::move(a);
+}
+
+void Builder::OnDg1(Seg& s) {
+  s.Mark(1);
+  s.Mark(2);  // coding method: deprecated, repeated by DG1-3.3
+  if (patient_ < 0) {
+    Warn(s.Loc(), "segment not mapped: no PID before it");
+    for (int f = 1; f < 64; ++f) s.Mark(f);
+    return;
+  }
+  hl7::CWE code = hl7::ParseCwe(First(s.F(3), d_), d_);
+  std::string description = Txt(s.F(4));
+  std::string sys, value;
+  json::object ident = IdentifierFromEi(hl7::ParseEi(First(s.F(20), d_), d_), "", &sys);
+  std::string key, query;
+  if (!ident.empty()) {
+    value = std::string(ident["value"].as_string());
+    key = sys + "|" + value;
+    query = IdentifierQuery(sys, value);
+  } else {
+    std::string what = code.identifier.empty() ? "text:" + (code.text.empty() ? description : code.text)
+                                               : code.name_of_coding_system + "|" + code.identifier;
+    if (code.identifier.empty() && code.text.empty() && description.empty()) what = "#" + Txt(s.F(1));
+    key = (encounter_key_.empty() ? patient_key_ : encounter_key_) + "|" + what;
+  }
+  bool created = false;
+  int index = Upsert("Condition", key, std::move(query), false, &created);
+  if (encounter_ >= 0) {
+    json::object diag;
+    diag["condition"] = Reference(index);
+    if (json::object use = CodeableConceptRaw(s.F(6), "0052"); !use.empty()) diag["use"] = std::move(use);
+    std::string rank = Txt(s.F(15));
+    if (IsDigits(rank) && std::atoi(rank.c_str()) > 0) diag["rank"] = std::atoi(rank.c_str());
+    Push(Body(encounter_), "diagnosis", std::move(diag));
+  } else {
+    s.Mark(6);
+    s.Mark(15);
+  }
+  if (!created) {
+    for (int f = 1; f < 64; ++f) s.Mark(f);
+    return;
+  }
+  json::object c;
+  Push(c, "identifier", std::move(ident));
+  json::array cats;
+  cats.emplace_back(ConceptOf("http://terminology.hl7.org/CodeSystem/condition-category", "encounter-diagnosis",
+                              "Encounter Diagnosis"));
+  c["category"] = std::move(cats);
+  json::object cc = CodeableConcept(code, "");
+  if (!description.empty() && !cc.contains("text")) cc["text"] = description;
+  if (!cc.empty()) c["code"] = std::move(cc);
+  c["subject"] = Reference(patient_);
+  if (encounter_ >= 0) c["encounter"] = Reference(encounter_);
+  Put(c, "onsetDateTime", DateTimeValue(s.F(5), s.Loc(5)));
+  Put(c, "recordedDate", DateTimeValue(s.F(19), s.Loc(19)));
+  int asserter = Practitioner(First(s.F(16), d_));
+  if (asserter >= 0) c["asserter"] = Reference(asserter);
+  Body(index) = std::move(c);
+}
+
+void Builder::OnPr1(Seg& s) {
+  s.Mark(1);
+  s.Mark(2);  // coding method (deprecated)
+  if (patient_ < 0) {
+    Warn(s.Loc(), "segment not mapped: no PID before it");
+    for (int f = 1; f < 64; ++f) s.Mark(f);
+    return;
+  }
+  hl7::CWE code = hl7::ParseCwe(s.F(3), d_);
+  std::string description = Txt(s.F(4));
+  std::string when_raw = Txt(s.F(5));
+  std::string sys;
+  json::object ident = IdentifierFromEi(hl7::ParseEi(s.F(19), d_), "", &sys);
+  std::string key, query;
+  if (!ident.empty()) {
+    std::string value(ident["value"].as_string());
+    key = sys + "|" + value;
+    query = IdentifierQuery(sys, value);
+  } else {
+    key = (encounter_key_.empty() ? patient_key_ : encounter_key_) + "|" + code.name_of_coding_system + "|" +
+          code.identifier + "|" + description + "|" + when_raw;
+  }
+  bool created = false;
+  int index = Upsert("Procedure", key, std::move(query), false, &created);
+  note_target_ = index;
+  note_field_ = "note";
+  if (!created) {
+    for (int f = 1; f < 64; ++f) s.Mark(f);
+    return;
+  }
+  json::object p;
+  Push(p, "identifier", std::move(ident));
+  p["status"] = "completed";
+  if (json::object cat = CodeableConceptRaw(s.F(6), "0230"); !cat.empty()) p["category"] = std::move(cat);
+  json::object cc = CodeableConcept(code, "");
+  if (!description.empty() && !cc.contains("text")) cc["text"] = description;
+  if (!cc.empty()) p["code"] = std::move(cc);
+  p["subject"] = Reference(patient_);
+  if (encounter_ >= 0) p["encounter"] = Reference(encounter_);
+  Put(p, "performedDateTime", DateTimeValue(s.F(5), s.Loc(5)));
+  auto performer = [&](int field, const char* function) {
+    ForReps(s, field, [&](std::string_view rep) {
+      int pr = Practitioner(rep);
+      if (pr < 0) return;
+      json::object perf;
+      json::object fn;
+      fn["text"] = function;
+      perf["function"] = std::move(fn);
+      perf["actor"] = Reference(pr);
+      Push(p, "performer", std::move(perf));
+    });
+  };
+  performer(8, "anesthesiologist");
+  performer(11, "surgeon");
+  performer(12, "procedure practitioner");
+  ForReps(s, 15, [&](std::string_view rep) { Push(p, "reasonCode", CodeableConceptRaw(rep, "")); });
+  Body(index) = std::move(p);
+}
+
+// ---------------------------------------------------------------- IN1
+
+void Builder::OnIn1(Seg& s) {
+  s.Mark(1);
+  if (patient_ < 0) {
+    Warn(s.Loc(), "segment not mapped: no PID before it");
+    for (int f = 1; f < 64; ++f) s.Mark(f);
+    return;
+  }
+  hl7::CWE plan = hl7::ParseCwe(s.F(2), d_);
+  std::string company_id = Txt(hl7::ParseCx(First(s.F(3), d_), d_).id_number);
+  std::string policy = Txt(s.F(36));
+  std::string key = patient_key_ + "|" + company_id + "|" + Txt(C(First(s.F(4), d_), 1)) + "|" + plan.identifier +
+                    "|" + policy + "|" + Txt(s.F(8));
+  bool created = false;
+  int index = Upsert("Coverage", key, {}, false, &created);
+  if (!created) {
+    for (int f = 1; f < 64; ++f) s.Mark(f);
+    return;
+  }
+  // The payor: IN1-3 (company id) with IN1-4 (name), IN1-5 (address), IN1-7 (phone).
+  int payor = -1;
+  std::string company_name = Txt(C(First(s.F(4), d_), 1));
+  if (!company_id.empty()) {
+    hl7::CX cx = hl7::ParseCx(First(s.F(3), d_), d_);
+    payor = OrganizationNamed(company_name, SystemForAuthority(cx.assigning_authority, cx.assigning_facility), company_id);
+  } else if (!company_name.empty()) {
+    payor = OrganizationNamed(company_name, {}, {});
+  }
+  if (payor >= 0) {
+    json::object& org = Body(payor);
+    if (!org.contains("telecom"))
+      ForReps(s, 7, [&](std::string_view rep) { Push(Body(payor), "telecom", ContactPoint(hl7::ParseXtn(rep, d_), "work")); });
+    if (!Body(payor).contains("address"))
+      ForReps(s, 5, [&](std::string_view rep) { Push(Body(payor), "address", Address(hl7::ParseXad(rep, d_))); });
+    (void)org;
+  } else {
+    s.Mark(5);
+    s.Mark(7);
+  }
+  json::object c;
+  if (!policy.empty()) {
+    json::object id;
+    id["value"] = policy;
+    Push(c, "identifier", std::move(id));
+  }
+  c["status"] = "active";
+  if (json::object t = CodeableConceptRaw(s.F(15), "0086"); !t.empty()) c["type"] = std::move(t);
+  if (std::string sub = Txt(hl7::ParseCx(First(s.F(49), d_), d_).id_number); !sub.empty()) c["subscriberId"] = sub;
+  c["beneficiary"] = Reference(patient_);
+  if (json::object rel = CodeableConceptRaw(s.F(17), "0063"); !rel.empty()) c["relationship"] = std::move(rel);
+  json::object period;
+  Put(period, "start", DateValue(s.F(12), s.Loc(12)));
+  Put(period, "end", DateValue(s.F(13), s.Loc(13)));
+  if (!period.empty()) c["period"] = std::move(period);
+  json::array payors;
+  // No insurance company given: the patient pays (Coverage.payor may be a Patient).
+  payors.emplace_back(Reference(payor >= 0 ? payor : patient_));
+  c["payor"] = std::move(payors);
+  auto cls = [&](const char* type, std::string value, std::string name) {
+    if (value.empty()) return;
+    json::object k;
+    k["type"] = ConceptOf("http://terminology.hl7.org/CodeSystem/coverage-class", type);
+    k["value"] = std::move(value);
+    Put(k, "name", std::move(name));
+    Push(c, "class", std::move(k));
+  };
+  cls("plan", Txt(plan.identifier), Txt(plan.text));
+  cls("group", Txt(s.F(8)), Txt(C(First(s.F(9), d_), 1)));
+  if (std::string order = Txt(s.F(22)); IsDigits(order) && std::atoi(order.c_str()) > 0)
+    c["order"] = std::atoi(order.c_str());
+  Body(index) = std::move(c);
+}
+
+// ---------------------------------------------------------------- MRG (A40)
+
+void Builder::OnMrg(Seg& s) {
+  if (patient_ < 0) {
+    Warn(s.Loc(), "segment not mapped: no PID (surviving patient) before it");
+    for (int f = 1; f < 64; ++f) s.Mark(f);
+    return;
+  }
+  json::array identifiers;
+  std::string key_system, key_value;
+  for (int f : {1, 4}) {
+    ForReps(s, f, [&](std::string_view rep) {
+      std::string sys;
+      json::object id = Identifier(hl7::ParseCx(rep, d_), &sys);
+      if (id.empty()) return;
+      if (key_value.empty()) {
+        key_system = sys;
+        key_value = std::string(id["value"].as_string());
+      }
+      identifiers.emplace_back(std::move(id));
+    });
+  }
+  if (key_value.empty()) {
+    Warn(s.Loc(1), "merge without a prior patient identifier; not mapped", "required");
+    return;
+  }
+  std::string key = key_system + "|" + key_value;
+  if (key == patient_key_) {
+    Warn(s.Loc(1), "prior patient identifier equals the surviving one; merge not mapped", "invalid");
+    return;
+  }
+  bool created = false;
+  int old = Upsert("Patient", key, IdentifierQuery(key_system, key_value), false, &created);
+  json::object p;
+  p["identifier"] = std::move(identifiers);
+  p["active"] = false;
+  ForReps(s, 7, [&](std::string_view rep) { Push(p, "name", HumanName(hl7::ParseXpn(rep, d_))); });
+  json::object link;
+  link["other"] = Reference(patient_);
+  link["type"] = "replaced-by";
+  json::array links;
+  links.emplace_back(std::move(link));
+  p["link"] = std::move(links);
+  if (created) Body(old) = std::move(p);
+  json::object back;
+  back["other"] = Reference(old);
+  back["type"] = "replaces";
+  Push(Body(patient_), "link", std::move(back));
+}
+
+}  // namespace junction::fhir::internal

@@ -1,0 +1,3 @@
+#include <gtest/gtest.h>
+#include "junction/fhir/convert.h"
+TEST(FhirSmoke, Builds) { SUCCEED(); }
