@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <fstream>
@@ -234,6 +235,35 @@ std::string FormatOutcomeLine(const SendOutcome& o) {
   if (o.attempts > 1) line += " (" + std::to_string(o.attempts) + " attempts)";
   if (o.stale_skipped > 0) line += " (" + std::to_string(o.stale_skipped) + " stale ACKs skipped)";
   return line;
+}
+
+Status ParseTarget(std::string_view text, std::string* host, std::uint16_t* port) {
+  std::string_view h;
+  std::string_view p;
+  if (!text.empty() && text.front() == '[') {
+    const std::size_t close = text.find(']');
+    if (close == std::string_view::npos || close + 1 >= text.size() || text[close + 1] != ':') {
+      return Status::Invalid("'" + std::string(text) + "' must be HOST:PORT or [IPV6]:PORT");
+    }
+    h = text.substr(1, close - 1);
+    p = text.substr(close + 2);
+  } else {
+    const std::size_t colon = text.rfind(':');
+    if (colon == std::string_view::npos || text.find(':') != colon) {
+      return Status::Invalid("'" + std::string(text) + "' must be HOST:PORT or [IPV6]:PORT");
+    }
+    h = text.substr(0, colon);
+    p = text.substr(colon + 1);
+  }
+  unsigned value = 0;
+  auto [ptr, ec] = std::from_chars(p.data(), p.data() + p.size(), value);
+  if (h.empty() || p.empty() || ec != std::errc() || ptr != p.data() + p.size() || value == 0 ||
+      value > 65535) {
+    return Status::Invalid("'" + std::string(text) + "': needs a host and a port from 1 to 65535");
+  }
+  *host = std::string(h);
+  *port = static_cast<std::uint16_t>(value);
+  return Status::Ok();
 }
 
 double Percentile(const std::vector<double>& sorted, double q) {

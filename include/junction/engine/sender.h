@@ -142,6 +142,9 @@ LoadReport RunLoad(const std::vector<std::string>& messages, const LoadOptions& 
 // Multi-line human-readable summary (throughput, p50/p90/p99/max).
 std::string FormatLoadReport(const LoadReport& report);
 
+// "HOST:PORT" or "[V6]:PORT" for `junction send` (host names allowed, port 1-65535).
+Status ParseTarget(std::string_view text, std::string* host, std::uint16_t* port);
+
 // Value at quantile q (0..1) of sorted values (nearest rank); 0 when empty.
 double Percentile(const std::vector<double>& sorted, double q);
 
