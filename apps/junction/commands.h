@@ -16,5 +16,6 @@ void AddStatsCommand(CLI::App& app, int* exit_code);
 void AddServeCommand(CLI::App& app, int* exit_code);
 void AddSendCommand(CLI::App& app, int* exit_code);
 void AddMessagesCommand(CLI::App& app, int* exit_code);
+void AddConvertCommand(CLI::App& app, int* exit_code);
 
 }  // namespace junction::cli

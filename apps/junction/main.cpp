@@ -33,6 +33,7 @@ int main(int argc, char** argv) {
     AddServeCommand(app, &exit_code);
     AddSendCommand(app, &exit_code);
     AddMessagesCommand(app, &exit_code);
+    AddConvertCommand(app, &exit_code);
     try {
       app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
