@@ -326,6 +326,8 @@ class Serve:
         if self._reader is not None:
             self._reader.join(10)
             self._reader = None
+        if self.proc is not None and self.proc.stdout is not None and self.proc.poll() is not None:
+            self.proc.stdout.close()
         if self._stderr_file is not None:
             self._stderr_file.close()
             self._stderr_file = None
