@@ -53,6 +53,27 @@ class ShutdownTest(harness.ServeTestCase):
         self.stop_cleanly(server)
 
 
+class ShutdownWithQuietClientsTest(harness.ServeTestCase):
+    def test_sigterm_does_not_wait_for_idle_or_half_sent_connections(self):
+        server = self.serve([mllp_channel("inbound")])  # idle 10 min, read 30 s
+        idle = MllpConnection(server.port("inbound"))
+        half = MllpConnection(server.port("inbound"))
+        try:
+            self.assertEqual(idle.roundtrip(make_message("QUIET-1"))[0], "AA")
+            half.send_raw(harness.frame(make_message("QUIET-HALF"))[:50])
+            time.sleep(0.3)
+            started = time.monotonic()
+            code = server.stop(signal.SIGTERM, timeout=scaled(30))
+            elapsed = time.monotonic() - started
+            self.assertEqual(code, 0, server.logs())
+            # Well under the 30 s read timeout and the 10 s drain bound.
+            self.assertLess(elapsed, scaled(5), "SIGTERM waited for quiet connections")
+            self.assertTrue(idle.wait_closed(scaled(5)))
+        finally:
+            idle.close()
+            half.close()
+
+
 PATIENT_NAME = "QUOKKAFIELD^ZEPHYRINA^XANTHE"
 PATIENT_ID = "MRN7Q3X9Z"
 SECRET_WORDS = ["QUOKKAFIELD", "ZEPHYRINA", "XANTHE", PATIENT_ID]

@@ -12,6 +12,7 @@ import shutil
 import socket
 import ssl
 import subprocess
+import tempfile
 import unittest
 
 import harness
@@ -47,20 +48,31 @@ def make_pki(directory):
          "extendedKeyUsage=serverAuth\nbasicConstraints=CA:FALSE\n")
     leaf("client", "ca", "extendedKeyUsage=clientAuth\nbasicConstraints=CA:FALSE\n")
     leaf("rogue", "rogue-ca", "extendedKeyUsage=clientAuth\nbasicConstraints=CA:FALSE\n")
-    return {name: os.path.join(directory, name) for name in ("ca", "server", "client", "rogue", "rogue-ca")}
+    names = ("ca", "server", "client", "rogue", "rogue-ca")
+    return {name: os.path.join(directory, name) for name in names}
 
 
 @unittest.skipUnless(shutil.which("openssl"), "the openssl CLI is not installed")
 class TlsTest(harness.ServeTestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls._pki_dir = tempfile.TemporaryDirectory(prefix="junction-pki-")
+        cls.pki = make_pki(cls._pki_dir.name)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls._pki_dir.cleanup()
+
     def setUp(self):
         super().setUp()
-        self.pki = make_pki(os.path.join(self.tmp, "pki"))
         p = self.pki
         self.server = self.serve([
             mllp_channel("tls", tls={"cert": p["server"] + ".pem", "key": p["server"] + ".key"}),
             mllp_channel("mtls", tls={"cert": p["server"] + ".pem", "key": p["server"] + ".key",
                                       "client_ca": p["ca"] + ".pem"}),
             mllp_channel("plain"),
+            mllp_channel("tls_short", idle_timeout_ms=1000, read_timeout_ms=1000,
+                         tls={"cert": p["server"] + ".pem", "key": p["server"] + ".key"}),
         ])
 
     def tearDown(self):
@@ -112,6 +124,14 @@ class TlsTest(harness.ServeTestCase):
             "SELECT COUNT(*) FROM messages WHERE control_id = 'PLAIN-ON-TLS'")[0][0], 0)
         with self.tls_connect("tls") as conn:
             self.assertEqual(conn.roundtrip(make_message("TLS-AFTER-PLAIN"))[0], "AA")
+
+    def test_stalled_handshake_times_out(self):
+        # A client that connects and never starts the handshake must not hold a
+        # connection slot forever.
+        with MllpConnection(self.server.port("tls_short")) as conn:
+            self.assertTrue(conn.wait_closed(scaled(15)), "a stalled TLS handshake never timed out")
+        with self.tls_connect("tls_short") as conn:
+            self.assertEqual(conn.roundtrip(make_message("TLS-SHORT"))[0], "AA")
 
     def test_mtls_requires_a_client_certificate_from_the_ca(self):
         self.assert_refused(lambda: self.tls_connect("mtls"), "a client without a certificate")
