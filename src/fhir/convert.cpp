@@ -229,7 +229,7 @@ void Builder::AddProvenance() {
   agent(who, "author", "Author");
   if (evn_operator_ >= 0) agent(evn_operator_, "enterer", "Enterer");
   auto control = msg_.FieldRaw(0, 10);
-  if (control && !control->empty()) {
+  if (control && !Txt(*control).empty()) {
     json::object ident;
     Put(ident, "system", SystemForHd(sending_app_));
     ident["value"] = Txt(*control);
@@ -298,7 +298,7 @@ ConvertResult Builder::Finish() {
   if (auto control = msg_.FieldRaw(0, 10); control && !control->empty()) {
     json::object ident;
     Put(ident, "system", SystemForHd(sending_app_));
-    ident["value"] = Txt(*control);
+    Put(ident, "value", Txt(*control));
     if (ident.contains("value")) bundle["identifier"] = std::move(ident);
   }
   const char* type = options_.bundle == BundleType::kTransaction ? "transaction"

@@ -211,7 +211,8 @@ std::string Builder::SystemForHd(const hl7::HD& hd) const {
       if (LooksLikeOid(uid)) return "urn:oid:" + std::string(uid);
     }
     if (type == "UUID") return "urn:uuid:" + std::string(uid);
-    if (uid.rfind("http://", 0) == 0 || uid.rfind("https://", 0) == 0 || uid.rfind("urn:", 0) == 0)
+    if ((uid.rfind("http://", 0) == 0 || uid.rfind("https://", 0) == 0 || uid.rfind("urn:", 0) == 0) &&
+        uid.find_first_of(" \t") == std::string_view::npos)
       return std::string(uid);
     std::string out = options_.local_system_base;
     UrlEncodeTo(uid, &out);
@@ -236,7 +237,8 @@ std::string Builder::SystemForAuthority(const hl7::HD& authority, const hl7::HD&
 std::string Builder::CodeSystemUri(std::string_view name) const {
   name = Trim(name);
   if (name.empty()) return {};
-  if (name.rfind("http://", 0) == 0 || name.rfind("https://", 0) == 0 || name.rfind("urn:", 0) == 0)
+  bool has_blank = name.find_first_of(" \t") != std::string_view::npos;
+  if (!has_blank && (name.rfind("http://", 0) == 0 || name.rfind("https://", 0) == 0 || name.rfind("urn:", 0) == 0))
     return std::string(name);
   std::string u = Upper(name);
   for (const auto& cs : kCodeSystems)
@@ -258,6 +260,20 @@ json::object Builder::Coding(std::string_view code, std::string_view system_name
                              std::string_view display, std::string_view default_table) const {
   json::object c;
   std::string code_text = Txt(code);
+  // FHIR `code`: no leading/trailing blanks and single inner spaces only.
+  bool blank = false;
+  std::string normalized;
+  for (char ch : code_text) {
+    bool space = ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r';
+    if (space) {
+      blank = true;
+      continue;
+    }
+    if (blank && !normalized.empty()) normalized.push_back(' ');
+    blank = false;
+    normalized.push_back(ch);
+  }
+  code_text = std::move(normalized);
   if (code_text.empty()) return c;
   std::string system = CodeSystemUri(system_name);
   if (system.empty() && !default_table.empty()) system = std::string(kV2Table) + std::string(default_table);
@@ -583,7 +599,7 @@ int Builder::Practitioner(std::string_view xcn_raw) {
     json::object& b = Body(index);
     if (!id.empty()) {
       json::object ident;
-      if (!x.identifier_type_code.empty()) ident["type"] = TableConcept(x.identifier_type_code, "0203");
+      if (json::object t = TableConcept(x.identifier_type_code, "0203"); !t.empty()) ident["type"] = std::move(t);
       Put(ident, "system", system);
       ident["value"] = id;
       Push(b, "identifier", std::move(ident));

@@ -773,7 +773,9 @@ void Builder::OnObx(Seg& s) {
     ForReps(s, 10, [&](std::string_view rep) {
       json::object e;
       e["url"] = "http://hl7.org/fhir/StructureDefinition/observation-nature-of-abnormal-test";
-      e["valueCodeableConcept"] = CodeableConceptRaw(rep, "0080");
+      json::object nature = CodeableConceptRaw(rep, "0080");
+      if (nature.empty()) return;
+      e["valueCodeableConcept"] = std::move(nature);
       Push(o, "extension", std::move(e));
     });
   }

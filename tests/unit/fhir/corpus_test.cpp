@@ -19,6 +19,11 @@ TEST(FhirCorpus, EveryMessageConverts) {
   std::filesystem::path root = std::filesystem::path(src ? src : ".") / ".." / "shared" / "corpus";
   if (!std::filesystem::exists(root)) GTEST_SKIP() << "no corpus at " << root;
   int files = 0, messages = 0;
+  // JUNCTION_FHIR_DUMP=file writes every Bundle there (NDJSON), e.g. for
+  // tests/fhir-validate/validate.js.
+  const char* dump_path = std::getenv("JUNCTION_FHIR_DUMP");
+  std::ofstream dump;
+  if (dump_path) dump.open(dump_path, std::ios::binary);
   for (const auto& entry : std::filesystem::recursive_directory_iterator(root)) {
     if (!entry.is_regular_file()) continue;
     auto ext = entry.path().extension();
@@ -37,6 +42,7 @@ TEST(FhirCorpus, EveryMessageConverts) {
       auto res = Convert(*msg);
       ASSERT_TRUE(res.ok()) << entry.path() << ": " << res.status().ToString();
       std::string out = Serialize(res->bundle, false);
+      if (dump) dump << out << "\n";
       std::error_code ec;
       json::value back = json::parse(out, ec);
       ASSERT_FALSE(ec) << entry.path() << ": invalid JSON";
