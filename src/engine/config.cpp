@@ -94,8 +94,8 @@ class Parser {
 
   Result<std::int64_t> Int(const YAML::Node& node, int line, const std::string& key,
                            std::int64_t min, std::int64_t max) {
-    const std::string range = "must be an integer from " + std::to_string(min) + " to " +
-                              std::to_string(max);
+    const std::string range =
+        "must be an integer from " + std::to_string(min) + " to " + std::to_string(max);
     auto s = Scalar(node, line, key, "an integer");
     if (!s.ok()) return s.status();
     std::int64_t value = 0;
@@ -153,44 +153,47 @@ class Parser {
   }
 
   Status Store(const YAML::Node& node, int line, StoreConfig* out) {
-    return ForEachKey(
-        node, line, "store", {"sqlite", "max_batch", "max_delay_us", "detect_duplicates"},
-        [&](const std::string& key, const YAML::Node& v, int l) -> Status {
-          if (key == "store.sqlite") {
-            auto s = NonEmpty(v, l, key);
-            if (!s.ok()) return s.status();
-            out->sqlite = *s;
-          } else if (key == "store.max_batch") {
-            auto n = Int(v, l, key, 1, static_cast<std::int64_t>(kMaxStoreBatch));
-            if (!n.ok()) return n.status();
-            out->max_batch = static_cast<std::size_t>(*n);
-          } else if (key == "store.max_delay_us") {
-            auto n = Int(v, l, key, 0, kMaxDelayUsLimit);
-            if (!n.ok()) return n.status();
-            out->max_delay_us = *n;
-          } else {
-            auto b = Bool(v, l, key);
-            if (!b.ok()) return b.status();
-            out->detect_duplicates = *b;
-          }
-          return Status::Ok();
-        });
+    return ForEachKey(node, line, "store",
+                      {"sqlite", "max_batch", "max_delay_us", "detect_duplicates"},
+                      [&](const std::string& key, const YAML::Node& v, int l) -> Status {
+                        if (key == "store.sqlite") {
+                          auto s = NonEmpty(v, l, key);
+                          if (!s.ok()) return s.status();
+                          out->sqlite = *s;
+                        } else if (key == "store.max_batch") {
+                          auto n = Int(v, l, key, 1, static_cast<std::int64_t>(kMaxStoreBatch));
+                          if (!n.ok()) return n.status();
+                          out->max_batch = static_cast<std::size_t>(*n);
+                        } else if (key == "store.max_delay_us") {
+                          auto n = Int(v, l, key, 0, kMaxDelayUsLimit);
+                          if (!n.ok()) return n.status();
+                          out->max_delay_us = *n;
+                        } else {
+                          auto b = Bool(v, l, key);
+                          if (!b.ok()) return b.status();
+                          out->detect_duplicates = *b;
+                        }
+                        return Status::Ok();
+                      });
   }
 
   Status Tls(const YAML::Node& node, int line, const std::string& prefix,
              std::optional<TlsConfig>* out) {
     if (node.IsNull()) return Status::Ok();  // "tls:" with nothing: no TLS
     TlsConfig tls;
-    JUNCTION_RETURN_IF_ERROR(ForEachKey(
-        node, line, prefix, {"cert", "key", "client_ca"},
-        [&](const std::string& key, const YAML::Node& v, int l) -> Status {
-          auto file = ReadableFile(v, l, key);
-          if (!file.ok()) return file.status();
-          if (key == prefix + ".cert") tls.cert = *file;
-          else if (key == prefix + ".key") tls.key = *file;
-          else tls.client_ca = *file;
-          return Status::Ok();
-        }));
+    JUNCTION_RETURN_IF_ERROR(
+        ForEachKey(node, line, prefix, {"cert", "key", "client_ca"},
+                   [&](const std::string& key, const YAML::Node& v, int l) -> Status {
+                     auto file = ReadableFile(v, l, key);
+                     if (!file.ok()) return file.status();
+                     if (key == prefix + ".cert")
+                       tls.cert = *file;
+                     else if (key == prefix + ".key")
+                       tls.key = *file;
+                     else
+                       tls.client_ca = *file;
+                     return Status::Ok();
+                   }));
     if (tls.cert.empty()) return ErrorAt(line, prefix + ".cert", "is required with tls");
     if (tls.key.empty()) return ErrorAt(line, prefix + ".key", "is required with tls");
     *out = std::move(tls);
@@ -200,58 +203,59 @@ class Parser {
   Status Mllp(const YAML::Node& node, int line, const std::string& prefix, MllpSourceConfig* out) {
     if (!node.IsMap()) return Error(node, line, prefix, "must be a mapping with at least listen");
     bool have_listen = false;
-    JUNCTION_RETURN_IF_ERROR(ForEachKey(
-        node, line, prefix,
-        {"listen", "ack", "validate", "strict_framing", "max_frame_bytes", "max_connections",
-         "idle_timeout_ms", "read_timeout_ms", "allow", "tls"},
-        [&](const std::string& key, const YAML::Node& v, int l) -> Status {
-          const std::string name = key.substr(prefix.size() + 1);
-          if (name == "listen") {
-            auto s = NonEmpty(v, l, key);
-            if (!s.ok()) return s.status();
-            Status st = ParseListenAddress(*s, &out->host, &out->port);
-            if (!st.ok()) return Error(v, l, key, st.message());
-            have_listen = true;
-          } else if (name == "ack") {
-            auto s = Enum(v, l, key, {"after-store", "after-processing", "never"});
-            if (!s.ok()) return s.status();
-            out->ack = *s == "after-store"        ? AckPolicy::kAfterStore
-                       : *s == "after-processing" ? AckPolicy::kAfterProcessing
-                                                  : AckPolicy::kNever;
-          } else if (name == "validate" || name == "strict_framing") {
-            auto b = Bool(v, l, key);
-            if (!b.ok()) return b.status();
-            (name == "validate" ? out->validate : out->strict_framing) = *b;
-          } else if (name == "max_frame_bytes") {
-            auto n = Int(v, l, key, 16, static_cast<std::int64_t>(kMaxFrameBytesLimit));
-            if (!n.ok()) return n.status();
-            out->max_frame_bytes = static_cast<std::size_t>(*n);
-          } else if (name == "max_connections") {
-            auto n = Int(v, l, key, 1, static_cast<std::int64_t>(kMaxConnectionsLimit));
-            if (!n.ok()) return n.status();
-            out->max_connections = static_cast<std::size_t>(*n);
-          } else if (name == "idle_timeout_ms" || name == "read_timeout_ms") {
-            auto n = Int(v, l, key, 1, kMaxTimeoutMs);
-            if (!n.ok()) return n.status();
-            (name == "idle_timeout_ms" ? out->idle_timeout : out->read_timeout) =
-                std::chrono::milliseconds(*n);
-          } else if (name == "allow") {
-            if (v.IsNull()) return Status::Ok();
-            if (!v.IsSequence()) return Error(v, l, key, "must be a list of CIDR blocks");
-            std::size_t i = 0;
-            for (const YAML::Node& entry : v) {
-              const std::string ekey = key + "[" + std::to_string(i++) + "]";
-              auto s = NonEmpty(entry, l, ekey);
-              if (!s.ok()) return s.status();
-              auto parsed = mllp::AllowList::Parse({*s});
-              if (!parsed.ok()) return Error(entry, l, ekey, parsed.status().message());
-              out->allow.push_back(*s);
-            }
-          } else {
-            return Tls(v, l, key, &out->tls);
-          }
-          return Status::Ok();
-        }));
+    JUNCTION_RETURN_IF_ERROR(
+        ForEachKey(node, line, prefix,
+                   {"listen", "ack", "validate", "strict_framing", "max_frame_bytes",
+                    "max_connections", "idle_timeout_ms", "read_timeout_ms", "allow", "tls"},
+                   [&](const std::string& key, const YAML::Node& v, int l) -> Status {
+                     const std::string name = key.substr(prefix.size() + 1);
+                     if (name == "listen") {
+                       auto s = NonEmpty(v, l, key);
+                       if (!s.ok()) return s.status();
+                       Status st = ParseListenAddress(*s, &out->host, &out->port);
+                       if (!st.ok()) return Error(v, l, key, st.message());
+                       have_listen = true;
+                     } else if (name == "ack") {
+                       auto s = Enum(v, l, key, {"after-store", "after-processing", "never"});
+                       if (!s.ok()) return s.status();
+                       out->ack = *s == "after-store"        ? AckPolicy::kAfterStore
+                                  : *s == "after-processing" ? AckPolicy::kAfterProcessing
+                                                             : AckPolicy::kNever;
+                     } else if (name == "validate" || name == "strict_framing") {
+                       auto b = Bool(v, l, key);
+                       if (!b.ok()) return b.status();
+                       (name == "validate" ? out->validate : out->strict_framing) = *b;
+                     } else if (name == "max_frame_bytes") {
+                       auto n = Int(v, l, key, 16, static_cast<std::int64_t>(kMaxFrameBytesLimit));
+                       if (!n.ok()) return n.status();
+                       out->max_frame_bytes = static_cast<std::size_t>(*n);
+                     } else if (name == "max_connections") {
+                       auto n = Int(v, l, key, 1, static_cast<std::int64_t>(kMaxConnectionsLimit));
+                       if (!n.ok()) return n.status();
+                       out->max_connections = static_cast<std::size_t>(*n);
+                     } else if (name == "idle_timeout_ms" || name == "read_timeout_ms") {
+                       auto n = Int(v, l, key, 1, kMaxTimeoutMs);
+                       if (!n.ok()) return n.status();
+                       (name == "idle_timeout_ms" ? out->idle_timeout : out->read_timeout) =
+                           std::chrono::milliseconds(*n);
+                     } else if (name == "allow") {
+                       if (v.IsNull()) return Status::Ok();
+                       if (!v.IsSequence())
+                         return Error(v, l, key, "must be a list of CIDR blocks");
+                       std::size_t i = 0;
+                       for (const YAML::Node& entry : v) {
+                         const std::string ekey = key + "[" + std::to_string(i++) + "]";
+                         auto s = NonEmpty(entry, l, ekey);
+                         if (!s.ok()) return s.status();
+                         auto parsed = mllp::AllowList::Parse({*s});
+                         if (!parsed.ok()) return Error(entry, l, ekey, parsed.status().message());
+                         out->allow.push_back(*s);
+                       }
+                     } else {
+                       return Tls(v, l, key, &out->tls);
+                     }
+                     return Status::Ok();
+                   }));
     if (!have_listen) return ErrorAt(line, prefix + ".listen", "is required");
     return Status::Ok();
   }
@@ -267,8 +271,9 @@ class Parser {
             auto s = NonEmpty(v, l, key);
             if (!s.ok()) return s.status();
             if (s->size() > kMaxChannelNameBytes) {
-              return Error(v, l, key,
-                           "must be at most " + std::to_string(kMaxChannelNameBytes) + " characters");
+              return Error(
+                  v, l, key,
+                  "must be at most " + std::to_string(kMaxChannelNameBytes) + " characters");
             }
             for (char c : *s) {
               const bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
@@ -311,8 +316,7 @@ class Parser {
         }
         if (channel.mllp.port != 0 && other.mllp.port == channel.mllp.port &&
             other.mllp.host == channel.mllp.host) {
-          return Error(c["source"]["mllp"]["listen"], channel.line,
-                       prefix + ".source.mllp.listen",
+          return Error(c["source"]["mllp"]["listen"], channel.line, prefix + ".source.mllp.listen",
                        "address already used by channel '" + other.name + "'");
         }
       }
@@ -325,15 +329,15 @@ class Parser {
     if (root.IsNull()) return Status::Invalid(file_ + ":1: channels: is required");
     if (!root.IsMap()) return Error(root, 1, "(top level)", "must be a mapping");
     bool have_channels = false;
-    JUNCTION_RETURN_IF_ERROR(ForEachKey(
-        root, 1, "", {"log", "server", "store", "channels"},
-        [&](const std::string& key, const YAML::Node& v, int l) -> Status {
-          if (key == "log") return Log(v, l, &config->log);
-          if (key == "server") return Server(v, l, &config->server);
-          if (key == "store") return Store(v, l, &config->store);
-          have_channels = true;
-          return Channels(v, l, &config->channels);
-        }));
+    JUNCTION_RETURN_IF_ERROR(
+        ForEachKey(root, 1, "", {"log", "server", "store", "channels"},
+                   [&](const std::string& key, const YAML::Node& v, int l) -> Status {
+                     if (key == "log") return Log(v, l, &config->log);
+                     if (key == "server") return Server(v, l, &config->server);
+                     if (key == "store") return Store(v, l, &config->store);
+                     have_channels = true;
+                     return Channels(v, l, &config->channels);
+                   }));
     if (!have_channels) return Error(root, 1, "channels", "is required");
     return Status::Ok();
   }
@@ -346,9 +350,12 @@ class Parser {
 
 std::string_view AckPolicyName(AckPolicy policy) {
   switch (policy) {
-    case AckPolicy::kAfterStore: return "after-store";
-    case AckPolicy::kAfterProcessing: return "after-processing";
-    case AckPolicy::kNever: return "never";
+    case AckPolicy::kAfterStore:
+      return "after-store";
+    case AckPolicy::kAfterProcessing:
+      return "after-processing";
+    case AckPolicy::kNever:
+      return "never";
   }
   return "after-store";
 }

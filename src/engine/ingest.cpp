@@ -46,6 +46,15 @@ std::string NotStoredNak(std::string_view msh_line, std::string_view reason,
   return hl7::MakeNakForUnparseable(msh_line, reason, o);
 }
 
+// Calls `reply` and drops it (and the connection it holds) at once: a store
+// callback object lives on in the writer's batch after it ran, and must not
+// keep a connection alive until then.
+void SendAndRelease(mllp::Handler::Reply& reply, std::string payload) {
+  mllp::Handler::Reply r = std::move(reply);
+  reply = nullptr;
+  if (r) r(std::move(payload));
+}
+
 bool IsStoreBusy(const Status& s) { return s.code() == StatusCode::kOutOfRange; }
 
 }  // namespace
@@ -127,9 +136,8 @@ void IngestHandler::OnMessage(const mllp::PeerInfo& peer, std::string payload, R
   }
 
   std::string ack;
-  if (options_.ack != AckPolicy::kNever &&
-      (hl7::ModeFor(msg) == hl7::AckMode::kOriginal ||
-       hl7::ShouldSendAcceptAck(msg, ack_options.outcome))) {
+  if (options_.ack != AckPolicy::kNever && (hl7::ModeFor(msg) == hl7::AckMode::kOriginal ||
+                                            hl7::ShouldSendAcceptAck(msg, ack_options.outcome))) {
     auto made = hl7::MakeAckText(msg, ack_options);
     ack = made.ok() ? std::move(made).value()
                     : hl7::MakeNakForUnparseable(payload, made.status().message());
@@ -153,20 +161,21 @@ void IngestHandler::OnMessage(const mllp::PeerInfo& peer, std::string payload, R
           counters->rejected.fetch_add(1, std::memory_order_relaxed);
           spdlog::error("channel {}: connection {}: message not stored: {}", channel, connection,
                         r.status().message());
-          reply(send_nak ? NotStoredNak(msh_line, "message not stored: store error", application)
-                         : std::string());
+          SendAndRelease(reply, send_nak ? NotStoredNak(msh_line, "message not stored: store error",
+                                                        application)
+                                         : std::string());
           return;
         }
         if (r->duplicate) {
           counters->duplicates.fetch_add(1, std::memory_order_relaxed);
           spdlog::debug("channel {}: connection {}: duplicate of message {}, ACKed again", channel,
                         connection, r->id);
-          reply(std::move(ack));
+          SendAndRelease(reply, std::move(ack));
           return;
         }
         counters->stored.fetch_add(1, std::memory_order_relaxed);
         if (!invalid) {
-          reply(std::move(ack));
+          SendAndRelease(reply, std::move(ack));
           return;
         }
         counters->invalid.fetch_add(1, std::memory_order_relaxed);
@@ -178,9 +187,9 @@ void IngestHandler::OnMessage(const mllp::PeerInfo& peer, std::string payload, R
         auto shared_ack = std::make_shared<std::string>(std::move(ack));
         Status s = store->UpdateStatus(r->id, store::MessageState::kError, std::move(error_text),
                                        [shared_reply, shared_ack](Status) {
-                                         (*shared_reply)(std::move(*shared_ack));
+                                         SendAndRelease(*shared_reply, std::move(*shared_ack));
                                        });
-        if (!s.ok()) (*shared_reply)(std::move(*shared_ack));
+        if (!s.ok()) SendAndRelease(*shared_reply, std::move(*shared_ack));
       });
   if (!queued.ok()) {
     counters_->rejected.fetch_add(1, std::memory_order_relaxed);
@@ -216,24 +225,24 @@ void IngestHandler::HandleUnparseable(const mllp::PeerInfo& peer, std::string pa
   auto shared_reply = std::make_shared<Reply>(std::move(reply));
   auto shared_nak = std::make_shared<std::string>(std::move(nak));
   // Kept (never lost) with status error and the reason; the NAK follows the commit.
-  Status queued = store_->Append(
-      std::move(in), [counters, store, shared_reply, shared_nak, reason](Result<store::AppendResult> r) {
-        if (!r.ok()) {
-          counters->rejected.fetch_add(1, std::memory_order_relaxed);
-          (*shared_reply)(std::move(*shared_nak));
-          return;
-        }
-        counters->stored.fetch_add(1, std::memory_order_relaxed);
-        counters->invalid.fetch_add(1, std::memory_order_relaxed);
-        Status s = store->UpdateStatus(r->id, store::MessageState::kError, reason,
-                                       [shared_reply, shared_nak](Status) {
-                                         (*shared_reply)(std::move(*shared_nak));
-                                       });
-        if (!s.ok()) (*shared_reply)(std::move(*shared_nak));
-      });
+  Status queued = store_->Append(std::move(in), [counters, store, shared_reply, shared_nak,
+                                                 reason](Result<store::AppendResult> r) {
+    if (!r.ok()) {
+      counters->rejected.fetch_add(1, std::memory_order_relaxed);
+      SendAndRelease(*shared_reply, std::move(*shared_nak));
+      return;
+    }
+    counters->stored.fetch_add(1, std::memory_order_relaxed);
+    counters->invalid.fetch_add(1, std::memory_order_relaxed);
+    Status s = store->UpdateStatus(r->id, store::MessageState::kError, reason,
+                                   [shared_reply, shared_nak](Status) {
+                                     SendAndRelease(*shared_reply, std::move(*shared_nak));
+                                   });
+    if (!s.ok()) SendAndRelease(*shared_reply, std::move(*shared_nak));
+  });
   if (!queued.ok()) {
     counters_->rejected.fetch_add(1, std::memory_order_relaxed);
-    (*shared_reply)(std::move(*shared_nak));
+    SendAndRelease(*shared_reply, std::move(*shared_nak));
   }
 }
 

@@ -108,10 +108,17 @@ std::size_t Utf8Length(std::string_view s, std::size_t i) {
   std::size_t n = 0;
   std::uint32_t cp = 0;
   if (b < 0x80) return 1;
-  if (b >= 0xC2 && b <= 0xDF) { n = 2; cp = b & 0x1F; }
-  else if (b >= 0xE0 && b <= 0xEF) { n = 3; cp = b & 0x0F; }
-  else if (b >= 0xF0 && b <= 0xF4) { n = 4; cp = b & 0x07; }
-  else return 0;
+  if (b >= 0xC2 && b <= 0xDF) {
+    n = 2;
+    cp = b & 0x1F;
+  } else if (b >= 0xE0 && b <= 0xEF) {
+    n = 3;
+    cp = b & 0x0F;
+  } else if (b >= 0xF0 && b <= 0xF4) {
+    n = 4;
+    cp = b & 0x07;
+  } else
+    return 0;
   if (i + n > s.size()) return 0;
   for (std::size_t k = 1; k < n; ++k) {
     const auto c = static_cast<unsigned char>(s[i + k]);
@@ -222,11 +229,21 @@ void AppendJsonString(std::string_view text, std::string* out) {
       continue;
     }
     switch (c) {
-      case '"': out->append("\\\""); break;
-      case '\\': out->append("\\\\"); break;
-      case '\n': out->append("\\n"); break;
-      case '\r': out->append("\\r"); break;
-      case '\t': out->append("\\t"); break;
+      case '"':
+        out->append("\\\"");
+        break;
+      case '\\':
+        out->append("\\\\");
+        break;
+      case '\n':
+        out->append("\\n");
+        break;
+      case '\r':
+        out->append("\\r");
+        break;
+      case '\t':
+        out->append("\\t");
+        break;
       default:
         if (c < 0x20 || c == 0x7F) {
           char buf[8];
@@ -333,9 +350,10 @@ std::string FormatDetail(const store::MessageRecord& r) {
   line("type", TypeOf(r));
   line("structure", r.message_structure);
   line("version", r.version);
-  line("sending", r.sending_application + (r.sending_facility.empty() ? "" : " / " + r.sending_facility));
-  line("receiving",
-       r.receiving_application + (r.receiving_facility.empty() ? "" : " / " + r.receiving_facility));
+  line("sending",
+       r.sending_application + (r.sending_facility.empty() ? "" : " / " + r.sending_facility));
+  line("receiving", r.receiving_application +
+                        (r.receiving_facility.empty() ? "" : " / " + r.receiving_facility));
   line("patient_id", r.patient_id);
   line("size", std::to_string(r.size));
   line("status", store::MessageStateName(r.state));

@@ -86,7 +86,8 @@ Result<std::vector<std::string>> LoadMessages(const std::vector<std::string>& fi
     hl7::MessageSpan span;
     std::size_t found = 0;
     while (splitter.Next(&span)) {
-      messages.push_back(NormalizeSegments(std::string_view(*text).substr(span.offset, span.length)));
+      messages.push_back(
+          NormalizeSegments(std::string_view(*text).substr(span.offset, span.length)));
       ++found;
     }
     if (!splitter.status().ok()) {
@@ -155,8 +156,7 @@ SendOutcome Sender::Attempt(std::string_view message, const std::string& control
     const std::string acked(
         FirstRepetition(ack->FieldRaw(msa_id, 2).value_or(std::string_view()), rep));
     if (check_id && acked != control_id) {
-      const bool stale =
-          std::find(sent_ids_.begin(), sent_ids_.end(), acked) != sent_ids_.end();
+      const bool stale = std::find(sent_ids_.begin(), sent_ids_.end(), acked) != sent_ids_.end();
       if (stale && o.stale_skipped < options_.max_stale) {
         ++o.stale_skipped;
         continue;
@@ -211,11 +211,19 @@ SendOutcome Sender::Send(std::string_view message) {
 void SendSummary::Add(const SendOutcome& o) {
   ++total;
   switch (o.kind) {
-    case SendOutcome::Kind::kAccepted: ++accepted; break;
-    case SendOutcome::Kind::kNegative: ++negative; break;
+    case SendOutcome::Kind::kAccepted:
+      ++accepted;
+      break;
+    case SendOutcome::Kind::kNegative:
+      ++negative;
+      break;
     case SendOutcome::Kind::kMismatch:
-    case SendOutcome::Kind::kBadAck: ++errors; break;
-    case SendOutcome::Kind::kIoError: ++io_failures; break;
+    case SendOutcome::Kind::kBadAck:
+      ++errors;
+      break;
+    case SendOutcome::Kind::kIoError:
+      ++io_failures;
+      break;
   }
 }
 
@@ -315,8 +323,8 @@ LoadReport RunLoad(const std::vector<std::string>& messages, const LoadOptions& 
       if (templates[k]) {
         hl7::Message copy = *templates[k];
         const std::string original(copy.ControlId());
-        const std::string id = (original.empty() ? std::string("load") : original) + "-" +
-                               std::to_string(i + 1);
+        const std::string id =
+            (original.empty() ? std::string("load") : original) + "-" + std::to_string(i + 1);
         if (copy.Set(kControlId, id).ok()) bytes = copy.Encode();
       }
       if (bytes.empty()) bytes = messages[k];
@@ -342,7 +350,8 @@ LoadReport RunLoad(const std::vector<std::string>& messages, const LoadOptions& 
   for (std::thread& t : threads) t.join();
 
   report.seconds = std::chrono::duration<double>(Clock::now() - start).count();
-  report.per_second = report.seconds > 0 ? static_cast<double>(report.accepted) / report.seconds : 0;
+  report.per_second =
+      report.seconds > 0 ? static_cast<double>(report.accepted) / report.seconds : 0;
   std::sort(latencies.begin(), latencies.end());
   report.p50_ms = Percentile(latencies, 0.50);
   report.p90_ms = Percentile(latencies, 0.90);

@@ -40,12 +40,19 @@ mllp::ListenerOptions ListenerFor(const ChannelConfig& c) {
 
 Status SetUpLogging(const std::string& level) {
   spdlog::level::level_enum parsed;
-  if (level == "trace") parsed = spdlog::level::trace;
-  else if (level == "debug") parsed = spdlog::level::debug;
-  else if (level == "info") parsed = spdlog::level::info;
-  else if (level == "warn") parsed = spdlog::level::warn;
-  else if (level == "error") parsed = spdlog::level::err;
-  else return Status::Invalid("log level '" + level + "' must be one of trace, debug, info, warn, error");
+  if (level == "trace")
+    parsed = spdlog::level::trace;
+  else if (level == "debug")
+    parsed = spdlog::level::debug;
+  else if (level == "info")
+    parsed = spdlog::level::info;
+  else if (level == "warn")
+    parsed = spdlog::level::warn;
+  else if (level == "error")
+    parsed = spdlog::level::err;
+  else
+    return Status::Invalid("log level '" + level +
+                           "' must be one of trace, debug, info, warn, error");
   auto logger = std::make_shared<spdlog::logger>(
       "junction", std::make_shared<spdlog::sinks::stderr_color_sink_mt>());
   logger->set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %l %v", spdlog::pattern_time_type::utc);
@@ -95,7 +102,9 @@ Result<std::unique_ptr<Engine>> Engine::Start(const Config& config) {
     spdlog::info("channel {}: mllp on {} (ack {}, validate {}, tls {}, allow-list {})", c.name,
                  HostPort(c.mllp.host, *port), AckPolicyName(c.mllp.ack),
                  c.mllp.validate ? "on" : "off",
-                 !c.mllp.tls ? "off" : c.mllp.tls->client_ca.empty() ? "on" : "mutual",
+                 !c.mllp.tls                     ? "off"
+                 : c.mllp.tls->client_ca.empty() ? "on"
+                                                 : "mutual",
                  c.mllp.allow.empty() ? std::string("none")
                                       : std::to_string(c.mllp.allow.size()) + " entries");
   }

@@ -24,9 +24,11 @@
 // ACKs get unique control ids (hl7::NewControlId). Logs carry ids, counts, peer
 // addresses and reasons only, never message content.
 //
-// Ownership: the handler borrows the store, which must outlive it (and every
-// pending callback: close the server before the store). Thread safety: called
-// concurrently from I/O threads; stats() from anywhere.
+// Ownership: the handler borrows the store, which must outlive it and every
+// pending callback. A pending callback holds the connection's reply, which
+// needs the server's I/O context: stop the server, then close (or Flush) the
+// store, and only then destroy the server (Engine::Stop does this). Thread
+// safety: called concurrently from I/O threads; stats() from anywhere.
 #pragma once
 
 #include <atomic>
@@ -45,16 +47,16 @@ struct IngestOptions {
   std::string channel;  // stored with each message
   AckPolicy ack = AckPolicy::kAfterStore;
   bool validate = false;
-  std::size_t max_ack_errors = 50;    // ERR segments per ACK (findings beyond are counted)
+  std::size_t max_ack_errors = 50;       // ERR segments per ACK (findings beyond are counted)
   std::string application = "JUNCTION";  // MSH-3 of ACKs when the message has no MSH-5
 };
 
 struct IngestStats {
-  std::uint64_t messages = 0;      // frames handled
-  std::uint64_t stored = 0;        // committed (new rows)
-  std::uint64_t duplicates = 0;    // committed earlier, ACKed again
-  std::uint64_t invalid = 0;       // stored with status error (validation or bad MSH)
-  std::uint64_t rejected = 0;      // not stored (store busy/failed, oversize frames)
+  std::uint64_t messages = 0;    // frames handled
+  std::uint64_t stored = 0;      // committed (new rows)
+  std::uint64_t duplicates = 0;  // committed earlier, ACKed again
+  std::uint64_t invalid = 0;     // stored with status error (validation or bad MSH)
+  std::uint64_t rejected = 0;    // not stored (store busy/failed, oversize frames)
 };
 
 // The metadata the store keeps, read from the header (each field cut to the

@@ -29,11 +29,11 @@ namespace junction::engine {
 
 struct ListFilters {
   std::string channel;
-  std::string type;        // "ADT", "ADT^A01", "ADT^A01^ADT_A01"
+  std::string type;  // "ADT", "ADT^A01", "ADT^A01^ADT_A01"
   std::string patient_id;
   std::string control_id;
-  std::string since;       // ISO 8601 (UTC unless an offset is given) or a duration ago: 30s 15m 2h 7d
-  std::string status;      // received, error, ...
+  std::string since;   // ISO 8601 (UTC unless an offset is given) or a duration ago: 30s 15m 2h 7d
+  std::string status;  // received, error, ...
   std::size_t limit = 100;
 };
 

@@ -97,7 +97,7 @@ struct SendSummary {
   std::size_t total = 0;
   std::size_t accepted = 0;
   std::size_t negative = 0;
-  std::size_t errors = 0;      // mismatched or unusable ACKs
+  std::size_t errors = 0;  // mismatched or unusable ACKs
   std::size_t io_failures = 0;
   void Add(const SendOutcome& o);
   int ExitCode() const;
@@ -129,7 +129,7 @@ struct LoadReport {
   std::size_t errors = 0;
   std::size_t io_failures = 0;
   double seconds = 0;
-  double per_second = 0;  // accepted messages per second
+  double per_second = 0;                                  // accepted messages per second
   double p50_ms = 0, p90_ms = 0, p99_ms = 0, max_ms = 0;  // over answered messages
   std::string first_error;  // first non-accepted outcome, for the report
   int ExitCode() const;     // as SendSummary::ExitCode

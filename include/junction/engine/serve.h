@@ -75,7 +75,7 @@ class Engine {
 Status SetUpLogging(const std::string& level);
 
 struct ServeOptions {
-  std::string log_level;  // overrides config.log.level when not empty
+  std::string log_level;    // overrides config.log.level when not empty
   std::FILE* out = stdout;  // the "listening" and "ready" lines
   std::chrono::milliseconds drain{std::chrono::seconds(10)};
 };

@@ -123,8 +123,8 @@ TEST(EngineConfigTest, TlsFilesMustExist) {
   std::ofstream(cert) << "x";
   std::ofstream(key) << "x";
   const std::string base = std::string(kMinimal) + "        tls:\n";
-  auto ok = ParseConfig(base + "          cert: " + cert + "\n          key: " + key + "\n",
-                        "test.yaml");
+  auto ok =
+      ParseConfig(base + "          cert: " + cert + "\n          key: " + key + "\n", "test.yaml");
   ASSERT_TRUE(ok.ok()) << ok.status().message();
   ASSERT_TRUE(ok->channels[0].mllp.tls.has_value());
   EXPECT_EQ(ok->channels[0].mllp.tls->cert, cert);
@@ -140,8 +140,7 @@ TEST(EngineConfigTest, TlsFilesMustExist) {
 }
 
 TEST(EngineConfigTest, ErrorsNameFileLineAndKey) {
-  ExpectError(std::string(kMinimal) + "        ack: sometimes\n", 6,
-              "channels[0].source.mllp.ack",
+  ExpectError(std::string(kMinimal) + "        ack: sometimes\n", 6, "channels[0].source.mllp.ack",
               "must be one of after-store, after-processing, never");
   ExpectError("log:\n  level: loud\n" + std::string(kMinimal), 2, "log.level",
               "must be one of trace, debug, info, warn, error");
@@ -159,8 +158,8 @@ TEST(EngineConfigTest, ErrorsNameFileLineAndKey) {
               "must be a string");
   ExpectError("storage:\n  sqlite: x\n" + std::string(kMinimal), 1, "storage",
               "unknown key (expected one of: log, server, store, channels)");
-  ExpectError(std::string(kMinimal) + "        colour: blue\n", 6,
-              "channels[0].source.mllp.colour", "unknown key");
+  ExpectError(std::string(kMinimal) + "        colour: blue\n", 6, "channels[0].source.mllp.colour",
+              "unknown key");
   ExpectError(std::string(kMinimal) + "        listen: 127.0.0.1:2\n", 6,
               "channels[0].source.mllp.listen", "duplicate key");
   ExpectError(std::string(kMinimal) + "        validate: 1\n", 6,
@@ -175,8 +174,8 @@ TEST(EngineConfigTest, ErrorsNameFileLineAndKey) {
               "channels[0].source.mllp.read_timeout_ms", "must be an integer");
   ExpectError(std::string(kMinimal) + "        allow: [10.0.0.0/33]\n", 6,
               "channels[0].source.mllp.allow[0]", "prefix length");
-  ExpectError(std::string(kMinimal) + "        allow: nobody\n", 6,
-              "channels[0].source.mllp.allow", "must be a list");
+  ExpectError(std::string(kMinimal) + "        allow: nobody\n", 6, "channels[0].source.mllp.allow",
+              "must be a list");
 }
 
 TEST(EngineConfigTest, ListenAddresses) {
@@ -205,8 +204,8 @@ TEST(EngineConfigTest, ChannelRules) {
   ExpectError("channels:\n  - source:\n      mllp:\n        listen: 127.0.0.1:1\n", 2,
               "channels[0].name", "is required");
   ExpectError("channels:\n  - name: a\n", 2, "channels[0].source", "is required");
-  ExpectError("channels:\n  - name: a\n    source:\n      file: {}\n", 4,
-              "channels[0].source.file", "unknown key (expected one of: mllp)");
+  ExpectError("channels:\n  - name: a\n    source:\n      file: {}\n", 4, "channels[0].source.file",
+              "unknown key (expected one of: mllp)");
   ExpectError("channels:\n  - name: a\n    source:\n      mllp:\n        ack: never\n", 4,
               "channels[0].source.mllp.listen", "is required");
   const std::string two =

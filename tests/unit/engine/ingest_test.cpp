@@ -56,8 +56,7 @@ TEST(IngestTest, AcksOnlyAfterTheMessageIsCommitted) {
   ASSERT_TRUE(store);
   IngestHandler handler(store.get(), {.channel = "inbound"});
   std::size_t rows_at_reply = 0;
-  const std::string ack =
-      Deliver(handler, kAdt, [&] { rows_at_reply = All(*store).size(); });
+  const std::string ack = Deliver(handler, kAdt, [&] { rows_at_reply = All(*store).size(); });
   EXPECT_EQ(rows_at_reply, 1u) << "the ACK was sent before the row was readable";
   EXPECT_EQ(AckField(ack, "MSA-1"), "AA");
   EXPECT_EQ(AckField(ack, "MSA-2"), "CTRL1");
@@ -222,8 +221,8 @@ TEST(IngestTest, FrameErrorGetsANakNamingTheMessage) {
   ASSERT_TRUE(store);
   IngestHandler handler(store.get(), {.channel = "inbound"});
   const std::string head = std::string(kAdt).substr(0, 120);
-  const std::string nak = handler.OnFrameError(
-      Peer(), Status::OutOfRange("frame larger than 1024 bytes"), head);
+  const std::string nak =
+      handler.OnFrameError(Peer(), Status::OutOfRange("frame larger than 1024 bytes"), head);
   EXPECT_EQ(AckField(nak, "MSA-1"), "AR");
   EXPECT_EQ(AckField(nak, "MSA-2"), "CTRL1");
   EXPECT_NE(nak.find("frame larger"), std::string::npos);

@@ -7,6 +7,7 @@
 #include "engine_test_util.h"
 #include "junction/engine/sender.h"
 #include "junction/engine/serve.h"
+#include "junction/mllp/client.h"
 
 namespace junction::engine {
 namespace {
@@ -152,7 +153,8 @@ TEST(EngineTest, BindFailureNamesTheChannel) {
   const std::uint16_t port = (*running)->listeners()[0].port;
   auto second = ParseConfig("store:\n  sqlite: " + (dir / "b.db").string() +
                                 "\nchannels:\n  - name: busy\n    source:\n      mllp:\n"
-                                "        listen: 127.0.0.1:" + std::to_string(port) + "\n",
+                                "        listen: 127.0.0.1:" +
+                                std::to_string(port) + "\n",
                             "t");
   ASSERT_TRUE(second.ok());
   auto clash = Engine::Start(*second);
@@ -161,6 +163,40 @@ TEST(EngineTest, BindFailureNamesTheChannel) {
   EXPECT_NE(clash.status().message().find("channel busy"), std::string::npos)
       << clash.status().message();
   (*running)->Stop();
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace junction::engine
+
+namespace junction::engine {
+namespace {
+
+// Through the real server: a frame over max_frame_bytes gets a reject naming
+// the message, and nothing is stored.
+TEST(EngineTest, OversizeFrameGetsARejectAndIsNotStored) {
+  const auto dir = std::filesystem::temp_directory_path() / "junction_engine_test_big";
+  std::filesystem::remove_all(dir);
+  auto config = ParseConfig("store:\n  sqlite: " + (dir / "j.db").string() +
+                                "\nchannels:\n  - name: small\n    source:\n      mllp:\n"
+                                "        listen: 127.0.0.1:0\n        max_frame_bytes: 512\n",
+                            "t");
+  ASSERT_TRUE(config.ok()) << config.status().message();
+  auto engine = Engine::Start(*config);
+  ASSERT_TRUE(engine.ok()) << engine.status().message();
+  auto client = mllp::Client::Connect({.port = (*engine)->listeners()[0].port});
+  ASSERT_TRUE(client.ok());
+  const std::string big = WithControlId("BIG1") + "NTE|1||" + std::string(1000, 'x') + "\r";
+  ASSERT_TRUE((*client)->Send(big).ok());
+  auto nak = (*client)->Receive(std::chrono::seconds(5));
+  ASSERT_TRUE(nak.ok()) << nak.status().ToString();
+  EXPECT_EQ(testing::AckField(*nak, "MSA-1"), "AR");
+  EXPECT_EQ(testing::AckField(*nak, "MSA-2"), "BIG1");
+  EXPECT_EQ((*engine)->ingest_stats().rejected, 1u);
+  EXPECT_TRUE((*engine)->Stop().ok());
+  auto reader = OpenStoreForReading(*config);
+  ASSERT_TRUE(reader.ok());
+  EXPECT_TRUE((*reader)->List({})->empty());
   std::filesystem::remove_all(dir);
 }
 

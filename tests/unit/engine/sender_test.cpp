@@ -231,6 +231,9 @@ TEST(SenderTest, LoadModeMakesControlIdsUniqueAndReportsLatency) {
     const std::string text = FormatLoadReport(r);
     EXPECT_NE(text.find("throughput:"), std::string::npos);
     EXPECT_NE(text.find("p99"), std::string::npos);
+    // Every store callback has run (and dropped its connection) before the
+    // server goes away.
+    ASSERT_TRUE(store->Flush().ok());
   }
   // Duplicate detection is on, so 80 rows prove the 80 control ids differ.
   store::MessageQuery q;
@@ -264,11 +267,10 @@ TEST(SenderTest, LoadMessagesSplitsBatchesAndNormalizesLineEndings) {
   const auto dir = std::filesystem::temp_directory_path() / "junction_sender_test";
   std::filesystem::create_directories(dir);
   const auto batch = dir / "batch.hl7";
-  std::ofstream(batch, std::ios::binary)
-      << "FHS|^~\\&|A\nBHS|^~\\&|A\n"
-      << "MSH|^~\\&|A|B|C|D|||ADT^A01|X1|P|2.5\nPID|1||P1\n"
-      << "MSH|^~\\&|A|B|C|D|||ADT^A01|X2|P|2.5\r\nPID|1||P2\r\n"
-      << "BTS|2\nFTS|1\n";
+  std::ofstream(batch, std::ios::binary) << "FHS|^~\\&|A\nBHS|^~\\&|A\n"
+                                         << "MSH|^~\\&|A|B|C|D|||ADT^A01|X1|P|2.5\nPID|1||P1\n"
+                                         << "MSH|^~\\&|A|B|C|D|||ADT^A01|X2|P|2.5\r\nPID|1||P2\r\n"
+                                         << "BTS|2\nFTS|1\n";
   const auto framed = dir / "framed.hl7";
   std::ofstream(framed, std::ios::binary) << "\x0bMSH|^~\\&|A|B|C|D|||ADT^A01|X3|P|2.5\r\x1c\r";
   auto messages = LoadMessages({batch.string(), framed.string()});
