@@ -626,9 +626,7 @@ void Builder::SetObservationValue(Seg& s, json::object& target, std::string_view
     });
     if (!ok) return fallback("'" + Txt(rep) + "' is not a valid NA");
     json::object sd;
-    json::object origin;
-    origin["value"] = 0;
-    sd["origin"] = std::move(origin);
+    sd["origin"] = quantity("0", 0);  // carries the OBX-6 units
     sd["period"] = 0;  // not carried by NA; documented
     sd["dimensions"] = 1;
     sd["data"] = data;

@@ -655,6 +655,8 @@ void Builder::OnDg1(Seg& s) {
     s.Mark(6);
     s.Mark(15);
   }
+  // DG1 in an order (ORM/OML ORDER_DETAIL): the reason for the order (IG).
+  if (order_ >= 0 && kind_ == Kind::kOrder) Push(Body(order_), "reasonReference", Reference(index));
   if (!created) {
     for (int f = 1; f < 64; ++f) s.Mark(f);
     return;

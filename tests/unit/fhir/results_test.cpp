@@ -32,7 +32,7 @@ std::string Oru() {
       Seg("OBX", {{1, "8"}, {2, "TM"}, {3, "X7^Time^L"}, {5, "1430"}, {11, "F"}}),
       Seg("OBX", {{1, "9"}, {2, "ED"}, {3, "X8^Doc^L"}, {5, "LAB^AP^PDF^Base64^SGVsbG8="}, {11, "F"}}),
       Seg("OBX", {{1, "10"}, {2, "RP"}, {3, "X9^Ptr^L"}, {5, "http://img.example/1^IMG^IM^JPEG"}, {11, "F"}}),
-      Seg("OBX", {{1, "11"}, {2, "NA"}, {3, "X10^Array^L"}, {5, "1^2.5^^4"}, {11, "F"}}),
+      Seg("OBX", {{1, "11"}, {2, "NA"}, {3, "X10^Array^L"}, {5, "1^2.5^^4"}, {6, "/min^^UCUM"}, {11, "F"}}),
       Seg("OBX", {{1, "12"}, {2, "NM"}, {3, "X11^Bad^L"}, {5, "12,5"}, {11, "F"}}),
       Seg("OBX", {{1, "13"}, {2, "CWE"}, {3, "X12^Multi^L"}, {5, "A^Alpha^L~B^Beta^L"}, {11, "F"}}),
       Seg("SPM", {{1, "1"}, {2, "S1&LAB^S2&LAB"}, {4, "BLD^Blood^HL70487"}, {17, "202403050755+0100"}}),
@@ -100,6 +100,7 @@ TEST(FhirOru, ReportObservationsAndValues) {
   EXPECT_EQ(Str(rp->at("extension").at(0).at("valueAttachment").at("url")), "http://img.example/1");
   EXPECT_EQ(Str(rp->at("extension").at(0).at("valueAttachment").at("contentType")), "image/jpeg");
   EXPECT_EQ(Str(Obs(b, "X10")->at("valueSampledData").at("data")), "1 2.5 E 4");
+  EXPECT_EQ(Str(Obs(b, "X10")->at("valueSampledData").at("origin").at("code")), "/min");
   const json::object* bad = Obs(b, "X11");
   EXPECT_EQ(Str(bad->at("valueString")), "12,5");
   EXPECT_TRUE(HasIssueAt(r, "OBX[12]-5"));
@@ -124,7 +125,7 @@ TEST(FhirOrders, OrmAndOmlMakeServiceRequests) {
   std::string orm = Msg({Msh("ORM^O01"), Seg("PID", {{3, "1^^^H"}}),
                          Seg("ORC", {{1, "NW"}, {2, "P1^EHR"}, {9, "20240305100000+0100"}, {12, "9^Who^Doc"}}),
                          Seg("OBR", {{1, "1"}, {2, "P1^EHR"}, {4, "CBC^Blood count^L"}, {27, "^^^^^S"}}),
-                         Seg("NTE", {{3, "urgent please"}})});
+                         Seg("NTE", {{3, "urgent please"}}), Seg("DG1", {{1, "1"}, {3, "R05^Cough^I10"}})});
   ConvertResult r = MustConvert(orm);
   auto srs = Resources(r.bundle, "ServiceRequest");
   ASSERT_EQ(srs.size(), 1u);
@@ -134,6 +135,7 @@ TEST(FhirOrders, OrmAndOmlMakeServiceRequests) {
   EXPECT_EQ(Str(srs[0]->at("authoredOn")), "2024-03-05T10:00:00+01:00");
   EXPECT_EQ(Str(srs[0]->at("note").at(0).at("text")), "urgent please");
   EXPECT_TRUE(srs[0]->contains("requester"));
+  EXPECT_EQ(Str(srs[0]->at("reasonReference").at(0).at("reference")), FullUrl(r.bundle, "Condition"));
   EXPECT_TRUE(Resources(r.bundle, "DiagnosticReport").empty());
   EXPECT_TRUE(ReferencesResolve(r.bundle));
 
