@@ -7,7 +7,7 @@
 #
 #   bench/mllp-ingest.sh [BUILD_DIR]        # default build/release (built if missing)
 #   REPEAT=20000 RUNS=3 CONCURRENCY=1,8,32 SERVERS=junction,python-hl7,node-hl7 \
-#   NODE_PER_CONNECTION=500 bench/mllp-ingest.sh
+#   NODE_PER_CONNECTION=100 bench/mllp-ingest.sh
 #
 # The store lives on disk under BUILD_DIR/bench-mllp/ (one fresh store per run).
 # Only 127.0.0.1 is used. Results: docs/performance-mllp.md.

@@ -166,7 +166,7 @@ def main():
     parser.add_argument("--message", default=os.path.join(HERE, "oru_r01_2k.hl7"))
     parser.add_argument("--concurrency", default="1,8,32")
     parser.add_argument("--repeat", type=int, default=20000, help="messages per run")
-    parser.add_argument("--node-per-connection", type=int, default=500,
+    parser.add_argument("--node-per-connection", type=int, default=100,
                         help="cap on messages per connection for node-hl7-server, whose "
                         "per-connection buffer is never reset (cost grows with every message; "
                         "see docs/performance-mllp.md); 0 = no cap")
