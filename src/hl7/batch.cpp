@@ -110,7 +110,7 @@ std::size_t MessageSplitter::NextTerminator(std::size_t from) {
 void MessageSplitter::AddFinding(std::size_t offset, std::string message) {
   ++finding_count_;
   if (findings_.size() < options_.max_findings) {
-    findings_.push_back(Finding{offset, std::move(message)});
+    findings_.push_back(SplitFinding{offset, std::move(message)});
   }
 }
 
@@ -305,7 +305,8 @@ Result<Batch> SplitBatch(std::string_view input, const SplitOptions& options) {
   MessageSplitter splitter(input, options);
 
   std::optional<std::size_t> fhs;       // index into batch.headers
-  std::optional<std::size_t> open_bhs;  // index into batch.headers
+  constexpr std::size_t kNoBhs = static_cast<std::size_t>(-1);
+  std::size_t open_bhs = kNoBhs;  // index into batch.headers
   bool fts_seen = false;
   bool in_loose_run = false;       // messages outside any BHS..BTS
   std::size_t batches = 0;         // BHS batches + runs of loose messages
@@ -334,11 +335,11 @@ Result<Batch> SplitBatch(std::string_view input, const SplitOptions& options) {
     const std::size_t off = item.offset;
     if (item.kind == MessageSplitter::Item::Kind::kMessage) {
       if (fts_seen) return Status::Invalid("MSH after FTS", off);
-      if (!open_bhs && !in_loose_run) {
+      if (open_bhs == kNoBhs && !in_loose_run) {
         in_loose_run = true;
         ++batches;
       }
-      if (open_bhs) ++batch_messages;
+      if (open_bhs != kNoBhs) ++batch_messages;
       batch.messages.push_back(MessageSpan{item.offset, item.length});
       prev = Prev::kMessage;
       prev_offset = off;
@@ -383,9 +384,9 @@ Result<Batch> SplitBatch(std::string_view input, const SplitOptions& options) {
       prev = Prev::kFhs;
     } else if (id == "BHS") {
       if (fts_seen) return Status::Invalid("BHS after FTS", off);
-      if (open_bhs) {
+      if (open_bhs != kNoBhs) {
         return Status::Invalid("second BHS inside an open batch (BHS at " +
-                                   At(batch.headers[*open_bhs].offset) + " not closed by BTS)",
+                                   At(batch.headers[open_bhs].offset) + " not closed by BTS)",
                                off);
       }
       seg.kind = Kind::kBatchHeader;
@@ -395,17 +396,17 @@ Result<Batch> SplitBatch(std::string_view input, const SplitOptions& options) {
       ++batches;
       prev = Prev::kBhs;
     } else if (id == "BTS") {
-      if (!open_bhs) return Status::Invalid("BTS without BHS", off);
+      if (open_bhs == kNoBhs) return Status::Invalid("BTS without BHS", off);
       seg.kind = Kind::kBatchTrailer;
       add_trailer_count(seg, text, batch_messages, "BTS-1", "messages");
-      open_bhs.reset();
+      open_bhs = kNoBhs;
       prev = Prev::kBts;
     } else {  // FTS
       if (!fhs) return Status::Invalid("FTS without FHS", off);
       if (fts_seen) return Status::Invalid("second FTS", off);
-      if (open_bhs) {
+      if (open_bhs != kNoBhs) {
         return Status::Invalid("FTS inside an open batch (BHS at " +
-                                   At(batch.headers[*open_bhs].offset) + " not closed by BTS)",
+                                   At(batch.headers[open_bhs].offset) + " not closed by BTS)",
                                off);
       }
       seg.kind = Kind::kFileTrailer;
@@ -419,13 +420,13 @@ Result<Batch> SplitBatch(std::string_view input, const SplitOptions& options) {
   }
   if (!splitter.status().ok()) return splitter.status();
 
-  if (open_bhs) {
-    batch.warnings.push_back({batch.headers[*open_bhs].offset, "BHS not closed by BTS"});
+  if (open_bhs != kNoBhs) {
+    batch.warnings.push_back({batch.headers[open_bhs].offset, "BHS not closed by BTS"});
   }
   if (fhs && !fts_seen) {
     batch.warnings.push_back({batch.headers[*fhs].offset, "FHS not closed by FTS"});
   }
-  for (const Finding& f : splitter.findings()) batch.warnings.push_back(f);
+  for (const SplitFinding& f : splitter.findings()) batch.warnings.push_back(f);
   batch.framed = splitter.framed();
   return batch;
 }

@@ -194,8 +194,14 @@ void EscapeTo(std::string_view text, const Delimiters& d, std::string* out) {
     if (c == esc) {
       out->push_back('E');
     } else if (c == '\r' || c == '\n') {
-      out->append(".br");
-      if (c == '\r' && i + 1 < n && text[i + 1] == '\n') ++i;  // CRLF is one break
+      const bool crlf = c == '\r' && i + 1 < n && text[i + 1] == '\n';
+      if (d.IsSeparator('.')) {
+        // "\.br\" would contain a separator here, so the break is written as hex data.
+        out->append(crlf ? "X0D0A" : (c == '\r' ? "X0D" : "X0A"));
+      } else {
+        out->append(".br");
+      }
+      if (crlf) ++i;  // CRLF is one break
     } else if (c == d.field) {
       out->push_back('F');
     } else if (c == d.component) {

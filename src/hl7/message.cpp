@@ -364,35 +364,40 @@ Status Message::ReplaceSegmentText(std::size_t index, std::string text) {
   return Status::Ok();
 }
 
-Status Message::EnsureSegment(const Path& path, std::size_t* index) {
+Status Message::SetRaw(const Path& path, std::string_view raw) {
+  if (raw.find_first_of("\r\n") != std::string_view::npos) {
+    return Status::Invalid("a value cannot contain line breaks (they end segments)");
+  }
   if (path.occurrence == Path::kAll) return Status::Invalid("[*] cannot be changed");
-  int existing = CountSegments(path.SegmentId());
-  if (path.occurrence - existing > 100) {
+  if (path.field == 0 && raw.substr(0, 3) != path.SegmentId()) {
+    return Status::Invalid("a segment replacement must start with " +
+                           std::string(path.SegmentId()));
+  }
+  const bool header = IsHeaderId(path.SegmentId());
+  const int found = ResolveSegment(path);
+  std::string_view base =
+      found >= 0 ? SegmentText(static_cast<std::size_t>(found)) : path.SegmentId();
+  std::string text;
+  if (path.field == 0) {
+    text = std::string(raw);
+  } else {
+    auto edited =
+        internal::EditSegment(base, header, delimiters_, path, internal::EditOp::kSet, raw);
+    if (!edited.ok()) return edited.status();
+    text = std::move(edited).value();
+  }
+  if (found >= 0) return ReplaceSegmentText(static_cast<std::size_t>(found), std::move(text));
+
+  // The edit is known to succeed; only now create the missing segments, the last one edited.
+  if (header) return Status::Invalid("header segments (MSH/BHS/FHS) cannot be created");
+  const int missing = path.occurrence - CountSegments(path.SegmentId());
+  if (missing > 100) {
     return Status::OutOfRange("path " + path.ToString() + " would create too many segments");
   }
-  for (int i = existing; i < path.occurrence; ++i) {
+  for (int i = 1; i < missing; ++i) {
     JUNCTION_RETURN_IF_ERROR(InsertSegment(segments_.size(), path.SegmentId()));
   }
-  *index = static_cast<std::size_t>(ResolveSegment(path));
-  return Status::Ok();
-}
-
-Status Message::SetRaw(const Path& path, std::string_view raw) {
-  std::size_t index = 0;
-  if (path.field == 0) {
-    // A whole segment: the new text must keep the same segment id.
-    if (raw.substr(0, 3) != path.SegmentId()) {
-      return Status::Invalid("a segment replacement must start with " +
-                             std::string(path.SegmentId()));
-    }
-    JUNCTION_RETURN_IF_ERROR(EnsureSegment(path, &index));
-    return ReplaceSegmentText(index, std::string(raw));
-  }
-  JUNCTION_RETURN_IF_ERROR(EnsureSegment(path, &index));
-  auto edited = internal::EditSegment(SegmentText(index), IsHeaderId(path.SegmentId()), delimiters_,
-                                      path, internal::EditOp::kSet, raw);
-  if (!edited.ok()) return edited.status();
-  return ReplaceSegmentText(index, std::move(edited).value());
+  return InsertSegment(segments_.size(), text);
 }
 
 Status Message::Set(const Path& path, std::string_view text) {
@@ -415,6 +420,7 @@ Status Message::Delete(const Path& path) {
 
 Status Message::InsertSegment(std::size_t index, std::string_view raw_segment) {
   if (index > segments_.size()) return Status::OutOfRange("segment index past the end");
+  if (index == 0) return Status::Invalid("nothing can come before the MSH segment");
   if (raw_segment.find_first_of("\r\n") != std::string_view::npos) {
     return Status::Invalid("a segment cannot contain line breaks");
   }

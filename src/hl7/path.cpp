@@ -81,13 +81,24 @@ Result<Path> Path::Parse(std::string_view text) {
 
 std::string Path::ToString() const {
   std::string out(SegmentId());
-  auto index = [&](int n) { out += n == kAll ? std::string("[*]") : "[" + std::to_string(n) + "]"; };
+  auto number = [&](char before, int n) {
+    out.push_back(before);
+    out.append(std::to_string(n));
+  };
+  auto index = [&](int n) {
+    if (n == kAll) {
+      out.append("[*]");
+    } else {
+      number('[', n);
+      out.push_back(']');
+    }
+  };
   if (occurrence != 1) index(occurrence);
   if (field == 0) return out;
-  out += "-" + std::to_string(field);
+  number('-', field);
   if (repetition_given || repetition != 1) index(repetition);
-  if (component) out += "." + std::to_string(component);
-  if (subcomponent) out += "." + std::to_string(subcomponent);
+  if (component) number('.', component);
+  if (subcomponent) number('.', subcomponent);
   return out;
 }
 

@@ -110,12 +110,24 @@ class Connection : public ConnectionBase,
     });
   }
 
+  // A started frame must finish within read_timeout; a connection with nothing
+  // in flight may stay idle for idle_timeout. While ACKs are pending (e.g. a slow
+  // commit) the connection is not idle, so no timer runs.
+  void ArmWaitTimer() {
+    if (decoder_.in_frame()) {
+      ArmTimer(listener_.options.read_timeout);
+    } else if (pending_ == 0) {
+      ArmTimer(listener_.options.idle_timeout);
+    } else {
+      timer_.cancel();
+    }
+  }
+
   void Read() {
     if (closed_ || read_closed_ || reading_) return;
     if (pending_ >= listener_.options.max_pending_per_connection) return;  // resumes on reply
     reading_ = true;
-    ArmTimer(decoder_.in_frame() ? listener_.options.read_timeout
-                                 : listener_.options.idle_timeout);
+    ArmWaitTimer();
     stream_.async_read_some(
         net::buffer(buffer_),
         [self = this->shared_from_this()](boost::system::error_code ec, std::size_t n) {
@@ -180,6 +192,7 @@ class Connection : public ConnectionBase,
       --pending_;
     }
     Write();
+    if (reading_ && pending_ == 0) ArmWaitTimer();  // idle from now on
     Read();  // resumes if backpressure had paused reading
   }
 

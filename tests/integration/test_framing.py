@@ -231,14 +231,11 @@ class FramingTest(harness.ServeTestCase):
 class PendingAckTimeoutTest(harness.ServeTestCase):
     """A connection waiting for its own ACK is not idle.
 
-    Known bug (src/mllp/server.cpp): the idle timer keeps running while a frame
-    is being stored, so a commit slower than idle_timeout_ms closes the
-    connection without the ACK although the message was stored; the sender
-    then resends and the message is stored twice. Here the commit is made slow
-    with max_delay_us. Remove expectedFailure once fixed.
+    A commit slower than idle_timeout_ms (made slow here with max_delay_us) must
+    not close the connection before its ACK: the sender would resend, and the
+    message would be stored twice.
     """
 
-    @unittest.expectedFailure
     def test_slow_commit_is_not_an_idle_connection(self):
         server = self.serve([mllp_channel("inbound", idle_timeout_ms=300)],
                             max_delay_us=900000)

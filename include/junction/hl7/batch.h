@@ -53,7 +53,7 @@ struct SplitOptions {
 };
 
 // Something odd but not fatal, with the byte offset where it was seen.
-struct Finding {
+struct SplitFinding {
   std::size_t offset = 0;
   std::string message;
   std::string ToString() const { return "offset " + std::to_string(offset) + ": " + message; }
@@ -76,7 +76,7 @@ struct ControlSegment {
 struct Batch {
   std::vector<MessageSpan> messages;
   std::vector<ControlSegment> headers;  // in input order
-  std::vector<Finding> warnings;        // count mismatches, unclosed BHS/FHS, junk, ...
+  std::vector<SplitFinding> warnings;        // count mismatches, unclosed BHS/FHS, junk, ...
   bool framed = false;                  // the input used MLLP framing
 };
 
@@ -114,7 +114,7 @@ class MessageSplitter {
   std::size_t skipped_control_segments() const { return skipped_control_; }
   std::size_t junk_bytes() const { return junk_bytes_; }  // non-blank bytes between frames
   bool framed() const { return framed_; }
-  const std::vector<Finding>& findings() const { return findings_; }
+  const std::vector<SplitFinding>& findings() const { return findings_; }
   std::size_t finding_count() const { return finding_count_; }  // including dropped ones
 
  private:
@@ -142,7 +142,7 @@ class MessageSplitter {
   std::size_t skipped_control_ = 0;
   std::size_t junk_bytes_ = 0;
   std::size_t finding_count_ = 0;
-  std::vector<Finding> findings_;
+  std::vector<SplitFinding> findings_;
   Status status_;
   bool failed_ = false;
 };

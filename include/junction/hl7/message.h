@@ -141,7 +141,6 @@ class Message {
   std::string_view FieldSpan(const Segment& segment, int field) const;
   int ResolveSegment(const Path& path) const;
   Status ReplaceSegmentText(std::size_t index, std::string text);
-  Status EnsureSegment(const Path& path, std::size_t* index);
 
   std::string buffer_;
   std::size_t prefix_ = 0;   // BOM / leading noise before the first segment

@@ -379,3 +379,21 @@ TEST(EscapeTest, SharedEscapeVectors) {
 
 }  // namespace
 }  // namespace junction::hl7
+
+namespace junction::hl7 {
+namespace {
+
+// Regression from fuzz_escape: with '.' as a separator, "\.br\" would contain it.
+TEST(EscapeRegressionTest, LineBreakIsHexWhenDotIsASeparator) {
+  Delimiters d;
+  d.subcomponent = '.';
+  const std::string encoded = Escape("a\nb\r\nc\rd", d);
+  EXPECT_EQ(encoded.find('.'), std::string::npos);
+  EXPECT_EQ(encoded.find('\n'), std::string::npos);
+  EXPECT_EQ(Unescape(encoded, d), "a\nb\r\nc\rd");
+  Delimiters normal;
+  EXPECT_EQ(Escape("a\nb", normal), "a\\.br\\b");
+}
+
+}  // namespace
+}  // namespace junction::hl7

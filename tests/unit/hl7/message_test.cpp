@@ -234,3 +234,44 @@ TEST(PathTest, RejectsMalformed) {
 
 }  // namespace
 }  // namespace junction::hl7
+
+namespace junction::hl7 {
+namespace {
+
+// Regressions found by fuzz_path (inputs kept in fuzz/regressions/fuzz_path/).
+TEST(MessageRegressionTest, NothingCanBeInsertedBeforeMsh) {
+  Message m = MustParse(kAdt);
+  EXPECT_FALSE(m.InsertSegment(0, "ZZZ|1").ok());
+  EXPECT_EQ(m.Encode(), kAdt);
+}
+
+TEST(MessageRegressionTest, AFailedSetLeavesNoNewSegment) {
+  Message m = MustParse(kAdt);
+  EXPECT_FALSE(m.Set(P("ZZZ-20000"), "x").ok());
+  EXPECT_EQ(m.CountSegments("ZZZ"), 0);
+  EXPECT_EQ(m.Encode(), kAdt);
+  EXPECT_FALSE(m.modified());
+}
+
+TEST(MessageRegressionTest, RawValuesCannotCarryLineBreaks) {
+  Message m = MustParse(kAdt);
+  EXPECT_FALSE(m.SetRaw(P("PID-2"), "DOE\r^JAN").ok());
+  EXPECT_FALSE(m.SetRaw(P("PID-2"), "DOE\nJAN").ok());
+  EXPECT_EQ(m.Get("PID-5.1"), "DOE");
+  // Set() escapes line breaks instead, so text with them is fine.
+  ASSERT_TRUE(m.Set(P("PID-2"), "two\nlines").ok());
+  EXPECT_EQ(m.Get("PID-2"), "two\nlines");
+  EXPECT_EQ(m.Get("PID-5.1"), "DOE");
+}
+
+TEST(MessageRegressionTest, CreatesSeveralMissingOccurrences) {
+  Message m = MustParse(kAdt);
+  ASSERT_TRUE(m.Set(P("NTE[3]-3"), "third").ok());
+  EXPECT_EQ(m.CountSegments("NTE"), 3);
+  EXPECT_EQ(m.Get("NTE[3]-3"), "third");
+  EXPECT_EQ(*m.GetRaw(P("NTE[1]")), "NTE");
+  EXPECT_FALSE(m.Set(P("MSH[2]-3"), "x").ok());
+}
+
+}  // namespace
+}  // namespace junction::hl7
