@@ -85,3 +85,6 @@ if "$python" -c 'import hl7' 2>/dev/null; then
 else
   echo "  skipped: python3-hl7 is not installed (make deps)"
 fi
+
+echo "== MLLP ingest (junction serve vs python-hl7 and node-hl7-server)"
+"$here/mllp-ingest.sh" "$1"
