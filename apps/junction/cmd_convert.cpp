@@ -110,8 +110,8 @@ int Run(const ConvertCliOptions& o) {
       }
       auto result = fhir::Convert(*message, options);
       if (!result.ok()) {
-        if (result.status().code() == StatusCode::kInvalidArgument &&
-            result.status().message().find("time zone") != std::string::npos) {
+        // A bad default_timezone fails every message: a configuration error.
+        if (result.status().message().find("time zone") != std::string::npos) {
           Complain(result.status().message());
           return kExitUsage;
         }

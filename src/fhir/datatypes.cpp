@@ -132,8 +132,13 @@ constexpr CodeSystemName kCodeSystems[] = {
     {"NCIT", "http://ncimeta.nci.nih.gov"},
     {"ISO639", "urn:ietf:bcp:47"},
     {"ISO3166", "urn:iso:std:iso:3166"},
+    {"ISO3166_1", "urn:iso:std:iso:3166"},
+    {"ISO3166-1", "urn:iso:std:iso:3166"},
+    {"ISO3166_2", "urn:iso:std:iso:3166:-2"},
+    {"ISO639-1", "urn:ietf:bcp:47"},
+    {"ISO639_1", "urn:ietf:bcp:47"},
+    {"CDCPHINVS", "urn:oid:2.16.840.1.114222.4.5.274"},
     {"NPI", "http://hl7.org/fhir/sid/us-npi"},
-    {"NIP001", "http://terminology.hl7.org/CodeSystem/v2-0001"},
 };
 
 }  // namespace

@@ -138,6 +138,7 @@ void Builder::OnPid(Seg& s) {
   encounter_ = -1;
   encounter_key_.clear();
   order_ = report_ = observation_ = immunization_ = -1;
+  order_key_.clear();
   order_observations_.clear();
   note_target_ = -1;
   if (!created) {
