@@ -1,7 +1,11 @@
 // junction stats FILE...: counts every message, segment, field and component;
 // the parse-throughput benchmark (timing goes to stderr).
+#include <bit>
 #include <chrono>
+#include <cstdint>
+#include <cstring>
 #include <cstdio>
+#include <ctime>
 #include <map>
 #include <memory>
 #include <string>
@@ -37,23 +41,50 @@ struct Counts {
   std::vector<std::string> errors;                        // the first few, "file:offset: reason"
 };
 
-// Non-empty pieces between field, repetition and component separators: one
-// branch-free pass over the segment text (subcomponents stay inside their component).
-std::size_t CountComponents(std::string_view text, const bool (&sep)[256], bool header) {
+// The high bit of each byte of `word` that equals the byte repeated in `pattern`
+// (exact: no false positives from borrows).
+inline std::uint64_t ZeroBytes(std::uint64_t x) {
+  constexpr std::uint64_t kLow7 = 0x7F7F7F7F7F7F7F7FULL;
+  return ~(((x & kLow7) + kLow7) | x | kLow7);
+}
+
+// Non-empty pieces between field, repetition and component separators
+// (subcomponents stay inside their component). A piece is non-empty exactly where
+// a non-separator byte follows a separator (or the start), so the count is the
+// number of such transitions: 8 bytes at a time, branch-free, then the tail.
+std::size_t CountComponents(std::string_view text, const hl7::Delimiters& d, bool header) {
   std::size_t start = 4;  // after "SEG|"
   std::size_t count = 0;
   if (header) {
     // MSH-1 and MSH-2 are the delimiters themselves: one component each.
-    std::size_t end = text.find(text.size() > 3 ? text[3] : '|', 4);
+    std::size_t end = text.find(d.field, 4);
     start = end == std::string_view::npos ? text.size() : end;
     count = 2;
   }
-  unsigned prev = 1;
-  const auto* p = reinterpret_cast<const unsigned char*>(text.data());
-  for (std::size_t i = start; i < text.size(); ++i) {
-    const unsigned cur = sep[p[i]] ? 1u : 0u;
-    count += prev & (cur ^ 1u);
-    prev = cur;
+  if (start >= text.size()) return count;
+  constexpr std::uint64_t kOnes = 0x0101010101010101ULL;
+  const std::uint64_t f = kOnes * static_cast<unsigned char>(d.field);
+  const std::uint64_t c = kOnes * static_cast<unsigned char>(d.component);
+  const std::uint64_t r = kOnes * static_cast<unsigned char>(d.repetition);
+  const char* p = text.data() + start;
+  std::size_t n = text.size() - start;
+  std::uint64_t prev_sep = 0x80;  // the start counts as a separator
+  while (n >= 8) {
+    std::uint64_t w;
+    std::memcpy(&w, p, 8);
+    const std::uint64_t sep = ZeroBytes(w ^ f) | ZeroBytes(w ^ c) | ZeroBytes(w ^ r);
+    const std::uint64_t before = (sep << 8) | prev_sep;  // separator flag of the previous byte
+    count += static_cast<std::size_t>(std::popcount(~sep & before & 0x8080808080808080ULL));
+    prev_sep = sep >> 56;  // 0x80 when the last byte was a separator
+    p += 8;
+    n -= 8;
+  }
+  bool prev = prev_sep != 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    const char ch = p[i];
+    const bool is_sep = ch == d.field || ch == d.component || ch == d.repetition;
+    count += static_cast<std::size_t>(prev && !is_sep);
+    prev = is_sep;
   }
   return count;
 }
@@ -63,15 +94,11 @@ void CountMessage(const hl7::Message& m, Counts* c, std::string* key) {
   const std::size_t segments = m.SegmentCount();
   c->segments += segments;
   const hl7::Delimiters& d = m.delimiters();
-  bool sep[256] = {};
-  sep[static_cast<unsigned char>(d.field)] = true;
-  sep[static_cast<unsigned char>(d.component)] = true;
-  sep[static_cast<unsigned char>(d.repetition)] = true;
   for (std::size_t i = 0; i < segments; ++i) {
     c->fields += static_cast<std::size_t>(m.FieldCount(i));
     const std::string_view text = m.SegmentText(i);
     const std::string_view id = text.substr(0, 3);
-    c->components += CountComponents(text, sep, id == "MSH" || id == "BHS" || id == "FHS");
+    c->components += CountComponents(text, d, id == "MSH" || id == "BHS" || id == "FHS");
   }
   key->assign(m.MessageCode());
   key->push_back('^');
@@ -94,6 +121,7 @@ int Run(const StatsOptions& o) {
   bool io_failed = false;
   std::string key;
   const auto started = std::chrono::steady_clock::now();
+  const std::clock_t cpu_started = std::clock();
   for (const std::string& file : o.files) {
     auto input = InputFile::Open(file);
     if (!input.ok()) {
@@ -129,6 +157,8 @@ int Run(const StatsOptions& o) {
   }
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  // CPU time too: on a busy machine the wall clock says more about the load than the parser.
+  const double cpu_seconds = static_cast<double>(std::clock() - cpu_started) / CLOCKS_PER_SEC;
 
   std::string out;
   auto line = [&out](const char* label, std::size_t value) {
@@ -159,11 +189,13 @@ int Run(const StatsOptions& o) {
   }
   if (!WriteOut(out)) return kExitIo;
 
-  char timing[160];
+  char timing[200];
   const double mb = static_cast<double>(c.bytes) / 1e6;
-  std::snprintf(timing, sizeof timing, "stats: %.2f MB in %.4f s: %.1f MB/s, %.0f messages/s",
-                mb, seconds, seconds > 0 ? mb / seconds : 0.0,
-                seconds > 0 ? static_cast<double>(c.messages) / seconds : 0.0);
+  std::snprintf(timing, sizeof timing,
+                "stats: %.2f MB in %.4f s (CPU %.4f s): %.1f MB/s, %.0f messages/s (CPU: %.1f MB/s)",
+                mb, seconds, cpu_seconds, seconds > 0 ? mb / seconds : 0.0,
+                seconds > 0 ? static_cast<double>(c.messages) / seconds : 0.0,
+                cpu_seconds > 0 ? mb / cpu_seconds : 0.0);
   ComplainLine(timing);
   if (io_failed) return kExitIo;
   return c.parse_errors > 0 ? kExitData : kExitOk;

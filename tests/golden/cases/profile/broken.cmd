@@ -1,0 +1,4 @@
+validate
+--profile
+broken.yaml
+input.hl7

@@ -1,0 +1,4 @@
+validate
+--profile
+strict.yaml
+input.hl7

@@ -1,0 +1,5 @@
+validate
+--json
+--profile
+strict.yaml
+input.hl7
