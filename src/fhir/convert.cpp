@@ -377,6 +377,18 @@ void WriteString(std::string& out, std::string_view s) {
   out.push_back('"');
   std::size_t i = 0;
   while (i < s.size()) {
+    // Fast path: copy a run of plain printable ASCII in one append.
+    std::size_t run = i;
+    while (run < s.size()) {
+      auto r = static_cast<unsigned char>(s[run]);
+      if (r < 0x20 || r >= 0x80 || r == '"' || r == '\\') break;
+      ++run;
+    }
+    if (run > i) {
+      out.append(s.data() + i, run - i);
+      i = run;
+      if (i == s.size()) break;
+    }
     auto c = static_cast<unsigned char>(s[i]);
     if (c == '"' || c == '\\') {
       out.push_back('\\');
@@ -443,6 +455,8 @@ void Indent(std::string& out, int depth) {
   out.append(static_cast<std::size_t>(depth) * 2, ' ');
 }
 
+void WriteObject(std::string& out, const boost::json::object& o, bool pretty, int depth);
+
 void Write(std::string& out, const boost::json::value& v, bool pretty, int depth) {
   switch (v.kind()) {
     case boost::json::kind::null:
@@ -487,36 +501,37 @@ void Write(std::string& out, const boost::json::value& v, bool pretty, int depth
       out.push_back(']');
       break;
     }
-    case boost::json::kind::object: {
-      const auto& o = v.get_object();
-      if (o.empty()) {
-        out += "{}";
-        break;
-      }
-      out.push_back('{');
-      bool first = true;
-      for (const auto& kv : o) {
-        if (!first) out.push_back(',');
-        first = false;
-        if (pretty) Indent(out, depth + 1);
-        WriteString(out, kv.key());
-        out += pretty ? ": " : ":";
-        Write(out, kv.value(), pretty, depth + 1);
-      }
-      if (pretty) Indent(out, depth);
-      out.push_back('}');
+    case boost::json::kind::object:
+      WriteObject(out, v.get_object(), pretty, depth);
       break;
-    }
   }
+}
+
+void WriteObject(std::string& out, const boost::json::object& o, bool pretty, int depth) {
+  if (o.empty()) {
+    out += "{}";
+    return;
+  }
+  out.push_back('{');
+  bool first = true;
+  for (const auto& kv : o) {
+    if (!first) out.push_back(',');
+    first = false;
+    if (pretty) Indent(out, depth + 1);
+    WriteString(out, kv.key());
+    out += pretty ? ": " : ":";
+    Write(out, kv.value(), pretty, depth + 1);
+  }
+  if (pretty) Indent(out, depth);
+  out.push_back('}');
 }
 
 }  // namespace
 
 std::string Serialize(const boost::json::object& bundle, bool pretty) {
   std::string out;
-  out.reserve(4096);
-  boost::json::value v(bundle);
-  Write(out, v, pretty, 0);
+  out.reserve(16384);
+  WriteObject(out, bundle, pretty, 0);  // no copy of the bundle
   return out;
 }
 
