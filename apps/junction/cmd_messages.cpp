@@ -11,6 +11,7 @@
 #include "junction/engine/config.h"
 #include "junction/engine/messages.h"
 #include "output.h"
+#include "tree.h"
 
 namespace junction::cli {
 namespace {
@@ -70,10 +71,6 @@ int RunShow(const MessagesArgs& a) {
     Complain("ID must be a positive message id");
     return kExitUsage;
   }
-  if (a.tree) {
-    Complain("messages show --tree is not available yet (use --raw and `junction parse --tree`)");
-    return kExitUsage;
-  }
   int rc = kExitOk;
   auto store = OpenStore(a.config, &rc);
   if (!store) return rc;
@@ -83,6 +80,16 @@ int RunShow(const MessagesArgs& a) {
     return record.status().code() == StatusCode::kNotFound ? kExitData : kExitIo;
   }
   if (a.raw) return WriteOut(record->raw) ? kExitOk : kExitIo;
+  if (a.tree) {
+    auto message = hl7::Message::Parse(record->raw);
+    if (!message.ok()) {
+      Complain("message " + a.id + ": the stored bytes do not parse: " + message.status().ToString());
+      return kExitData;
+    }
+    std::string out;
+    AppendTree(*message, &out);
+    return WriteOut(out) ? kExitOk : kExitIo;
+  }
   if (a.json) return WriteOut(engine::FormatJsonLine(*record, /*include_raw=*/true)) ? kExitOk : kExitIo;
   return WriteOut(engine::FormatDetail(*record)) ? kExitOk : kExitIo;
 }

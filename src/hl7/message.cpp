@@ -428,7 +428,8 @@ Status Message::InsertSegment(std::size_t index, std::string_view raw_segment) {
     return Status::Invalid("header segments (MSH/BHS/FHS) cannot be inserted");
   }
   // No terminator of its own: Encode() writes the message's line break between segments.
-  owned_.emplace_back(raw_segment);
+  std::string text(raw_segment);  // copied first: raw_segment may point into owned_
+  owned_.push_back(std::move(text));
   Segment segment;
   segment.owned = static_cast<std::int32_t>(owned_.size() - 1);
   segment.length = static_cast<std::uint32_t>(raw_segment.size());

@@ -42,6 +42,13 @@ class ConnectionBase {
   virtual void ForceClose() = 0;
 };
 
+// Replies may arrive from other threads after the server is gone; they check
+// this first, under its mutex, so nothing is posted to a destroyed io_context.
+struct Lifeline {
+  std::mutex mu;
+  bool alive = true;
+};
+
 struct Registry {
   std::mutex mu;
   std::condition_variable drained;
@@ -58,8 +65,9 @@ class Connection : public ConnectionBase,
                    public std::enable_shared_from_this<Connection<Stream>> {
  public:
   Connection(Stream stream, Listener& listener, Registry& registry, Counters& counters,
-             PeerInfo peer)
-      : stream_(std::move(stream)),
+             std::shared_ptr<Lifeline> lifeline, PeerInfo peer)
+      : lifeline_(std::move(lifeline)),
+        stream_(std::move(stream)),
         timer_(stream_.get_executor()),
         listener_(listener),
         registry_(registry),
@@ -170,16 +178,22 @@ class Connection : public ConnectionBase,
     counters_.frames++;
     const std::uint64_t seq = next_seq_++;
     ++pending_;
-    auto self = this->shared_from_this();
+    // The reply holds the connection weakly: a reply that outlives the server
+    // (or its connection) is dropped instead of touching freed I/O objects.
+    std::weak_ptr<Connection> weak = this->shared_from_this();
     auto once = std::make_shared<std::atomic<bool>>(false);
-    listener_.handler->OnMessage(peer_, std::move(frame),
-                                 [self, seq, once](std::string payload) {
-                                   if (once->exchange(true)) return;  // exactly once
-                                   net::post(self->stream_.get_executor(),
-                                             [self, seq, p = std::move(payload)]() mutable {
-                                               self->OnReply(seq, std::move(p));
-                                             });
-                                 });
+    listener_.handler->OnMessage(
+        peer_, std::move(frame),
+        [weak, lifeline = lifeline_, seq, once](std::string payload) {
+          if (once->exchange(true)) return;  // exactly once
+          std::lock_guard lock(lifeline->mu);
+          if (!lifeline->alive) return;
+          auto self = weak.lock();
+          if (!self) return;
+          net::post(self->stream_.get_executor(), [self, seq, p = std::move(payload)]() mutable {
+            self->OnReply(seq, std::move(p));
+          });
+        });
   }
 
   // Replies are written strictly in frame order.
@@ -232,6 +246,7 @@ class Connection : public ConnectionBase,
     registry_.drained.notify_all();
   }
 
+  std::shared_ptr<Lifeline> lifeline_;
   Stream stream_;
   net::steady_timer timer_;
   Listener& listener_;
@@ -300,13 +315,13 @@ struct Server::Impl {
     if (listener.tls) {
       auto c = std::make_shared<Connection<ssl::stream<tcp::socket>>>(
           ssl::stream<tcp::socket>(std::move(socket), *listener.tls), listener, registry, counters,
-          std::move(peer));
+          lifeline, std::move(peer));
       connection = c;
       Register(connection);
       c->Start();
     } else {
       auto c = std::make_shared<Connection<tcp::socket>>(std::move(socket), listener, registry,
-                                                         counters, std::move(peer));
+                                                         counters, lifeline, std::move(peer));
       connection = c;
       Register(connection);
       c->Start();
@@ -325,6 +340,7 @@ struct Server::Impl {
   std::vector<std::unique_ptr<Listener>> listeners;
   Registry registry;
   Counters counters;
+  std::shared_ptr<Lifeline> lifeline = std::make_shared<Lifeline>();
   std::atomic<std::uint64_t> next_connection_id{0};
   std::atomic<bool> stopping{false};
   bool started = false;
@@ -332,7 +348,11 @@ struct Server::Impl {
 
 Server::Server(std::size_t io_threads) : impl_(std::make_unique<Impl>(io_threads)) {}
 
-Server::~Server() { Stop(std::chrono::milliseconds(0)); }
+Server::~Server() {
+  Stop(std::chrono::milliseconds(0));
+  std::lock_guard lock(impl_->lifeline->mu);
+  impl_->lifeline->alive = false;
+}
 
 Result<std::uint16_t> Server::AddListener(const ListenerOptions& options,
                                           std::shared_ptr<Handler> handler) {
@@ -400,6 +420,10 @@ void Server::Stop(std::chrono::milliseconds drain) {
     std::unique_lock lock(impl_->registry.mu);
     impl_->registry.drained.wait_for(lock, std::chrono::seconds(2),
                                      [&] { return impl_->registry.live.empty(); });
+  }
+  {
+    std::lock_guard lock(impl_->lifeline->mu);
+    impl_->lifeline->alive = false;  // late replies are dropped from here on
   }
   impl_->work.reset();
   impl_->io.stop();

@@ -25,7 +25,6 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <deque>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -149,7 +148,7 @@ class Message {
   Charset charset_;
   std::vector<Segment> segments_;
   std::vector<Span> fields_;
-  std::deque<std::string> owned_;  // re-encoded segments and their terminators
+  std::vector<std::string> owned_;  // re-encoded segments and their terminators (by index)
   std::string default_terminator_ = "\r";
   bool modified_ = false;
 };
