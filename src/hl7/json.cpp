@@ -332,15 +332,20 @@ struct JsonValue {
   std::size_t offset = 0;  // where the value starts in the JSON text
   std::string text;        // string contents (UTF-8) or the number's literal
   std::vector<JsonValue> items;
-  std::vector<std::pair<std::string, JsonValue>> members;
+  // Object members as parallel vectors: a vector of pairs holding JsonValue
+  // would need JsonValue complete here, which not every standard library allows.
+  std::vector<std::string> keys;
+  std::vector<JsonValue> values;
 
-  const JsonValue* Member(std::string_view key) const {
-    for (const auto& [k, v] : members) {
-      if (k == key) return &v;
-    }
-    return nullptr;
-  }
+  const JsonValue* Member(std::string_view key) const;
 };
+
+const JsonValue* JsonValue::Member(std::string_view key) const {
+  for (std::size_t i = 0; i < keys.size(); ++i) {
+    if (keys[i] == key) return &values[i];
+  }
+  return nullptr;
+}
 
 class JsonParser {
  public:
@@ -407,7 +412,8 @@ class JsonParser {
       SkipSpace();
       JsonValue value;
       JUNCTION_RETURN_IF_ERROR(ParseValue(&value, depth));
-      out->members.emplace_back(std::move(key), std::move(value));
+      out->keys.push_back(std::move(key));
+      out->values.push_back(std::move(value));
       SkipSpace();
       if (pos_ < in_.size() && in_[pos_] == ',') {
         ++pos_;
@@ -609,7 +615,9 @@ Status AppendNestedBytes(const JsonValue& v, const char (&seps)[3], int level, b
 Status AppendMessageBytes(const JsonValue& obj, std::string* out) {
   JUNCTION_RETURN_IF_ERROR(
       Expect(obj, obj.kind == JsonValue::Kind::kObject, "a message object"));
-  for (const auto& [key, value] : obj.members) {
+  for (std::size_t i = 0; i < obj.keys.size(); ++i) {
+    const std::string& key = obj.keys[i];
+    const JsonValue& value = obj.values[i];
     if (key != "bytes" && key != "delimiters" && key != "prefix" && key != "segments" &&
         key != "trailer") {
       return Status::Invalid("JSON: unknown key \"" + key + "\" in a message object",
@@ -653,7 +661,9 @@ Status AppendMessageBytes(const JsonValue& obj, std::string* out) {
   for (const JsonValue& segment : segments->items) {
     JUNCTION_RETURN_IF_ERROR(
         Expect(segment, segment.kind == JsonValue::Kind::kObject, "a segment object"));
-    for (const auto& [key, value] : segment.members) {
+    for (std::size_t i = 0; i < segment.keys.size(); ++i) {
+      const std::string& key = segment.keys[i];
+      const JsonValue& value = segment.values[i];
       if (key != "id" && key != "fields" && key != "terminator") {
         return Status::Invalid("JSON: unknown key \"" + key + "\" in a segment object",
                                value.offset);
