@@ -1106,13 +1106,17 @@ const char* ParticipantStatus(std::string_view filler_status) {
 }
 }  // namespace
 
-void Builder::OnAis(Seg& s) {
+// AIS/AIG/AIL/AIP belong to the Appointment an SCH opened; without one they are reported.
+bool Builder::InAppointment(Seg& s) {
   for (int f : {1, 2}) s.Mark(f);
-  if (appointment_ < 0) {
-    Warn(s.Loc(), "segment not mapped: no SCH before it");
-    for (int f = 1; f < 64; ++f) s.Mark(f);
-    return;
-  }
+  if (appointment_ >= 0) return true;
+  Warn(s.Loc(), "segment not mapped: no SCH before it");
+  for (int f = 1; f < 64; ++f) s.Mark(f);
+  return false;
+}
+
+void Builder::OnAis(Seg& s) {
+  if (!InAppointment(s)) return;
   json::object& b = Body(appointment_);
   if (json::object st = CodeableConceptRaw(s.F(3), ""); !st.empty()) Push(b, "serviceType", std::move(st));
   std::string start = InstantValue(s.F(4), s.Loc(4));
@@ -1121,12 +1125,7 @@ void Builder::OnAis(Seg& s) {
 }
 
 void Builder::OnAig(Seg& s) {
-  for (int f : {1, 2}) s.Mark(f);
-  if (appointment_ < 0) {
-    Warn(s.Loc(), "segment not mapped: no SCH before it");
-    for (int f = 1; f < 64; ++f) s.Mark(f);
-    return;
-  }
+  if (!InAppointment(s)) return;
   json::object p;
   json::array types;
   json::object type = CodeableConceptRaw(s.F(4), "");
@@ -1143,36 +1142,21 @@ void Builder::OnAig(Seg& s) {
 }
 
 void Builder::OnAil(Seg& s) {
-  for (int f : {1, 2}) s.Mark(f);
-  if (appointment_ < 0) {
-    Warn(s.Loc(), "segment not mapped: no SCH before it");
-    for (int f = 1; f < 64; ++f) s.Mark(f);
-    return;
-  }
-  int loc = LocationFromPl(First(s.F(3), d_));
-  if (loc < 0) return;
-  json::object p;
-  if (json::object t = CodeableConceptRaw(s.F(4), ""); !t.empty()) Push(p, "type", std::move(t));
-  p["actor"] = Reference(loc);
-  p["status"] = ParticipantStatus(Txt(C(s.F(12), 1)));
-  json::object period;
-  Put(period, "start", DateTimeValue(s.F(6), s.Loc(6)));
-  if (!period.empty()) p["period"] = std::move(period);
-  Push(Body(appointment_), "participant", std::move(p));
+  if (!InAppointment(s)) return;
+  AddAppointmentActor(s, LocationFromPl(First(s.F(3), d_)));
 }
 
 void Builder::OnAip(Seg& s) {
-  for (int f : {1, 2}) s.Mark(f);
-  if (appointment_ < 0) {
-    Warn(s.Loc(), "segment not mapped: no SCH before it");
-    for (int f = 1; f < 64; ++f) s.Mark(f);
-    return;
-  }
-  int pr = Practitioner(First(s.F(3), d_));
-  if (pr < 0) return;
+  if (!InAppointment(s)) return;
+  AddAppointmentActor(s, Practitioner(First(s.F(3), d_)));
+}
+
+// AIL and AIP share their layout: 3 the resource, 4 its role, 6 start, 12 filler status.
+void Builder::AddAppointmentActor(Seg& s, int actor) {
+  if (actor < 0) return;
   json::object p;
   if (json::object t = CodeableConceptRaw(s.F(4), ""); !t.empty()) Push(p, "type", std::move(t));
-  p["actor"] = Reference(pr);
+  p["actor"] = Reference(actor);
   p["status"] = ParticipantStatus(Txt(C(s.F(12), 1)));
   json::object period;
   Put(period, "start", DateTimeValue(s.F(6), s.Loc(6)));

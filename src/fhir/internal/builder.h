@@ -137,6 +137,8 @@ class Builder {
   void OnAig(Seg& s);
   void OnAil(Seg& s);
   void OnAip(Seg& s);
+  bool InAppointment(Seg& s);
+  void AddAppointmentActor(Seg& s, int actor);
   void OnTxa(Seg& s);
   void FlushOrder(Seg* obr);
   void SetObservationValue(Seg& s, json::object& target, std::string_view type,
