@@ -162,7 +162,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         edited = true;
         if (!Addressable(p) || p.field == 0) break;
         auto got = m.GetDecoded(p);
-        const std::string want = NormalizeBreaks(value);
+        // Decoded values are UTF-8: bytes that are not (in an ASCII message) read as Latin-1.
+        const std::string want = m.charset().ToUtf8(NormalizeBreaks(value));
         if (want.empty()) {
           JFUZZ_CHECK(!got || got->empty());
         } else {

@@ -196,8 +196,9 @@ void EscapeTo(std::string_view text, const Delimiters& d, std::string* out) {
     } else if (c == '\r' || c == '\n') {
       const bool crlf = c == '\r' && i + 1 < n && text[i + 1] == '\n';
       if (d.IsSeparator('.')) {
-        // "\.br\" would contain a separator here, so the break is written as hex data.
-        out->append(crlf ? "X0D0A" : (c == '\r' ? "X0D" : "X0A"));
+        // "\.br\" would contain a separator here, so the break is written as the hex
+        // data of a line feed: decoded, it is the same "\n" that \.br\ gives.
+        out->append("X0A");
       } else {
         out->append(".br");
       }
