@@ -179,6 +179,9 @@ void EscapeTo(std::string_view text, const Delimiters& d, std::string* out) {
   }
   mark('\r');
   mark('\n');
+  // The MLLP start and end blocks may never appear inside a message.
+  mark('\x0b');
+  mark('\x1c');
 
   const char esc = d.escape;
   std::size_t run = 0;  // start of the pending plain run
@@ -203,6 +206,8 @@ void EscapeTo(std::string_view text, const Delimiters& d, std::string* out) {
         out->append(".br");
       }
       if (crlf) ++i;  // CRLF is one break
+    } else if (c == '\x0b' || c == '\x1c') {
+      out->append(c == '\x0b' ? "X0B" : "X1C");
     } else if (c == d.field) {
       out->push_back('F');
     } else if (c == d.component) {

@@ -395,5 +395,12 @@ TEST(EscapeRegressionTest, LineBreakIsHexWhenDotIsASeparator) {
   EXPECT_EQ(Escape("a\nb", normal), "a\\.br\\b");
 }
 
+// Regression from fuzz_path: MLLP block bytes in a value would break framing.
+TEST(EscapeRegressionTest, MllpBlockBytesAreHex) {
+  Delimiters d;
+  EXPECT_EQ(Escape("a\x0b" "b\x1c", d), "a\\X0B\\b\\X1C\\");
+  EXPECT_EQ(Unescape(Escape("a\x0b" "b\x1c", d), d), "a\x0b" "b\x1c");
+}
+
 }  // namespace
 }  // namespace junction::hl7
