@@ -395,6 +395,14 @@ TEST(EscapeRegressionTest, LineBreakIsHexWhenDotIsASeparator) {
   EXPECT_EQ(Escape("a\nb", normal), "a\\.br\\b");
 }
 
+TEST(EscapeRegressionTest, LineBreakIsHexWhenDotIsTheEscape) {
+  Delimiters d;
+  d.escape = '.';
+  const std::string encoded = Escape("a\nb", d);
+  EXPECT_EQ(encoded, "a.X0A.b");
+  EXPECT_EQ(Unescape(encoded, d), "a\nb");
+}
+
 // Regression from fuzz_path: MLLP block bytes in a value would break framing.
 TEST(EscapeRegressionTest, MllpBlockBytesAreHex) {
   Delimiters d;
