@@ -198,8 +198,8 @@ void EscapeTo(std::string_view text, const Delimiters& d, std::string* out) {
       out->push_back('E');
     } else if (c == '\r' || c == '\n') {
       const bool crlf = c == '\r' && i + 1 < n && text[i + 1] == '\n';
-      if (d.IsSeparator('.') || esc == '.') {
-        // "\.br\" would contain a separator (or the escape itself) here, so the break is
+      if (d.IsSeparator('.') || esc == '.' || d.truncation == '.') {
+        // "\.br\" would contain a delimiter (or the escape itself) here, so the break is
         // written as the hex data of a line feed: it decodes to the same "\n" as \.br\.
         out->append("X0A");
       } else {

@@ -401,6 +401,9 @@ TEST(EscapeRegressionTest, LineBreakIsHexWhenDotIsTheEscape) {
   const std::string encoded = Escape("a\nb", d);
   EXPECT_EQ(encoded, "a.X0A.b");
   EXPECT_EQ(Unescape(encoded, d), "a\nb");
+  Delimiters truncation;
+  truncation.truncation = '.';
+  EXPECT_EQ(Escape("a\nb", truncation).find('.'), std::string::npos);
 }
 
 // Regression from fuzz_path: MLLP block bytes in a value would break framing.
