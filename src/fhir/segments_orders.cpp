@@ -428,15 +428,7 @@ void Builder::OnSpm(Seg& s) {
   json::object placer = IdentifierFromEi(hl7::ParseEiComponent(C(eip, 1), d_), "PLAC", &psys);
   json::object filler = IdentifierFromEi(hl7::ParseEiComponent(C(eip, 2), d_), "FILL", &fsys);
   std::string key, query;
-  if (!filler.empty()) {
-    std::string v(filler["value"].as_string());
-    key = fsys + "|" + v;
-    query = IdentifierQuery(fsys, v);
-  } else if (!placer.empty()) {
-    std::string v(placer["value"].as_string());
-    key = psys + "|" + v;
-    query = IdentifierQuery(psys, v);
-  } else {
+  if (!OrderKey(filler, fsys, placer, psys, &key, &query)) {
     key = (order_key_.empty() ? patient_key_ + "|" + message_key_ : order_key_) + "|spm|" + Txt(s.F(1));
   }
   bool created = false;
@@ -896,15 +888,7 @@ void Builder::OnRxa(Seg& s) {
   json::object filler = orc ? IdentifierFromEi(hl7::ParseEi(First(orc->F(3), d_), d_), "FILL", &fsys) : json::object();
   hl7::CWE vaccine = hl7::ParseCwe(First(s.F(5), d_), d_);
   std::string key, query;
-  if (!filler.empty()) {
-    std::string v(filler["value"].as_string());
-    key = fsys + "|" + v;
-    query = IdentifierQuery(fsys, v);
-  } else if (!placer.empty()) {
-    std::string v(placer["value"].as_string());
-    key = psys + "|" + v;
-    query = IdentifierQuery(psys, v);
-  } else {
+  if (!OrderKey(filler, fsys, placer, psys, &key, &query)) {
     key = patient_key_ + "|" + vaccine.name_of_coding_system + "|" + vaccine.identifier + "|" + Txt(s.F(3));
   }
   bool created = false;
@@ -1015,20 +999,25 @@ void Builder::OnRxr(Seg& s) {
 
 // ---------------------------------------------------------------- SIU
 
+// The business key and conditional query of an order-like resource: the filler
+// number when there is one, else the placer number. False when neither is given.
+bool Builder::OrderKey(json::object& filler, const std::string& fsys, json::object& placer,
+                       const std::string& psys, std::string* key, std::string* query) {
+  json::object& id = !filler.empty() ? filler : placer;
+  if (id.empty()) return false;
+  const std::string& system = !filler.empty() ? fsys : psys;
+  std::string value(id["value"].as_string());
+  *key = system + "|" + value;
+  *query = IdentifierQuery(system, value);
+  return true;
+}
+
 void Builder::OnSch(Seg& s) {
   std::string psys, fsys;
   json::object placer = IdentifierFromEi(hl7::ParseEi(s.F(1), d_), "PLAC", &psys);
   json::object filler = IdentifierFromEi(hl7::ParseEi(s.F(2), d_), "FILL", &fsys);
   std::string key, query;
-  if (!filler.empty()) {
-    std::string v(filler["value"].as_string());
-    key = fsys + "|" + v;
-    query = IdentifierQuery(fsys, v);
-  } else if (!placer.empty()) {
-    std::string v(placer["value"].as_string());
-    key = psys + "|" + v;
-    query = IdentifierQuery(psys, v);
-  } else {
+  if (!OrderKey(filler, fsys, placer, psys, &key, &query)) {
     key = "msg|" + message_key_ + "|" + std::to_string(s.index);
   }
   bool created = false;

@@ -138,6 +138,8 @@ class Builder {
   void OnAil(Seg& s);
   void OnAip(Seg& s);
   bool InAppointment(Seg& s);
+  bool OrderKey(json::object& filler, const std::string& fsys, json::object& placer,
+                const std::string& psys, std::string* key, std::string* query);
   void AddAppointmentActor(Seg& s, int actor);
   void OnTxa(Seg& s);
   void FlushOrder(Seg* obr);
