@@ -17,5 +17,8 @@ void AddServeCommand(CLI::App& app, int* exit_code);
 void AddSendCommand(CLI::App& app, int* exit_code);
 void AddMessagesCommand(CLI::App& app, int* exit_code);
 void AddConvertCommand(CLI::App& app, int* exit_code);
+void AddTransformCommand(CLI::App& app, int* exit_code);
+void AddStatusCommand(CLI::App& app, int* exit_code);
+void AddReloadCommand(CLI::App& app, int* exit_code);
 
 }  // namespace junction::cli

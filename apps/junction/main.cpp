@@ -34,6 +34,9 @@ int main(int argc, char** argv) {
     AddSendCommand(app, &exit_code);
     AddMessagesCommand(app, &exit_code);
     AddConvertCommand(app, &exit_code);
+    AddTransformCommand(app, &exit_code);
+    AddStatusCommand(app, &exit_code);
+    AddReloadCommand(app, &exit_code);
     try {
       app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {

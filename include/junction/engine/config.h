@@ -19,11 +19,14 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "junction/engine/rules.h"
 #include "junction/hl7/status.h"
 
 namespace junction::engine {
@@ -42,6 +45,8 @@ struct LogConfig {
 
 struct ServerConfig {
   std::size_t io_threads = 2;  // Asio I/O threads shared by every MLLP listener
+  // Holds the serving process id; `junction reload` sends SIGHUP to it.
+  std::string pid_file = "./var/junction.pid";
 };
 
 struct StoreConfig {
@@ -71,10 +76,120 @@ struct MllpSourceConfig {
   std::optional<TlsConfig> tls;
 };
 
+// Polls a directory for files; each file may hold one message or many (batch,
+// stream, MLLP-framed). Stored messages are ACKed by moving the file.
+struct FileSourceConfig {
+  std::string dir;
+  std::string pattern = "*.hl7";      // fnmatch(3) glob on the file name
+  std::string move_to;                // processed files go here ("" = delete them)
+  std::string error_dir;              // files that hold no message ("" = <dir>/error)
+  std::chrono::milliseconds poll_interval{1000};
+  std::chrono::milliseconds min_age{1000};  // skip files modified more recently (still being written)
+  std::size_t max_file_bytes = 64u << 20;
+};
+
+// Client-side TLS for destinations.
+struct TlsClientConfig {
+  std::string ca;           // PEM CA bundle to verify the server ("" = system default)
+  std::string cert, key;    // client certificate (mutual TLS), optional
+  std::string server_name;  // SNI and the name checked ("" = the host)
+  bool verify = true;
+};
+
+// What a destination does with AE/CE answers (AR/CR are always errors).
+enum class AeAction { kRetry, kError };
+
+struct MllpDestinationConfig {
+  std::string host;
+  std::uint16_t port = 0;
+  std::chrono::milliseconds connect_timeout{5000};
+  std::chrono::milliseconds response_timeout{5000};
+  AeAction on_ae = AeAction::kError;
+  std::optional<TlsClientConfig> tls;
+};
+
+enum class HttpBody { kEr7, kJson };  // JSON: the lossless hl7 JSON form (or the FHIR Bundle)
+
+struct HttpDestinationConfig {
+  std::string url;  // http://host:port/path or https://...
+  bool https = false;
+  std::string host;
+  std::uint16_t port = 0;
+  std::string target = "/";  // path and query
+  HttpBody body = HttpBody::kEr7;
+  std::string content_type;  // "" = by body: x-application/hl7-v2+er7, application/json
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::chrono::milliseconds timeout{30000};
+  std::optional<TlsClientConfig> tls;
+};
+
+struct FileDestinationConfig {
+  std::string dir;
+  // Template: text with {PATH} placeholders (HL7 paths, e.g. {MSH-10}) and
+  // {id}, {channel}, {destination}, {date} (YYYYMMDD UTC), {time} (HHMMSS).
+  // Values are made safe for file names.
+  std::string name = "{MSH-10}.hl7";
+};
+
+struct ChannelDestinationConfig {
+  std::string channel;  // another channel of this config (checked)
+};
+
+// Wraps an http or file destination: the message is converted to a FHIR R4
+// Bundle (junction::fhir) and the Bundle is what gets posted or written.
+struct FhirConvertConfig {
+  std::string bundle = "transaction";  // transaction | batch | collection
+};
+
+enum class DestinationKind { kMllp, kHttp, kFile, kChannel };
+std::string_view DestinationKindName(DestinationKind kind);  // "mllp", ...
+
+enum class Ordering { kStrict, kBestEffort };
+
+struct RetryConfig {
+  int max_attempts = 10;  // best-effort: then error; strict: not applied (the queue stays blocked)
+  std::chrono::milliseconds initial_backoff{1000};
+  std::chrono::milliseconds max_backoff{300000};
+};
+
+struct DestinationConfig {
+  std::string name;
+  DestinationKind kind = DestinationKind::kFile;
+  MllpDestinationConfig mllp;
+  HttpDestinationConfig http;
+  FileDestinationConfig file;
+  ChannelDestinationConfig channel;
+  std::optional<FhirConvertConfig> fhir_convert;  // set: kind is kHttp or kFile
+  PipelineSpec pipeline;  // the destination's own filter and transform
+  RetryConfig retry;
+  Ordering ordering = Ordering::kStrict;
+  int line = 0;
+};
+
+struct RetentionConfig {
+  std::chrono::seconds max_age{0};        // 0 = keep forever
+  std::chrono::seconds error_max_age{0};  // errors; 0 = keep forever
+};
+
+enum class SourceKind { kMllp, kFile, kNone };  // kNone: only fed by other channels
+
 struct ChannelConfig {
   std::string name;
+  SourceKind source = SourceKind::kMllp;
   MllpSourceConfig mllp;
+  FileSourceConfig file;
+  PipelineSpec pipeline;  // channel-level filter and transform
+  std::vector<DestinationConfig> destinations;
+  RetentionConfig retention;
   int line = 0;  // where the channel starts in the file (for later messages)
+};
+
+// `fhir:` — settings of the v2 -> FHIR conversion (fhir::ConvertOptions), used
+// by fhir-convert destinations and `junction convert --config`.
+struct FhirSettings {
+  std::string default_timezone = "UTC";
+  std::string local_system_base = "urn:junction:id:";
+  std::map<std::string, std::string> identifier_systems;
 };
 
 struct Config {
@@ -82,6 +197,8 @@ struct Config {
   LogConfig log;
   ServerConfig server;
   StoreConfig store;
+  std::shared_ptr<const Tables> tables = std::make_shared<Tables>();  // `tables:`
+  FhirSettings fhir;                                                  // `fhir:`
   std::vector<ChannelConfig> channels;
 };
 
@@ -95,6 +212,8 @@ inline constexpr std::int64_t kMaxDelayUsLimit = 10'000'000;
 inline constexpr std::size_t kMaxConnectionsLimit = 100'000;
 inline constexpr std::int64_t kMaxTimeoutMs = 86'400'000;  // one day
 inline constexpr std::size_t kMaxConfigBytes = 4u << 20;
+inline constexpr std::size_t kMaxDestinations = 64;  // per channel
+inline constexpr int kMaxAttemptsLimit = 1'000'000;
 
 // Reads and checks the file. kIoError when it cannot be read (message names
 // the file), kInvalidArgument with `file:line: key: reason` otherwise.

@@ -119,6 +119,50 @@ class Store {
   virtual Status UpdateStatus(MessageId id, MessageState state, std::string error,
                               StatusCallback done) = 0;
 
+  // --- Channel processing and delivery queues (see types.h) ---------------
+  // All of these are writer operations: queued like UpdateStatus (they wait
+  // for room, never refused for a full queue), applied in order with
+  // everything else, reported once after the commit. Without a callback,
+  // failures are counted in StoreStats::failed_ops.
+
+  // Writes a channel's outcome for a message: state, error, transformed bytes
+  // and the new delivery rows, in one transaction. `done` gets the new
+  // delivery ids (in the order given), kNotFound for an unknown message.
+  virtual Status RecordProcessing(ProcessingOutcome outcome,
+                                  std::function<void(Result<std::vector<DeliveryId>>)> done) = 0;
+
+  // Records an attempt. When the message has no queued delivery left, its
+  // state becomes kSent (all sent/filtered) or kError (any error, with that
+  // delivery's error text). kNotFound for an unknown delivery.
+  virtual Status UpdateDelivery(DeliveryUpdate update, StatusCallback done) = 0;
+
+  // Resend: a new kQueued delivery of message `id` to `delivery.destination`
+  // (at the tail of that queue); the message becomes kQueued again.
+  virtual Status AddDelivery(MessageId id, NewDelivery delivery,
+                             std::function<void(Result<DeliveryId>)> done) = 0;
+
+  // Reprocess: the message goes back to kReceived (its transformed bytes are
+  // cleared) so the channel runs it again; its still-queued deliveries become
+  // kError "superseded by reprocess". Old deliveries stay as history.
+  virtual Status ResetForReprocess(MessageId id, StatusCallback done) = 0;
+
+  // Deletes per the request; `done` gets the number of messages deleted.
+  virtual Status Prune(PruneRequest request, std::function<void(Result<std::size_t>)> done) = 0;
+
+  // Messages of `channel` in state kReceived with id > after_id, oldest
+  // first, raw included, at most min(limit, kMaxQueryLimit).
+  virtual Result<std::vector<MessageRecord>> ListForProcessing(const std::string& channel,
+                                                               MessageId after_id,
+                                                               std::size_t limit) = 0;
+  // The head of a destination's queue, payloads resolved (see QueueQuery).
+  virtual Result<std::vector<DeliveryRecord>> ListQueued(const QueueQuery& query) = 0;
+  // Every delivery of a message, oldest first (payload: the row's own only).
+  virtual Result<std::vector<DeliveryRecord>> ListDeliveries(MessageId id) = 0;
+  // Counts per channel and destination (indexed; fast on large stores).
+  virtual Result<StatusReport> Report() = 0;
+  // Size of the database files in bytes (main file + WAL).
+  virtual std::int64_t SizeBytes() const = 0;
+
   // Waits until every operation queued before the call is committed.
   virtual Status Flush() = 0;
 
@@ -139,6 +183,11 @@ class Store {
   // callback they would wait for themselves, so there they fail instead.
   Result<AppendResult> AppendAndWait(IncomingMessage message);
   Status UpdateStatusAndWait(MessageId id, MessageState state, std::string error = {});
+  Result<std::vector<DeliveryId>> RecordProcessingAndWait(ProcessingOutcome outcome);
+  Status UpdateDeliveryAndWait(DeliveryUpdate update);
+  Result<DeliveryId> AddDeliveryAndWait(MessageId id, NewDelivery delivery);
+  Status ResetForReprocessAndWait(MessageId id);
+  Result<std::size_t> PruneAndWait(PruneRequest request);
 
  protected:
   // True on the thread that runs the callbacks (where waiting would deadlock).

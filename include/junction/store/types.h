@@ -20,6 +20,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace junction::store {
 
@@ -100,6 +101,11 @@ struct MessageRecord {
   MessageState state = MessageState::kReceived;
   std::string error;  // set with state kError (may be set with others)
   std::string raw;    // Get(): always; List(): only with include_raw
+  // The channel's output (after the channel-level transform), set by
+  // RecordProcessing. Get(): always loaded; has_transformed false when the
+  // channel has not processed the message or left it unchanged.
+  std::string transformed;
+  bool has_transformed = false;
 };
 
 // Filters for Store::List. Empty strings and zero values mean "any".
@@ -119,6 +125,136 @@ struct MessageQuery {
 };
 
 inline constexpr std::size_t kMaxQueryLimit = 10'000;
+
+// ---------------------------------------------------------------------------
+// Channel processing and delivery queues.
+//
+// After ingest, a channel worker runs the channel (filter, transform) on a
+// received message and records the outcome with Store::RecordProcessing: the
+// message's new state, its transformed bytes, and one delivery row per
+// destination, all in one transaction. Each destination's queue is its
+// delivery rows in state kQueued, oldest (lowest id) first. A dispatcher
+// reads the head of its queue (ListQueued), sends, and records each attempt
+// with UpdateDelivery. When no delivery of a message is queued any more, the
+// message becomes kSent (every delivery sent or filtered) or kError (any
+// delivery in error). A resend adds a new delivery row (AddDelivery); a
+// reprocess puts the message back to kReceived (ResetForReprocess).
+
+using DeliveryId = std::int64_t;
+
+enum class DeliveryState : std::uint8_t {
+  kQueued,    // waiting to be sent (possibly after failed attempts)
+  kSent,      // the destination accepted it
+  kError,     // given up (permanent rejection, attempts exhausted, superseded)
+  kFiltered,  // the destination's own filter dropped it (see `error` for the rule)
+};
+std::string_view DeliveryStateName(DeliveryState state);  // "queued", ...
+std::optional<DeliveryState> ParseDeliveryState(std::string_view name);
+
+struct NewDelivery {
+  std::string destination;  // destination name within the message's channel
+  DeliveryState state = DeliveryState::kQueued;  // kQueued or kFiltered (or kError)
+  std::string payload;      // the bytes to send; see has_payload
+  // false: the destination sends the message's transformed bytes (or its raw
+  // bytes when the channel left it unchanged); saves storing a copy.
+  bool has_payload = false;
+  std::string error;        // kFiltered: the rule that dropped it; kError: why
+};
+
+// The outcome of running a channel on message `id`, written atomically.
+struct ProcessingOutcome {
+  MessageId id = 0;
+  // kFiltered (channel filter dropped it), kQueued (deliveries follow),
+  // kError (parse/filter/transform failure), kProcessed (no destination
+  // queued anything: all filtered, or the channel has none).
+  MessageState state = MessageState::kQueued;
+  std::string error;        // kFiltered: the rule; kError: the reason
+  std::string transformed;  // the channel's output; see has_transformed
+  bool has_transformed = false;
+  std::vector<NewDelivery> deliveries;
+};
+
+// One attempt's result for a delivery.
+struct DeliveryUpdate {
+  DeliveryId id = 0;
+  DeliveryState state = DeliveryState::kQueued;  // kQueued again = will retry
+  int attempts = 0;                              // total attempts so far
+  std::int64_t next_attempt_at_us = 0;           // when to retry (kQueued)
+  std::string error;                             // last error ("" on success)
+  std::string response;                          // e.g. the ACK received (cut to 64 KiB)
+};
+
+struct DeliveryRecord {
+  DeliveryId id = 0;
+  MessageId message_id = 0;
+  std::string channel;
+  std::string destination;
+  DeliveryState state = DeliveryState::kQueued;
+  int attempts = 0;
+  std::int64_t created_at_us = 0;
+  std::int64_t updated_at_us = 0;
+  std::int64_t next_attempt_at_us = 0;
+  std::string error;
+  std::string response;
+  // ListQueued: the bytes to send, resolved (own payload, else the message's
+  // transformed bytes, else its raw bytes). ListDeliveries: the row's own
+  // payload only (has_payload tells).
+  std::string payload;
+  bool has_payload = false;
+  // The message's metadata, filled by ListQueued (for file names, logs).
+  std::string control_id;
+  std::int64_t received_at_us = 0;
+};
+
+// The head of one destination's queue: rows in kQueued with id > after_id,
+// ascending, at most min(limit, kMaxQueryLimit).
+struct QueueQuery {
+  std::string channel;
+  std::string destination;
+  DeliveryId after_id = 0;
+  std::size_t limit = 256;
+};
+
+// Counts for `junction status` and metrics.
+struct ChannelCounts {
+  std::string channel;
+  std::uint64_t received = 0;  // every stored message of the channel (any state)
+  std::uint64_t waiting = 0;   // state received: not yet processed
+  std::uint64_t filtered = 0;
+  std::uint64_t queued = 0;    // state queued
+  std::uint64_t sent = 0;
+  std::uint64_t processed = 0;
+  std::uint64_t errored = 0;
+};
+
+struct DestinationCounts {
+  std::string channel;
+  std::string destination;
+  std::uint64_t queued = 0;
+  std::uint64_t sent = 0;
+  std::uint64_t errored = 0;
+  std::uint64_t filtered = 0;
+  std::int64_t oldest_queued_at_us = 0;  // created_at of the head; 0 when empty
+  int head_attempts = 0;                 // failed attempts of the head so far
+  std::string head_error;                // the head's last error
+};
+
+struct StatusReport {
+  std::vector<ChannelCounts> channels;          // sorted by name
+  std::vector<DestinationCounts> destinations;  // sorted by channel, destination
+};
+
+// Retention: delete messages of `channel` received before `before_us`, and
+// those in state error before `errors_before_us` (0 = keep errors). Messages
+// still waiting or with a queued delivery are never deleted. At most
+// `max_rows` messages (with their deliveries) per call, oldest first, so
+// pruning never holds the writer for long.
+struct PruneRequest {
+  std::string channel;
+  std::int64_t before_us = 0;
+  std::int64_t errors_before_us = 0;
+  std::size_t max_rows = 500;
+};
 
 // Counters since Open, for metrics and benchmarks.
 struct StoreStats {

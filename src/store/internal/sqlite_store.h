@@ -29,6 +29,20 @@ class SqliteStore final : public Store {
   Status Append(IncomingMessage message, AppendCallback done) override;
   Status UpdateStatus(MessageId id, MessageState state, std::string error,
                       StatusCallback done) override;
+  Status RecordProcessing(ProcessingOutcome outcome,
+                          std::function<void(Result<std::vector<DeliveryId>>)> done) override;
+  Status UpdateDelivery(DeliveryUpdate update, StatusCallback done) override;
+  Status AddDelivery(MessageId id, NewDelivery delivery,
+                     std::function<void(Result<DeliveryId>)> done) override;
+  Status ResetForReprocess(MessageId id, StatusCallback done) override;
+  Status Prune(PruneRequest request, std::function<void(Result<std::size_t>)> done) override;
+  Result<std::vector<MessageRecord>> ListForProcessing(const std::string& channel,
+                                                       MessageId after_id,
+                                                       std::size_t limit) override;
+  Result<std::vector<DeliveryRecord>> ListQueued(const QueueQuery& query) override;
+  Result<std::vector<DeliveryRecord>> ListDeliveries(MessageId id) override;
+  Result<StatusReport> Report() override;
+  std::int64_t SizeBytes() const override;
   Status Flush() override;
   Result<MessageRecord> Get(MessageId id) override;
   Result<std::vector<MessageRecord>> List(const MessageQuery& query) override;
