@@ -11,9 +11,10 @@ records (tables `messages` and `deliveries`):
     row is `filtered`;
   - `ack: after-processing`: the ACK follows filter + transform; a Lua
     `error()` gives AE and the message is `error` with the Lua message and line;
-  - sandbox escapes (os.execute, io.open, require, dofile, debug, package,
-    string.rep bomb, string doubling, infinite loop) end in `error`, nothing
-    happens on disk, and the engine keeps serving;
+  - sandbox escapes (os.execute, io.open, require, dofile, loadfile, bytecode,
+    debug, package, string.rep bomb, string doubling, infinite loop, table
+    flood) end in `error`, nothing happens on disk, and the engine keeps
+    serving;
   - a `channel:` destination chains into a `source: none` channel.
 """
 
@@ -228,6 +229,9 @@ class SandboxTest(ChannelTestCase):
         self.ehr = Receiver(name="ehr").start()
         self.addCleanup(self.ehr.stop)
         self.marker = os.path.join(self.tmp, "escaped")
+        self.probe = os.path.join(self.tmp, "probe.lua")
+        with open(self.probe, "w") as f:
+            f.write('return "LEAK"\n')
         lua = "\n".join([
             'local what = msg:get("PID-3.1")',
             'if what == "EXEC" then os.execute("touch %s-exec")' % self.marker,
@@ -235,7 +239,11 @@ class SandboxTest(ChannelTestCase):
             % self.marker,
             'elseif what == "REQ" then local m = require("os"); m.execute("touch %s-req")'
             % self.marker,
-            'elseif what == "DOFILE" then dofile("/etc/hostname")',
+            # These would pass (AA) if the function were reachable.
+            'elseif what == "DOFILE" then msg:set("PID-18", dofile("%s"))' % self.probe,
+            'elseif what == "LOADFILE" then msg:set("PID-18", loadfile("%s")())' % self.probe,
+            'elseif what == "BYTECODE" then'
+            ' msg:set("PID-18", load(string.dump(function() return "LEAK" end))())',
             'elseif what == "DEBUG" then debug.sethook(function() end, "", 1)',
             'elseif what == "PKG" then package.loadlib("libc.so.6", "system")',
             'elseif what == "REP" then msg:set("PID-18", string.rep("x", 1 << 30))',
@@ -256,8 +264,8 @@ class SandboxTest(ChannelTestCase):
 
     def test_escapes_end_in_error_and_the_engine_keeps_serving(self):
         server = self.server
-        attacks = ["EXEC", "IO", "REQ", "DOFILE", "DEBUG", "PKG", "REP", "DOUBLE", "LOOP",
-                   "TABLES"]
+        attacks = ["EXEC", "IO", "REQ", "DOFILE", "LOADFILE", "BYTECODE", "DEBUG", "PKG", "REP",
+                   "DOUBLE", "LOOP", "TABLES"]
         answers = {}
         for n, what in enumerate(attacks):
             cid = "SB-%s" % what
