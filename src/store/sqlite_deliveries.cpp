@@ -1,20 +1,699 @@
-// Delivery queues in the SQLite store (skeleton; being implemented).
+// Channel processing and delivery queues in the SQLite store.
+//
+// Writes (RecordProcessing, UpdateDelivery, AddDelivery, ResetForReprocess,
+// Prune) are writer operations like UpdateStatus: validated and queued here,
+// applied by the writer thread inside its batch transaction with statements
+// prepared once (PrepareDeliveryStatements). Reads use the pooled read
+// connections. Schema: src/store/internal/schema.cpp (version 2).
+#include <algorithm>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string_view>
+#include <system_error>
+#include <utility>
+
+#include "store/internal/rows.h"
 #include "store/internal/sqlite_store.h"
 
 namespace junction::store::internal {
 namespace {
-Status Todo() { return Status::Invalid("store: delivery queues are not implemented yet"); }
+
+constexpr std::string_view kSuperseded = "superseded by reprocess";
+
+Status ReadOnlyError() { return Status::Io("the message store is open read-only"); }
+
+// --- writer statements (prepared once on the writer connection) ----------
+
+constexpr const char* kRecordSql =
+    "UPDATE messages SET status = ?1, error = ?2, transformed = ?3, updated_at = ?4"
+    " WHERE id = ?5 RETURNING channel";
+constexpr const char* kInsertDeliverySql =
+    "INSERT INTO deliveries (message_id, channel, destination, state, attempts, created_at,"
+    " updated_at, next_attempt_at, error, response, payload)"
+    " VALUES (?1, ?2, ?3, ?4, 0, ?5, ?5, 0, ?6, '', ?7)";
+constexpr const char* kUpdateDeliverySql =
+    "UPDATE deliveries SET state = ?1, attempts = ?2, next_attempt_at = ?3, error = ?4,"
+    " response = ?5, updated_at = ?6 WHERE id = ?7 RETURNING message_id";
+// Few rows per message (one per destination and resend), via deliveries_by_message.
+constexpr const char* kRowsOfMessageSql =
+    "SELECT destination, state, error FROM deliveries WHERE message_id = ?1 ORDER BY id";
+// Only a message waiting for its deliveries is completed: one that was reset
+// for reprocessing (or set by hand) keeps its state when a late attempt of a
+// superseded delivery is recorded.
+constexpr const char* kCompleteSql =
+    "UPDATE messages SET status = ?1, error = ?2, updated_at = ?3"
+    " WHERE id = ?4 AND status = 'queued'";
+constexpr const char* kRequeueSql =
+    "UPDATE messages SET status = 'queued', error = '', updated_at = ?1 WHERE id = ?2"
+    " RETURNING channel";
+constexpr const char* kResetMessageSql =
+    "UPDATE messages SET status = 'received', error = '', transformed = NULL, updated_at = ?1"
+    " WHERE id = ?2";
+constexpr const char* kResetDeliveriesSql =
+    "UPDATE deliveries SET state = 'error', error = ?3, updated_at = ?1"
+    " WHERE message_id = ?2 AND state = 'queued'";
+// Channel names in order, one index seek each (messages_by_channel_status).
+constexpr const char* kNextChannelSql = "SELECT min(channel) FROM messages WHERE channel > ?1";
+// Walks messages_by_channel_status in id order; the caller stops at the first
+// row that is too young, so a call reads about as many rows as it deletes.
+constexpr const char* kPruneCandidatesSql =
+    "SELECT id, received_at FROM messages WHERE channel = ?1 AND status = ?2"
+    " AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.message_id = messages.id"
+    " AND d.state = 'queued') ORDER BY id";
+constexpr const char* kDeleteDeliveriesSql = "DELETE FROM deliveries WHERE message_id = ?1";
+constexpr const char* kDeleteMessageSql = "DELETE FROM messages WHERE id = ?1";
+
+// --- reads ---------------------------------------------------------------
+
+constexpr const char* kDeliveryColumns =
+    "SELECT d.id, d.message_id, d.channel, d.destination, d.state, d.attempts, d.created_at,"
+    " d.updated_at, d.next_attempt_at, d.error, d.response, d.payload IS NOT NULL, ";
+
+Status CheckText(std::string_view what, const std::string& value, bool required) {
+  if (required && value.empty())
+    return Status::Invalid("store: " + std::string(what) + " is empty");
+  if (value.size() > kMaxMetadataFieldBytes) {
+    return Status::Invalid("store: " + std::string(what) + " is longer than " +
+                           std::to_string(kMaxMetadataFieldBytes) + " bytes");
+  }
+  return Status::Ok();
+}
+
+Status CheckDeliveryState(DeliveryState state) {
+  if (!ParseDeliveryState(DeliveryStateName(state))) {
+    return Status::Invalid("store: unknown delivery state");
+  }
+  return Status::Ok();
+}
+
+// Validates and bounds a new delivery; returns the bytes it adds to the queue.
+Result<std::size_t> PrepareNewDelivery(NewDelivery& d) {
+  JUNCTION_RETURN_IF_ERROR(CheckText("destination name", d.destination, /*required=*/true));
+  JUNCTION_RETURN_IF_ERROR(CheckDeliveryState(d.state));
+  TruncateUtf8(d.error, kMaxErrorTextBytes);
+  if (!d.has_payload) d.payload.clear();
+  return d.payload.size() + d.error.size() + d.destination.size();
+}
+
+// Reads one row of a statement built on kDeliveryColumns followed by the
+// payload column (12) and, for ListQueued, control_id (13), received_at (14).
+Result<DeliveryRecord> ReadDelivery(const Stmt& stmt, bool with_message) {
+  DeliveryRecord r;
+  r.id = stmt.ColumnInt64(0);
+  r.message_id = stmt.ColumnInt64(1);
+  r.channel = stmt.ColumnText(2);
+  r.destination = stmt.ColumnText(3);
+  std::optional<DeliveryState> state = ParseDeliveryState(stmt.ColumnText(4));
+  if (!state) return Status::Invalid("delivery " + std::to_string(r.id) + " has an unknown state");
+  r.state = *state;
+  r.attempts = static_cast<int>(stmt.ColumnInt64(5));
+  r.created_at_us = stmt.ColumnInt64(6);
+  r.updated_at_us = stmt.ColumnInt64(7);
+  r.next_attempt_at_us = stmt.ColumnInt64(8);
+  r.error = stmt.ColumnText(9);
+  r.response = stmt.ColumnText(10);
+  r.has_payload = stmt.ColumnInt64(11) != 0;
+  r.payload = stmt.ColumnBlob(12);
+  if (with_message) {
+    r.control_id = stmt.ColumnText(13);
+    r.received_at_us = stmt.ColumnInt64(14);
+  }
+  return r;
+}
+
+// Steps a statement to the end, collecting rows with `read`.
+template <typename T, typename Read>
+Result<std::vector<T>> Collect(sqlite3* db, Stmt& stmt, Read read) {
+  std::vector<T> rows;
+  for (;;) {
+    int rc = stmt.Step();
+    if (rc == SQLITE_DONE) return rows;
+    if (rc != SQLITE_ROW) return SqliteError(db, rc, "store: read failed");
+    Result<T> row = read(stmt);
+    if (!row.ok()) return row.status();
+    rows.push_back(std::move(*row));
+  }
+}
+
 }  // namespace
 
-Status SqliteStore::RecordProcessing(ProcessingOutcome, std::function<void(Result<std::vector<DeliveryId>>)>) { return Todo(); }
-Status SqliteStore::UpdateDelivery(DeliveryUpdate, StatusCallback) { return Todo(); }
-Status SqliteStore::AddDelivery(MessageId, NewDelivery, std::function<void(Result<DeliveryId>)>) { return Todo(); }
-Status SqliteStore::ResetForReprocess(MessageId, StatusCallback) { return Todo(); }
-Status SqliteStore::Prune(PruneRequest, std::function<void(Result<std::size_t>)>) { return Todo(); }
-Result<std::vector<MessageRecord>> SqliteStore::ListForProcessing(const std::string&, MessageId, std::size_t) { return Todo(); }
-Result<std::vector<DeliveryRecord>> SqliteStore::ListQueued(const QueueQuery&) { return Todo(); }
-Result<std::vector<DeliveryRecord>> SqliteStore::ListDeliveries(MessageId) { return Todo(); }
-Result<StatusReport> SqliteStore::Report() { return Todo(); }
-std::int64_t SqliteStore::SizeBytes() const { return 0; }
+// ------------------------------------------------------------ queueing
+
+Status SqliteStore::RecordProcessing(ProcessingOutcome outcome, IdsCallback done) {
+  if (options_.read_only) return ReadOnlyError();
+  if (!ParseMessageState(MessageStateName(outcome.state))) {
+    return Status::Invalid("store: unknown message state");
+  }
+  TruncateUtf8(outcome.error, kMaxErrorTextBytes);
+  if (!outcome.has_transformed) outcome.transformed.clear();
+  std::size_t bytes = outcome.transformed.size() + outcome.error.size();
+  for (NewDelivery& d : outcome.deliveries) {
+    Result<std::size_t> size = PrepareNewDelivery(d);
+    if (!size.ok()) return size.status();
+    bytes += *size;
+  }
+  Op op;
+  op.kind = OpKind::kRecordProcessing;
+  op.id = outcome.id;
+  op.bytes = bytes;
+  op.processing = std::make_unique<ProcessingOutcome>(std::move(outcome));
+  op.ids_done = std::move(done);
+  return Enqueue(std::move(op), /*fail_fast=*/false);
+}
+
+Status SqliteStore::UpdateDelivery(DeliveryUpdate update, StatusCallback done) {
+  if (options_.read_only) return ReadOnlyError();
+  JUNCTION_RETURN_IF_ERROR(CheckDeliveryState(update.state));
+  if (update.attempts < 0) return Status::Invalid("store: attempts must not be negative");
+  TruncateUtf8(update.error, kMaxErrorTextBytes);
+  TruncateUtf8(update.response, kMaxResponseBytes);
+  Op op;
+  op.kind = OpKind::kUpdateDelivery;
+  op.bytes = update.error.size() + update.response.size();
+  op.delivery_update = std::make_unique<DeliveryUpdate>(std::move(update));
+  op.status_done = std::move(done);
+  return Enqueue(std::move(op), /*fail_fast=*/false);
+}
+
+Status SqliteStore::AddDelivery(MessageId id, NewDelivery delivery, IdCallback done) {
+  if (options_.read_only) return ReadOnlyError();
+  delivery.state = DeliveryState::kQueued;  // a resend always joins the queue
+  Result<std::size_t> size = PrepareNewDelivery(delivery);
+  if (!size.ok()) return size.status();
+  Op op;
+  op.kind = OpKind::kAddDelivery;
+  op.id = id;
+  op.bytes = *size;
+  op.new_delivery = std::make_unique<NewDelivery>(std::move(delivery));
+  op.id_done = std::move(done);
+  return Enqueue(std::move(op), /*fail_fast=*/false);
+}
+
+Status SqliteStore::ResetForReprocess(MessageId id, StatusCallback done) {
+  if (options_.read_only) return ReadOnlyError();
+  Op op;
+  op.kind = OpKind::kResetForReprocess;
+  op.id = id;
+  op.status_done = std::move(done);
+  return Enqueue(std::move(op), /*fail_fast=*/false);
+}
+
+Status SqliteStore::Prune(PruneRequest request, CountCallback done) {
+  if (options_.read_only) return ReadOnlyError();
+  request.max_rows = std::min(request.max_rows, kMaxQueryLimit);
+  Op op;
+  op.kind = OpKind::kPrune;
+  op.prune = std::make_unique<PruneRequest>(std::move(request));
+  op.count_done = std::move(done);
+  return Enqueue(std::move(op), /*fail_fast=*/false);
+}
+
+// ------------------------------------------------------------ writer side
+
+Status SqliteStore::PrepareDeliveryStatements() {
+  sqlite3* w = writer_db_.get();
+  DeliveryStmts& d = delivery_stmts_;
+  struct {
+    Stmt* stmt;
+    const char* sql;
+  } statements[] = {
+      {&d.record, kRecordSql},
+      {&d.insert, kInsertDeliverySql},
+      {&d.update, kUpdateDeliverySql},
+      {&d.rows_of_message, kRowsOfMessageSql},
+      {&d.complete, kCompleteSql},
+      {&d.requeue, kRequeueSql},
+      {&d.reset_message, kResetMessageSql},
+      {&d.reset_deliveries, kResetDeliveriesSql},
+      {&d.next_channel, kNextChannelSql},
+      {&d.prune_candidates, kPruneCandidatesSql},
+      {&d.delete_deliveries, kDeleteDeliveriesSql},
+      {&d.delete_message, kDeleteMessageSql},
+  };
+  for (auto& s : statements) {
+    Result<Stmt> prepared = Stmt::Prepare(w, s.sql);
+    if (!prepared.ok()) return prepared.status();
+    *s.stmt = std::move(*prepared);
+  }
+  return Status::Ok();
+}
+
+Status SqliteStore::ApplyDeliveryOp(Op& op, std::int64_t now_us, Outcome& outcome) {
+  switch (op.kind) {
+    case OpKind::kRecordProcessing:
+      return RecordOne(*op.processing, now_us, outcome);
+    case OpKind::kUpdateDelivery:
+      return UpdateDeliveryOne(*op.delivery_update, now_us, outcome);
+    case OpKind::kAddDelivery:
+      return AddDeliveryOne(op.id, *op.new_delivery, now_us, outcome);
+    case OpKind::kResetForReprocess:
+      return ResetOne(op.id, now_us, outcome);
+    case OpKind::kPrune:
+      return PruneOne(*op.prune, outcome);
+    default:
+      return Status::Invalid("store: unexpected operation kind");
+  }
+}
+
+Status SqliteStore::RecordOne(const ProcessingOutcome& p, std::int64_t now_us, Outcome& outcome) {
+  sqlite3* w = writer_db_.get();
+  Stmt& s = delivery_stmts_.record;
+  s.BindText(1, MessageStateName(p.state));
+  s.BindText(2, p.error);
+  if (p.has_transformed) {
+    s.BindBlob(3, p.transformed);
+  } else {
+    s.BindNull(3);
+  }
+  s.BindInt64(4, now_us);
+  s.BindInt64(5, p.id);
+  int rc = s.Step();
+  std::string channel = rc == SQLITE_ROW ? s.ColumnText(0) : std::string();
+  s.Reset();
+  if (rc == SQLITE_DONE) {
+    outcome.status = Status::NotFound("no message with id " + std::to_string(p.id));
+    return Status::Ok();
+  }
+  if (rc != SQLITE_ROW) return SqliteError(w, rc, "store: recording processing failed");
+
+  outcome.ids.reserve(p.deliveries.size());
+  bool any_queued = false;
+  for (const NewDelivery& d : p.deliveries) {
+    DeliveryId id = 0;
+    JUNCTION_RETURN_IF_ERROR(InsertDelivery(p.id, channel, d, now_us, id));
+    outcome.ids.push_back(id);
+    any_queued = any_queued || d.state == DeliveryState::kQueued;
+  }
+  // "Queued" with nothing queued would wait forever: settle it now.
+  if (p.state == MessageState::kQueued && !any_queued) return CompleteMessage(p.id, now_us);
+  return Status::Ok();
+}
+
+Status SqliteStore::InsertDelivery(MessageId id, const std::string& channel, const NewDelivery& d,
+                                   std::int64_t now_us, DeliveryId& inserted) {
+  sqlite3* w = writer_db_.get();
+  Stmt& s = delivery_stmts_.insert;
+  s.BindInt64(1, id);
+  s.BindText(2, channel);
+  s.BindText(3, d.destination);
+  s.BindText(4, DeliveryStateName(d.state));
+  s.BindInt64(5, now_us);
+  s.BindText(6, d.error);
+  int rc = d.has_payload ? s.BindBlob(7, d.payload) : s.BindNull(7);
+  if (rc == SQLITE_OK) rc = s.Step();
+  s.Reset();
+  if (rc != SQLITE_DONE) return SqliteError(w, rc, "store: inserting a delivery failed");
+  inserted = sqlite3_last_insert_rowid(w);
+  return Status::Ok();
+}
+
+Status SqliteStore::UpdateDeliveryOne(const DeliveryUpdate& u, std::int64_t now_us,
+                                      Outcome& outcome) {
+  sqlite3* w = writer_db_.get();
+  Stmt& s = delivery_stmts_.update;
+  s.BindText(1, DeliveryStateName(u.state));
+  s.BindInt64(2, u.attempts);
+  s.BindInt64(3, u.next_attempt_at_us);
+  s.BindText(4, u.error);
+  s.BindText(5, u.response);
+  s.BindInt64(6, now_us);
+  s.BindInt64(7, u.id);
+  int rc = s.Step();
+  MessageId message_id = rc == SQLITE_ROW ? s.ColumnInt64(0) : 0;
+  s.Reset();
+  if (rc == SQLITE_DONE) {
+    outcome.status = Status::NotFound("no delivery with id " + std::to_string(u.id));
+    return Status::Ok();
+  }
+  if (rc != SQLITE_ROW) return SqliteError(w, rc, "store: delivery update failed");
+  // A retry leaves this delivery queued, so the message cannot be complete.
+  if (u.state == DeliveryState::kQueued) return Status::Ok();
+  return CompleteMessage(message_id, now_us);
+}
+
+// When no delivery of the message is queued any more, its state follows the
+// latest delivery (highest id) of each destination: any error -> error (with
+// the most recent such error text), else sent.
+Status SqliteStore::CompleteMessage(MessageId id, std::int64_t now_us) {
+  sqlite3* w = writer_db_.get();
+  Stmt& rows = delivery_stmts_.rows_of_message;
+  rows.BindInt64(1, id);
+  struct Latest {
+    int seq = 0;  // position in id order
+    std::string state, error;
+  };
+  std::map<std::string, Latest, std::less<>> latest;
+  bool any_queued = false;
+  int rc = SQLITE_ROW;
+  for (int seq = 0; !any_queued && (rc = rows.Step()) == SQLITE_ROW; ++seq) {
+    Latest row{seq, rows.ColumnText(1), rows.ColumnText(2)};
+    any_queued = row.state == DeliveryStateName(DeliveryState::kQueued);
+    latest[rows.ColumnText(0)] = std::move(row);
+  }
+  rows.Reset();
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+    return SqliteError(w, rc, "store: reading a message's deliveries failed");
+  }
+  if (any_queued || latest.empty()) return Status::Ok();
+
+  // Of several destinations in error, report the most recent failure.
+  const Latest* failed = nullptr;
+  for (const auto& entry : latest) {
+    const Latest& row = entry.second;
+    if (row.state == DeliveryStateName(DeliveryState::kError) &&
+        (failed == nullptr || row.seq > failed->seq)) {
+      failed = &row;
+    }
+  }
+  const std::string* error = failed ? &failed->error : nullptr;
+  Stmt& s = delivery_stmts_.complete;
+  s.BindText(1, MessageStateName(error ? MessageState::kError : MessageState::kSent));
+  s.BindText(2, error ? std::string_view(*error) : std::string_view());
+  s.BindInt64(3, now_us);
+  s.BindInt64(4, id);
+  rc = s.Step();
+  s.Reset();
+  if (rc != SQLITE_DONE) return SqliteError(w, rc, "store: completing a message failed");
+  return Status::Ok();
+}
+
+Status SqliteStore::AddDeliveryOne(MessageId id, const NewDelivery& d, std::int64_t now_us,
+                                   Outcome& outcome) {
+  sqlite3* w = writer_db_.get();
+  Stmt& s = delivery_stmts_.requeue;
+  s.BindInt64(1, now_us);
+  s.BindInt64(2, id);
+  int rc = s.Step();
+  std::string channel = rc == SQLITE_ROW ? s.ColumnText(0) : std::string();
+  s.Reset();
+  if (rc == SQLITE_DONE) {
+    outcome.status = Status::NotFound("no message with id " + std::to_string(id));
+    return Status::Ok();
+  }
+  if (rc != SQLITE_ROW) return SqliteError(w, rc, "store: requeueing a message failed");
+  return InsertDelivery(id, channel, d, now_us, outcome.delivery_id);
+}
+
+Status SqliteStore::ResetOne(MessageId id, std::int64_t now_us, Outcome& outcome) {
+  sqlite3* w = writer_db_.get();
+  Stmt& m = delivery_stmts_.reset_message;
+  m.BindInt64(1, now_us);
+  m.BindInt64(2, id);
+  int rc = m.Step();
+  m.Reset();
+  if (rc != SQLITE_DONE) return SqliteError(w, rc, "store: resetting a message failed");
+  if (sqlite3_changes(w) == 0) {
+    outcome.status = Status::NotFound("no message with id " + std::to_string(id));
+    return Status::Ok();
+  }
+  Stmt& d = delivery_stmts_.reset_deliveries;
+  d.BindInt64(1, now_us);
+  d.BindInt64(2, id);
+  d.BindText(3, kSuperseded);
+  rc = d.Step();
+  d.Reset();
+  if (rc != SQLITE_DONE) return SqliteError(w, rc, "store: superseding deliveries failed");
+  return Status::Ok();
+}
+
+Status SqliteStore::PruneOne(const PruneRequest& r, Outcome& outcome) {
+  sqlite3* w = writer_db_.get();
+  if (r.max_rows == 0 || (r.before_us == 0 && r.errors_before_us == 0)) return Status::Ok();
+
+  std::vector<MessageId> candidates;
+  if (!r.channel.empty()) {
+    JUNCTION_RETURN_IF_ERROR(PruneChannel(r.channel, r, candidates));
+  } else {
+    // '' sorts first; the others follow by seeking past the previous name.
+    std::string channel;
+    JUNCTION_RETURN_IF_ERROR(PruneChannel(channel, r, candidates));
+    Stmt& next = delivery_stmts_.next_channel;
+    for (;;) {
+      next.BindText(1, channel);
+      int rc = next.Step();
+      bool found = rc == SQLITE_ROW && sqlite3_column_type(next.get(), 0) != SQLITE_NULL;
+      std::string name = found ? next.ColumnText(0) : std::string();
+      next.Reset();
+      if (rc != SQLITE_ROW) return SqliteError(w, rc, "store: listing channels failed");
+      if (!found) break;
+      channel = std::move(name);
+      JUNCTION_RETURN_IF_ERROR(PruneChannel(channel, r, candidates));
+    }
+  }
+  std::sort(candidates.begin(), candidates.end());
+  if (candidates.size() > r.max_rows) candidates.resize(r.max_rows);
+
+  Stmt& del_d = delivery_stmts_.delete_deliveries;
+  Stmt& del_m = delivery_stmts_.delete_message;
+  for (MessageId id : candidates) {
+    del_d.BindInt64(1, id);
+    int rc = del_d.Step();
+    del_d.Reset();
+    if (rc != SQLITE_DONE) return SqliteError(w, rc, "store: deleting deliveries failed");
+    del_m.BindInt64(1, id);
+    rc = del_m.Step();
+    del_m.Reset();
+    if (rc != SQLITE_DONE) return SqliteError(w, rc, "store: deleting a message failed");
+  }
+  outcome.count = candidates.size();
+  return Status::Ok();
+}
+
+// Adds up to r.max_rows of the oldest prunable messages of one channel, per
+// state, to `candidates` (the caller keeps the oldest overall).
+Status SqliteStore::PruneChannel(const std::string& channel, const PruneRequest& r,
+                                 std::vector<MessageId>& candidates) {
+  sqlite3* w = writer_db_.get();
+  // Never "received" (not processed yet); errors only with their own cutoff.
+  static constexpr MessageState kPrunable[] = {
+      MessageState::kFiltered, MessageState::kTransformed, MessageState::kQueued,
+      MessageState::kSent,     MessageState::kProcessed,   MessageState::kError,
+  };
+  Stmt& s = delivery_stmts_.prune_candidates;
+  for (MessageState state : kPrunable) {
+    std::int64_t cutoff = state == MessageState::kError ? r.errors_before_us : r.before_us;
+    if (cutoff == 0) continue;
+    s.BindText(1, channel);
+    s.BindText(2, MessageStateName(state));
+    std::size_t taken = 0;
+    int rc = SQLITE_ROW;
+    while (taken < r.max_rows && (rc = s.Step()) == SQLITE_ROW) {
+      // Ids grow with time: the first young message ends this state's run.
+      if (s.ColumnInt64(1) >= cutoff) break;
+      candidates.push_back(s.ColumnInt64(0));
+      ++taken;
+    }
+    s.Reset();
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+      return SqliteError(w, rc, "store: finding messages to prune failed");
+    }
+  }
+  return Status::Ok();
+}
+
+// ------------------------------------------------------------ reads
+
+Result<std::vector<MessageRecord>> SqliteStore::ListForProcessing(const std::string& channel,
+                                                                  MessageId after_id,
+                                                                  std::size_t limit) {
+  std::string sql = std::string(kSelectColumns) +
+                    "transformed, raw FROM messages WHERE channel = ?1 AND status = 'received'"
+                    " AND id > ?2 ORDER BY id LIMIT ?3";
+  Result<DbPtr> db = AcquireReader();
+  if (!db.ok()) return db.status();
+  Result<std::vector<MessageRecord>> result = [&]() -> Result<std::vector<MessageRecord>> {
+    Result<Stmt> stmt = Stmt::Prepare(db->get(), sql);
+    if (!stmt.ok()) return stmt.status();
+    stmt->BindText(1, channel);
+    stmt->BindInt64(2, after_id);
+    stmt->BindInt64(3, static_cast<std::int64_t>(std::min(limit, kMaxQueryLimit)));
+    return Collect<MessageRecord>(db->get(), *stmt, [](const Stmt& s) { return ReadRow(s); });
+  }();
+  ReleaseReader(std::move(*db));
+  return result;
+}
+
+Result<std::vector<DeliveryRecord>> SqliteStore::ListQueued(const QueueQuery& query) {
+  std::string sql = std::string(kDeliveryColumns) +
+                    "coalesce(d.payload, m.transformed, m.raw), m.control_id, m.received_at"
+                    " FROM deliveries d JOIN messages m ON m.id = d.message_id"
+                    " WHERE d.channel = ?1 AND d.destination = ?2 AND d.state = 'queued'"
+                    " AND d.id > ?3 ORDER BY d.id LIMIT ?4";
+  Result<DbPtr> db = AcquireReader();
+  if (!db.ok()) return db.status();
+  Result<std::vector<DeliveryRecord>> result = [&]() -> Result<std::vector<DeliveryRecord>> {
+    Result<Stmt> stmt = Stmt::Prepare(db->get(), sql);
+    if (!stmt.ok()) return stmt.status();
+    stmt->BindText(1, query.channel);
+    stmt->BindText(2, query.destination);
+    stmt->BindInt64(3, query.after_id);
+    stmt->BindInt64(4, static_cast<std::int64_t>(std::min(query.limit, kMaxQueryLimit)));
+    return Collect<DeliveryRecord>(db->get(), *stmt,
+                                   [](const Stmt& s) { return ReadDelivery(s, true); });
+  }();
+  ReleaseReader(std::move(*db));
+  return result;
+}
+
+Result<std::vector<DeliveryRecord>> SqliteStore::ListDeliveries(MessageId id) {
+  std::string sql = std::string(kDeliveryColumns) +
+                    "d.payload FROM deliveries d WHERE d.message_id = ?1 ORDER BY d.id";
+  Result<DbPtr> db = AcquireReader();
+  if (!db.ok()) return db.status();
+  Result<std::vector<DeliveryRecord>> result = [&]() -> Result<std::vector<DeliveryRecord>> {
+    Result<Stmt> stmt = Stmt::Prepare(db->get(), sql);
+    if (!stmt.ok()) return stmt.status();
+    stmt->BindInt64(1, id);
+    return Collect<DeliveryRecord>(db->get(), *stmt,
+                                   [](const Stmt& s) { return ReadDelivery(s, false); });
+  }();
+  ReleaseReader(std::move(*db));
+  return result;
+}
+
+namespace {
+
+// Both GROUP BYs read only a covering index (messages_by_channel_status,
+// deliveries_by_queue) in its own order: no table rows, no sort.
+constexpr const char* kChannelCountsSql =
+    "SELECT channel, status, count(*) FROM messages GROUP BY channel, status"
+    " ORDER BY channel, status";
+constexpr const char* kDestinationCountsSql =
+    "SELECT channel, destination, state, count(*) FROM deliveries"
+    " GROUP BY channel, destination, state ORDER BY channel, destination, state";
+constexpr const char* kQueueHeadSql =
+    "SELECT created_at, attempts, error FROM deliveries WHERE channel = ?1 AND destination = ?2"
+    " AND state = 'queued' ORDER BY id LIMIT 1";
+
+Result<StatusReport> ReadReport(sqlite3* db) {
+  StatusReport report;
+  Result<Stmt> channels = Stmt::Prepare(db, kChannelCountsSql);
+  if (!channels.ok()) return channels.status();
+  for (;;) {
+    int rc = channels->Step();
+    if (rc == SQLITE_DONE) break;
+    if (rc != SQLITE_ROW) return SqliteError(db, rc, "store: counting messages failed");
+    std::string channel = channels->ColumnText(0);
+    if (report.channels.empty() || report.channels.back().channel != channel) {
+      report.channels.push_back(ChannelCounts{});
+      report.channels.back().channel = std::move(channel);
+    }
+    ChannelCounts& c = report.channels.back();
+    auto n = static_cast<std::uint64_t>(channels->ColumnInt64(2));
+    c.received += n;
+    std::optional<MessageState> state = ParseMessageState(channels->ColumnText(1));
+    if (!state) continue;  // counted in the total only
+    switch (*state) {
+      case MessageState::kReceived:
+        c.waiting += n;
+        break;
+      case MessageState::kFiltered:
+        c.filtered += n;
+        break;
+      case MessageState::kQueued:
+        c.queued += n;
+        break;
+      case MessageState::kSent:
+        c.sent += n;
+        break;
+      case MessageState::kProcessed:
+        c.processed += n;
+        break;
+      case MessageState::kError:
+        c.errored += n;
+        break;
+      case MessageState::kTransformed:
+        break;
+    }
+  }
+
+  Result<Stmt> destinations = Stmt::Prepare(db, kDestinationCountsSql);
+  if (!destinations.ok()) return destinations.status();
+  for (;;) {
+    int rc = destinations->Step();
+    if (rc == SQLITE_DONE) break;
+    if (rc != SQLITE_ROW) return SqliteError(db, rc, "store: counting deliveries failed");
+    std::string channel = destinations->ColumnText(0);
+    std::string destination = destinations->ColumnText(1);
+    if (report.destinations.empty() || report.destinations.back().channel != channel ||
+        report.destinations.back().destination != destination) {
+      report.destinations.push_back(DestinationCounts{});
+      report.destinations.back().channel = std::move(channel);
+      report.destinations.back().destination = std::move(destination);
+    }
+    DestinationCounts& d = report.destinations.back();
+    auto n = static_cast<std::uint64_t>(destinations->ColumnInt64(3));
+    std::optional<DeliveryState> state = ParseDeliveryState(destinations->ColumnText(2));
+    if (!state) continue;
+    switch (*state) {
+      case DeliveryState::kQueued:
+        d.queued += n;
+        break;
+      case DeliveryState::kSent:
+        d.sent += n;
+        break;
+      case DeliveryState::kError:
+        d.errored += n;
+        break;
+      case DeliveryState::kFiltered:
+        d.filtered += n;
+        break;
+    }
+  }
+
+  Result<Stmt> head = Stmt::Prepare(db, kQueueHeadSql);
+  if (!head.ok()) return head.status();
+  for (DestinationCounts& d : report.destinations) {
+    if (d.queued == 0) continue;
+    head->BindText(1, d.channel);
+    head->BindText(2, d.destination);
+    int rc = head->Step();
+    if (rc == SQLITE_ROW) {
+      d.oldest_queued_at_us = head->ColumnInt64(0);
+      d.head_attempts = static_cast<int>(head->ColumnInt64(1));
+      d.head_error = head->ColumnText(2);
+    }
+    head->Reset();
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+      return SqliteError(db, rc, "store: reading a queue head failed");
+    }
+  }
+  return report;
+}
+
+}  // namespace
+
+Result<StatusReport> SqliteStore::Report() {
+  Result<DbPtr> db = AcquireReader();
+  if (!db.ok()) return db.status();
+  // One read transaction: counts and heads come from the same snapshot.
+  Status begun = Exec(db->get(), "BEGIN");
+  Result<StatusReport> result = begun.ok() ? ReadReport(db->get()) : Result<StatusReport>(begun);
+  if (begun.ok()) (void)Exec(db->get(), "COMMIT");
+  ReleaseReader(std::move(*db));
+  return result;
+}
+
+std::int64_t SqliteStore::SizeBytes() const {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  std::int64_t wal = 0;
+  auto wal_size = fs::file_size(path_ + "-wal", ec);
+  if (!ec) wal = static_cast<std::int64_t>(wal_size);
+
+  // Readers are pooled state, not part of the store's observable value.
+  auto* self = const_cast<SqliteStore*>(this);
+  Result<DbPtr> db = self->AcquireReader();
+  if (!db.ok()) {
+    auto main_size = fs::file_size(path_, ec);
+    return (ec ? 0 : static_cast<std::int64_t>(main_size)) + wal;
+  }
+  Result<std::int64_t> pages = QueryInt(db->get(), "PRAGMA page_count");
+  Result<std::int64_t> page_size = QueryInt(db->get(), "PRAGMA page_size");
+  self->ReleaseReader(std::move(*db));
+  if (!pages.ok() || !page_size.ok()) return wal;
+  return *pages * *page_size + wal;
+}
 
 }  // namespace junction::store::internal

@@ -10,6 +10,7 @@
 #include <system_error>
 #include <utility>
 
+#include "store/internal/rows.h"
 #include "store/internal/schema.h"
 
 namespace junction::store::internal {
@@ -17,30 +18,22 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::int64_t NowMicros() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 Status ClosedError() { return Status::Io("the message store is closed"); }
-
-// Cuts `text` to at most `max` bytes without splitting a UTF-8 sequence.
-void TruncateUtf8(std::string& text, std::size_t max) {
-  if (text.size() <= max) return;
-  std::size_t cut = max;
-  while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
-  text.resize(cut);
-}
 
 Status CheckMetadata(const IncomingMessage& m) {
   const std::string* fields[] = {
-      &m.channel,          &m.peer,
-      &m.control_id,       &m.message_type,
-      &m.trigger_event,    &m.message_structure,
-      &m.version,          &m.sending_application,
-      &m.sending_facility, &m.receiving_application,
-      &m.receiving_facility, &m.patient_id,
+      &m.channel,
+      &m.peer,
+      &m.control_id,
+      &m.message_type,
+      &m.trigger_event,
+      &m.message_structure,
+      &m.version,
+      &m.sending_application,
+      &m.sending_facility,
+      &m.receiving_application,
+      &m.receiving_facility,
+      &m.patient_id,
   };
   for (const std::string* field : fields) {
     if (field->size() > kMaxMetadataFieldBytes) {
@@ -66,37 +59,6 @@ constexpr const char* kFindDuplicateSql =
 
 constexpr const char* kUpdateSql =
     "UPDATE messages SET status = ?1, error = ?2, updated_at = ?3 WHERE id = ?4";
-
-constexpr const char* kSelectColumns =
-    "SELECT id, received_at, updated_at, channel, peer, control_id, message_type,"
-    " trigger_event, message_structure, version, sending_application, sending_facility,"
-    " receiving_application, receiving_facility, patient_id, size, status, error, ";
-
-Result<MessageRecord> ReadRow(const Stmt& stmt) {
-  MessageRecord r;
-  r.id = stmt.ColumnInt64(0);
-  r.received_at_us = stmt.ColumnInt64(1);
-  r.updated_at_us = stmt.ColumnInt64(2);
-  r.channel = stmt.ColumnText(3);
-  r.peer = stmt.ColumnText(4);
-  r.control_id = stmt.ColumnText(5);
-  r.message_type = stmt.ColumnText(6);
-  r.trigger_event = stmt.ColumnText(7);
-  r.message_structure = stmt.ColumnText(8);
-  r.version = stmt.ColumnText(9);
-  r.sending_application = stmt.ColumnText(10);
-  r.sending_facility = stmt.ColumnText(11);
-  r.receiving_application = stmt.ColumnText(12);
-  r.receiving_facility = stmt.ColumnText(13);
-  r.patient_id = stmt.ColumnText(14);
-  r.size = stmt.ColumnInt64(15);
-  std::optional<MessageState> state = ParseMessageState(stmt.ColumnText(16));
-  if (!state) return Status::Invalid("message " + std::to_string(r.id) + " has an unknown status");
-  r.state = *state;
-  r.error = stmt.ColumnText(17);
-  r.raw = stmt.ColumnBlob(18);
-  return r;
-}
 
 }  // namespace
 
@@ -162,8 +124,8 @@ Status SqliteStore::Init() {
 }
 
 Status SqliteStore::OpenWriter() {
-  Result<DbPtr> db = OpenDb(path_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
-                            options_.busy_timeout_ms);
+  Result<DbPtr> db =
+      OpenDb(path_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, options_.busy_timeout_ms);
   if (!db.ok()) return db.status();
   writer_db_ = std::move(*db);
   sqlite3* w = writer_db_.get();
@@ -171,8 +133,8 @@ Status SqliteStore::OpenWriter() {
   Result<std::string> mode = QueryText(w, "PRAGMA journal_mode = WAL");
   if (!mode.ok()) return mode.status();
   if (*mode != "wal") return Status::Io("store: the file system does not support WAL mode");
-  JUNCTION_RETURN_IF_ERROR(Exec(w, options_.durable ? "PRAGMA synchronous = FULL"
-                                                    : "PRAGMA synchronous = NORMAL"));
+  JUNCTION_RETURN_IF_ERROR(
+      Exec(w, options_.durable ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL"));
   // Keep the WAL from growing without bound after checkpoints; a bigger page
   // cache keeps the indexes' hot pages in memory.
   JUNCTION_RETURN_IF_ERROR(Exec(w,
@@ -185,16 +147,19 @@ Status SqliteStore::OpenWriter() {
     Stmt* stmt;
     const char* sql;
   } statements[] = {
-      {&begin_, "BEGIN IMMEDIATE"},     {&commit_, "COMMIT"},
-      {&rollback_, "ROLLBACK"},         {&insert_, kInsertSql},
-      {&find_duplicate_, kFindDuplicateSql}, {&update_, kUpdateSql},
+      {&begin_, "BEGIN IMMEDIATE"},
+      {&commit_, "COMMIT"},
+      {&rollback_, "ROLLBACK"},
+      {&insert_, kInsertSql},
+      {&find_duplicate_, kFindDuplicateSql},
+      {&update_, kUpdateSql},
   };
   for (auto& s : statements) {
     Result<Stmt> prepared = Stmt::Prepare(w, s.sql);
     if (!prepared.ok()) return prepared.status();
     *s.stmt = std::move(*prepared);
   }
-  return Status::Ok();
+  return PrepareDeliveryStatements();
 }
 
 // ---------------------------------------------------------------- writes
@@ -309,7 +274,7 @@ void SqliteStore::ExecuteBatch(std::vector<Op>& batch, bool draining) {
   std::vector<Outcome> outcomes(batch.size());
   Status batch_status = RunBatch(batch, outcomes);
 
-  std::uint64_t appended = 0, duplicates = 0, updates = 0, failed = 0;
+  std::uint64_t appended = 0, duplicates = 0, updates = 0, failed = 0, pruned = 0;
   for (std::size_t i = 0; i < batch.size(); ++i) {
     Outcome& out = outcomes[i];
     if (!batch_status.ok()) out.status = batch_status;  // nothing of the batch was kept
@@ -319,12 +284,15 @@ void SqliteStore::ExecuteBatch(std::vector<Op>& batch, bool draining) {
       ++(out.append.duplicate ? duplicates : appended);
     } else if (batch[i].kind == OpKind::kUpdate) {
       ++updates;
+    } else if (batch[i].kind == OpKind::kPrune) {
+      pruned += out.count;
     }
   }
   appended_.fetch_add(appended, std::memory_order_relaxed);
   duplicates_.fetch_add(duplicates, std::memory_order_relaxed);
   status_updates_.fetch_add(updates, std::memory_order_relaxed);
   failed_ops_.fetch_add(failed, std::memory_order_relaxed);
+  pruned_.fetch_add(pruned, std::memory_order_relaxed);
   if (draining) drain_failures_.fetch_add(failed, std::memory_order_relaxed);
   if (batch_status.ok()) {
     commits_.fetch_add(1, std::memory_order_relaxed);
@@ -338,16 +306,31 @@ void SqliteStore::ExecuteBatch(std::vector<Op>& batch, bool draining) {
   for (std::size_t i = 0; i < batch.size(); ++i) {
     Op& op = batch[i];
     Outcome& out = outcomes[i];
-    if (op.kind == OpKind::kAppend) {
-      if (op.append_done) {
-        if (out.status.ok()) {
-          op.append_done(out.append);
-        } else {
-          op.append_done(std::move(out.status));
-        }
+    // Result<T> from the outcome: the value on success, else the error.
+    auto report = [&](auto& done, auto value) {
+      if (!done) return;
+      if (out.status.ok()) {
+        done(std::move(value));
+      } else {
+        done(std::move(out.status));
       }
-    } else if (op.status_done) {
-      op.status_done(std::move(out.status));
+    };
+    switch (op.kind) {
+      case OpKind::kAppend:
+        report(op.append_done, out.append);
+        break;
+      case OpKind::kRecordProcessing:
+        report(op.ids_done, std::move(out.ids));
+        break;
+      case OpKind::kAddDelivery:
+        report(op.id_done, out.delivery_id);
+        break;
+      case OpKind::kPrune:
+        report(op.count_done, out.count);
+        break;
+      default:
+        if (op.status_done) op.status_done(std::move(out.status));
+        break;
     }
   }
 }
@@ -369,6 +352,9 @@ Status SqliteStore::RunBatch(std::vector<Op>& batch, std::vector<Outcome>& outco
         status = UpdateOne(batch[i], now, outcomes[i]);
         break;
       case OpKind::kBarrier:
+        break;
+      default:
+        status = ApplyDeliveryOp(batch[i], now, outcomes[i]);
         break;
     }
   }
@@ -487,7 +473,7 @@ Result<MessageRecord> SqliteStore::Get(MessageId id) {
   Result<DbPtr> db = AcquireReader();
   if (!db.ok()) return db.status();
   Result<MessageRecord> result = [&]() -> Result<MessageRecord> {
-    std::string sql = std::string(kSelectColumns) + "raw FROM messages WHERE id = ?1";
+    std::string sql = std::string(kSelectColumns) + "transformed, raw FROM messages WHERE id = ?1";
     Result<Stmt> stmt = Stmt::Prepare(db->get(), sql);
     if (!stmt.ok()) return stmt.status();
     stmt->BindInt64(1, id);
@@ -539,8 +525,9 @@ Result<std::vector<MessageRecord>> SqliteStore::List(const MessageQuery& query) 
   if (query.before_id != 0) add_int("id < ?", query.before_id);
 
   std::size_t limit = std::min(query.limit, kMaxQueryLimit);
-  std::string sql = std::string(kSelectColumns) + (query.include_raw ? "raw" : "NULL") +
-                    " FROM messages" + where + " ORDER BY id DESC LIMIT " + std::to_string(limit);
+  std::string sql = std::string(kSelectColumns) +
+                    (query.include_raw ? "transformed, raw" : "NULL, NULL") + " FROM messages" +
+                    where + " ORDER BY id DESC LIMIT " + std::to_string(limit);
 
   Result<DbPtr> db = AcquireReader();
   if (!db.ok()) return db.status();
@@ -574,6 +561,7 @@ StoreStats SqliteStore::Stats() const {
   s.commits = commits_.load(std::memory_order_relaxed);
   s.max_batch = max_batch_.load(std::memory_order_relaxed);
   s.rejected_full = rejected_full_.load(std::memory_order_relaxed);
+  s.pruned = pruned_.load(std::memory_order_relaxed);
   return s;
 }
 
@@ -598,6 +586,7 @@ Status SqliteStore::Close() {
   insert_ = Stmt();
   find_duplicate_ = Stmt();
   update_ = Stmt();
+  delivery_stmts_ = DeliveryStmts();
   if (writer_db_) {
     // The last connection checkpoints and removes the WAL; a failure here
     // loses nothing (the WAL is replayed on the next open).

@@ -14,6 +14,26 @@ namespace {
 constexpr std::array<std::string_view, 7> kStateNames = {
     "received", "filtered", "transformed", "queued", "sent", "error", "processed",
 };
+constexpr std::array<std::string_view, 4> kDeliveryStateNames = {
+    "queued",
+    "sent",
+    "error",
+    "filtered",
+};
+
+// Runs `start(done)` (one of the asynchronous writer calls) and waits for its
+// callback. `what` names the call for the error raised on the writer thread.
+template <typename T, typename Start>
+T WaitFor(bool on_writer_thread, const char* what, Start start) {
+  if (on_writer_thread) {
+    return Status::Invalid(std::string("store: ") + what + " called from a store callback");
+  }
+  auto promise = std::make_shared<std::promise<T>>();
+  std::future<T> future = promise->get_future();
+  Status queued = start([promise](T r) { promise->set_value(std::move(r)); });
+  if (!queued.ok()) return queued;
+  return future.get();
+}
 
 }  // namespace
 
@@ -29,6 +49,19 @@ std::optional<MessageState> ParseMessageState(std::string_view name) {
   return std::nullopt;
 }
 
+std::string_view DeliveryStateName(DeliveryState state) {
+  auto index = static_cast<std::size_t>(state);
+  return index < kDeliveryStateNames.size() ? kDeliveryStateNames[index]
+                                            : std::string_view("unknown");
+}
+
+std::optional<DeliveryState> ParseDeliveryState(std::string_view name) {
+  for (std::size_t i = 0; i < kDeliveryStateNames.size(); ++i) {
+    if (kDeliveryStateNames[i] == name) return static_cast<DeliveryState>(i);
+  }
+  return std::nullopt;
+}
+
 int CurrentSchemaVersion() { return internal::SchemaVersion(); }
 
 // SQLite is the only backend so far; a PostgreSQL one would be chosen here.
@@ -37,26 +70,44 @@ Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
 }
 
 Result<AppendResult> Store::AppendAndWait(IncomingMessage message) {
-  if (OnWriterThread()) return Status::Invalid("store: AppendAndWait called from a store callback");
-  auto promise = std::make_shared<std::promise<Result<AppendResult>>>();
-  std::future<Result<AppendResult>> future = promise->get_future();
-  Status queued = Append(std::move(message), [promise](Result<AppendResult> r) {
-    promise->set_value(std::move(r));
+  return WaitFor<Result<AppendResult>>(OnWriterThread(), "AppendAndWait", [&](auto done) {
+    return Append(std::move(message), std::move(done));
   });
-  if (!queued.ok()) return queued;
-  return future.get();
 }
 
 Status Store::UpdateStatusAndWait(MessageId id, MessageState state, std::string error) {
-  if (OnWriterThread()) {
-    return Status::Invalid("store: UpdateStatusAndWait called from a store callback");
-  }
-  auto promise = std::make_shared<std::promise<Status>>();
-  std::future<Status> future = promise->get_future();
-  Status queued = UpdateStatus(id, state, std::move(error),
-                               [promise](Status s) { promise->set_value(std::move(s)); });
-  if (!queued.ok()) return queued;
-  return future.get();
+  return WaitFor<Status>(OnWriterThread(), "UpdateStatusAndWait", [&](auto done) {
+    return UpdateStatus(id, state, std::move(error), std::move(done));
+  });
+}
+
+Result<std::vector<DeliveryId>> Store::RecordProcessingAndWait(ProcessingOutcome outcome) {
+  return WaitFor<Result<std::vector<DeliveryId>>>(
+      OnWriterThread(), "RecordProcessingAndWait",
+      [&](auto done) { return RecordProcessing(std::move(outcome), std::move(done)); });
+}
+
+Status Store::UpdateDeliveryAndWait(DeliveryUpdate update) {
+  return WaitFor<Status>(OnWriterThread(), "UpdateDeliveryAndWait", [&](auto done) {
+    return UpdateDelivery(std::move(update), std::move(done));
+  });
+}
+
+Result<DeliveryId> Store::AddDeliveryAndWait(MessageId id, NewDelivery delivery) {
+  return WaitFor<Result<DeliveryId>>(OnWriterThread(), "AddDeliveryAndWait", [&](auto done) {
+    return AddDelivery(id, std::move(delivery), std::move(done));
+  });
+}
+
+Status Store::ResetForReprocessAndWait(MessageId id) {
+  return WaitFor<Status>(OnWriterThread(), "ResetForReprocessAndWait",
+                         [&](auto done) { return ResetForReprocess(id, std::move(done)); });
+}
+
+Result<std::size_t> Store::PruneAndWait(PruneRequest request) {
+  return WaitFor<Result<std::size_t>>(OnWriterThread(), "PruneAndWait", [&](auto done) {
+    return Prune(std::move(request), std::move(done));
+  });
 }
 
 }  // namespace junction::store

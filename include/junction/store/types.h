@@ -49,6 +49,8 @@ std::optional<MessageState> ParseMessageState(std::string_view name);
 inline constexpr std::size_t kMaxMetadataFieldBytes = 1024;
 // Error texts longer than this are cut (at a UTF-8 character boundary).
 inline constexpr std::size_t kMaxErrorTextBytes = 4096;
+// Delivery responses (DeliveryUpdate::response) are cut the same way.
+inline constexpr std::size_t kMaxResponseBytes = 64 * 1024;
 
 struct IncomingMessage {
   std::string raw;  // the bytes as received (after MLLP deframing); not empty
@@ -152,13 +154,13 @@ std::string_view DeliveryStateName(DeliveryState state);  // "queued", ...
 std::optional<DeliveryState> ParseDeliveryState(std::string_view name);
 
 struct NewDelivery {
-  std::string destination;  // destination name within the message's channel
+  std::string destination;                       // destination name within the message's channel
   DeliveryState state = DeliveryState::kQueued;  // kQueued or kFiltered (or kError)
-  std::string payload;      // the bytes to send; see has_payload
+  std::string payload;                           // the bytes to send; see has_payload
   // false: the destination sends the message's transformed bytes (or its raw
   // bytes when the channel left it unchanged); saves storing a copy.
   bool has_payload = false;
-  std::string error;        // kFiltered: the rule that dropped it; kError: why
+  std::string error;  // kFiltered: the rule that dropped it; kError: why
 };
 
 // The outcome of running a channel on message `id`, written atomically.
@@ -221,7 +223,7 @@ struct ChannelCounts {
   std::uint64_t received = 0;  // every stored message of the channel (any state)
   std::uint64_t waiting = 0;   // state received: not yet processed
   std::uint64_t filtered = 0;
-  std::uint64_t queued = 0;    // state queued
+  std::uint64_t queued = 0;  // state queued
   std::uint64_t sent = 0;
   std::uint64_t processed = 0;
   std::uint64_t errored = 0;
@@ -249,6 +251,10 @@ struct StatusReport {
 // still waiting or with a queued delivery are never deleted. At most
 // `max_rows` messages (with their deliveries) per call, oldest first, so
 // pruning never holds the writer for long.
+//
+// An empty `channel` prunes every channel. max_rows is capped at
+// kMaxQueryLimit; 0 deletes nothing. "Oldest" means lowest id (ids grow with
+// commit order).
 struct PruneRequest {
   std::string channel;
   std::int64_t before_us = 0;
@@ -265,6 +271,7 @@ struct StoreStats {
   std::uint64_t commits = 0;         // transactions committed (one fsync each)
   std::uint64_t max_batch = 0;       // largest batch committed at once
   std::uint64_t rejected_full = 0;   // appends refused because the queue was full
+  std::uint64_t pruned = 0;          // messages deleted by Prune
 };
 
 }  // namespace junction::store

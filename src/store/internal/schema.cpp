@@ -39,6 +39,27 @@ CREATE INDEX messages_by_patient ON messages (patient_id);
 CREATE INDEX messages_by_received_at ON messages (received_at);
 CREATE INDEX messages_by_status ON messages (status);
 )sql",
+    // 1 -> 2: channel processing and delivery queues.
+    R"sql(
+ALTER TABLE messages ADD COLUMN transformed BLOB;   -- channel output; NULL = unprocessed or unchanged
+CREATE TABLE deliveries (
+  id              INTEGER PRIMARY KEY,
+  message_id      INTEGER NOT NULL,                 -- messages.id (deleted together by Prune)
+  channel         TEXT    NOT NULL,                 -- the message's channel (queue key)
+  destination     TEXT    NOT NULL,
+  state           TEXT    NOT NULL,                 -- queued, sent, error, filtered
+  attempts        INTEGER NOT NULL DEFAULT 0,
+  created_at      INTEGER NOT NULL,                 -- UTC, microseconds since the epoch
+  updated_at      INTEGER NOT NULL,
+  next_attempt_at INTEGER NOT NULL DEFAULT 0,
+  error           TEXT    NOT NULL DEFAULT '',
+  response        TEXT    NOT NULL DEFAULT '',
+  payload         BLOB                              -- NULL: send the message's transformed/raw bytes
+);
+CREATE INDEX deliveries_by_queue ON deliveries (channel, destination, state, id);
+CREATE INDEX deliveries_by_message ON deliveries (message_id);
+CREATE INDEX messages_by_channel_status ON messages (channel, status, id);
+)sql",
 };
 
 constexpr int kVersion = static_cast<int>(sizeof(kMigrations) / sizeof(kMigrations[0]));

@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -53,20 +54,49 @@ class SqliteStore final : public Store {
   bool OnWriterThread() override;
 
  private:
-  enum class OpKind { kAppend, kUpdate, kBarrier };
+  enum class OpKind {
+    kAppend,
+    kUpdate,
+    kBarrier,
+    kRecordProcessing,
+    kUpdateDelivery,
+    kAddDelivery,
+    kResetForReprocess,
+    kPrune,
+  };
+  using IdsCallback = std::function<void(Result<std::vector<DeliveryId>>)>;
+  using IdCallback = std::function<void(Result<DeliveryId>)>;
+  using CountCallback = std::function<void(Result<std::size_t>)>;
   struct Op {
     OpKind kind = OpKind::kBarrier;
     IncomingMessage message;  // kAppend
     AppendCallback append_done;
-    MessageId id = 0;  // kUpdate
+    MessageId id = 0;  // kUpdate, kAddDelivery, kResetForReprocess
     MessageState state = MessageState::kReceived;
     std::string error;
-    StatusCallback status_done;  // kUpdate and kBarrier
+    StatusCallback status_done;  // kUpdate, kBarrier, kUpdateDelivery, kResetForReprocess
     std::size_t bytes = 0;       // counted against max_pending_bytes
+    // Delivery operations. Kept out of line so appends (the common op) stay
+    // cheap to move.
+    std::unique_ptr<ProcessingOutcome> processing;  // kRecordProcessing
+    IdsCallback ids_done;
+    std::unique_ptr<DeliveryUpdate> delivery_update;  // kUpdateDelivery
+    std::unique_ptr<NewDelivery> new_delivery;        // kAddDelivery
+    IdCallback id_done;
+    std::unique_ptr<PruneRequest> prune;  // kPrune
+    CountCallback count_done;
   };
   struct Outcome {
     Status status;
     AppendResult append;
+    std::vector<DeliveryId> ids;  // kRecordProcessing
+    DeliveryId delivery_id = 0;   // kAddDelivery
+    std::size_t count = 0;        // kPrune
+  };
+  // Prepared statements of the delivery operations (writer connection only).
+  struct DeliveryStmts {
+    Stmt record, insert, update, rows_of_message, complete, requeue, reset_message,
+        reset_deliveries, next_channel, prune_candidates, delete_deliveries, delete_message;
   };
 
   explicit SqliteStore(const StoreOptions& options);
@@ -78,6 +108,21 @@ class SqliteStore final : public Store {
   Status RunBatch(std::vector<Op>& batch, std::vector<Outcome>& outcomes);
   Status InsertOne(const IncomingMessage& message, std::int64_t now_us, Outcome& outcome);
   Status UpdateOne(const Op& op, std::int64_t now_us, Outcome& outcome);
+  // Delivery operations (sqlite_deliveries.cpp), run inside the batch's
+  // transaction. An error return fails the whole batch; a per-op failure
+  // (unknown id) goes into outcome.status.
+  Status PrepareDeliveryStatements();
+  Status ApplyDeliveryOp(Op& op, std::int64_t now_us, Outcome& outcome);
+  Status RecordOne(const ProcessingOutcome& p, std::int64_t now_us, Outcome& outcome);
+  Status InsertDelivery(MessageId id, const std::string& channel, const NewDelivery& d,
+                        std::int64_t now_us, DeliveryId& inserted);
+  Status UpdateDeliveryOne(const DeliveryUpdate& u, std::int64_t now_us, Outcome& outcome);
+  Status CompleteMessage(MessageId id, std::int64_t now_us);
+  Status AddDeliveryOne(MessageId id, const NewDelivery& d, std::int64_t now_us, Outcome& outcome);
+  Status ResetOne(MessageId id, std::int64_t now_us, Outcome& outcome);
+  Status PruneOne(const PruneRequest& r, Outcome& outcome);
+  Status PruneChannel(const std::string& channel, const PruneRequest& r,
+                      std::vector<MessageId>& candidates);
 
   Result<DbPtr> AcquireReader();
   void ReleaseReader(DbPtr db);
@@ -89,6 +134,7 @@ class SqliteStore final : public Store {
   // Writer state: touched only by the writer thread after Init.
   DbPtr writer_db_;
   Stmt begin_, commit_, rollback_, insert_, find_duplicate_, update_;
+  DeliveryStmts delivery_stmts_;
   std::thread writer_;
 
   // The queue between callers and the writer.
@@ -114,7 +160,7 @@ class SqliteStore final : public Store {
   bool readers_closed_ = false;
 
   std::atomic<std::uint64_t> appended_{0}, duplicates_{0}, status_updates_{0}, failed_ops_{0},
-      commits_{0}, max_batch_{0}, rejected_full_{0};
+      commits_{0}, max_batch_{0}, rejected_full_{0}, pruned_{0};
 };
 
 }  // namespace junction::store::internal
