@@ -13,62 +13,18 @@
 #include <system_error>
 #include <utility>
 
+#include "store/internal/delivery_sql.h"
 #include "store/internal/rows.h"
 #include "store/internal/sqlite_store.h"
 
 namespace junction::store::internal {
 namespace {
 
+using namespace sql;  // NOLINT(google-build-using-namespace): this file's statements
+
 constexpr std::string_view kSuperseded = "superseded by reprocess";
 
 Status ReadOnlyError() { return Status::Io("the message store is open read-only"); }
-
-// --- writer statements (prepared once on the writer connection) ----------
-
-constexpr const char* kRecordSql =
-    "UPDATE messages SET status = ?1, error = ?2, transformed = ?3, updated_at = ?4"
-    " WHERE id = ?5 RETURNING channel";
-constexpr const char* kInsertDeliverySql =
-    "INSERT INTO deliveries (message_id, channel, destination, state, attempts, created_at,"
-    " updated_at, next_attempt_at, error, response, payload)"
-    " VALUES (?1, ?2, ?3, ?4, 0, ?5, ?5, 0, ?6, '', ?7)";
-constexpr const char* kUpdateDeliverySql =
-    "UPDATE deliveries SET state = ?1, attempts = ?2, next_attempt_at = ?3, error = ?4,"
-    " response = ?5, updated_at = ?6 WHERE id = ?7 RETURNING message_id";
-// Few rows per message (one per destination and resend), via deliveries_by_message.
-constexpr const char* kRowsOfMessageSql =
-    "SELECT destination, state, error FROM deliveries WHERE message_id = ?1 ORDER BY id";
-// Only a message waiting for its deliveries is completed: one that was reset
-// for reprocessing (or set by hand) keeps its state when a late attempt of a
-// superseded delivery is recorded.
-constexpr const char* kCompleteSql =
-    "UPDATE messages SET status = ?1, error = ?2, updated_at = ?3"
-    " WHERE id = ?4 AND status = 'queued'";
-constexpr const char* kRequeueSql =
-    "UPDATE messages SET status = 'queued', error = '', updated_at = ?1 WHERE id = ?2"
-    " RETURNING channel";
-constexpr const char* kResetMessageSql =
-    "UPDATE messages SET status = 'received', error = '', transformed = NULL, updated_at = ?1"
-    " WHERE id = ?2";
-constexpr const char* kResetDeliveriesSql =
-    "UPDATE deliveries SET state = 'error', error = ?3, updated_at = ?1"
-    " WHERE message_id = ?2 AND state = 'queued'";
-// Channel names in order, one index seek each (messages_by_channel_status).
-constexpr const char* kNextChannelSql = "SELECT min(channel) FROM messages WHERE channel > ?1";
-// Walks messages_by_channel_status in id order; the caller stops at the first
-// row that is too young, so a call reads about as many rows as it deletes.
-constexpr const char* kPruneCandidatesSql =
-    "SELECT id, received_at FROM messages WHERE channel = ?1 AND status = ?2"
-    " AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.message_id = messages.id"
-    " AND d.state = 'queued') ORDER BY id";
-constexpr const char* kDeleteDeliveriesSql = "DELETE FROM deliveries WHERE message_id = ?1";
-constexpr const char* kDeleteMessageSql = "DELETE FROM messages WHERE id = ?1";
-
-// --- reads ---------------------------------------------------------------
-
-constexpr const char* kDeliveryColumns =
-    "SELECT d.id, d.message_id, d.channel, d.destination, d.state, d.attempts, d.created_at,"
-    " d.updated_at, d.next_attempt_at, d.error, d.response, d.payload IS NOT NULL, ";
 
 Status CheckText(std::string_view what, const std::string& value, bool required) {
   if (required && value.empty())
@@ -369,7 +325,7 @@ Status SqliteStore::CompleteMessage(MessageId id, std::int64_t now_us) {
   const std::string* error = failed ? &failed->error : nullptr;
   Stmt& s = delivery_stmts_.complete;
   s.BindText(1, MessageStateName(error ? MessageState::kError : MessageState::kSent));
-  s.BindText(2, error ? std::string_view(*error) : std::string_view());
+  s.BindText(2, error ? std::string_view(*error) : std::string_view(""));
   s.BindInt64(3, now_us);
   s.BindInt64(4, id);
   rc = s.Step();
@@ -497,9 +453,7 @@ Status SqliteStore::PruneChannel(const std::string& channel, const PruneRequest&
 Result<std::vector<MessageRecord>> SqliteStore::ListForProcessing(const std::string& channel,
                                                                   MessageId after_id,
                                                                   std::size_t limit) {
-  std::string sql = std::string(kSelectColumns) +
-                    "transformed, raw FROM messages WHERE channel = ?1 AND status = 'received'"
-                    " AND id > ?2 ORDER BY id LIMIT ?3";
+  std::string sql = ListForProcessingSql();
   Result<DbPtr> db = AcquireReader();
   if (!db.ok()) return db.status();
   Result<std::vector<MessageRecord>> result = [&]() -> Result<std::vector<MessageRecord>> {
@@ -515,11 +469,7 @@ Result<std::vector<MessageRecord>> SqliteStore::ListForProcessing(const std::str
 }
 
 Result<std::vector<DeliveryRecord>> SqliteStore::ListQueued(const QueueQuery& query) {
-  std::string sql = std::string(kDeliveryColumns) +
-                    "coalesce(d.payload, m.transformed, m.raw), m.control_id, m.received_at"
-                    " FROM deliveries d JOIN messages m ON m.id = d.message_id"
-                    " WHERE d.channel = ?1 AND d.destination = ?2 AND d.state = 'queued'"
-                    " AND d.id > ?3 ORDER BY d.id LIMIT ?4";
+  std::string sql = ListQueuedSql();
   Result<DbPtr> db = AcquireReader();
   if (!db.ok()) return db.status();
   Result<std::vector<DeliveryRecord>> result = [&]() -> Result<std::vector<DeliveryRecord>> {
@@ -537,8 +487,7 @@ Result<std::vector<DeliveryRecord>> SqliteStore::ListQueued(const QueueQuery& qu
 }
 
 Result<std::vector<DeliveryRecord>> SqliteStore::ListDeliveries(MessageId id) {
-  std::string sql = std::string(kDeliveryColumns) +
-                    "d.payload FROM deliveries d WHERE d.message_id = ?1 ORDER BY d.id";
+  std::string sql = ListDeliveriesSql();
   Result<DbPtr> db = AcquireReader();
   if (!db.ok()) return db.status();
   Result<std::vector<DeliveryRecord>> result = [&]() -> Result<std::vector<DeliveryRecord>> {
@@ -553,18 +502,6 @@ Result<std::vector<DeliveryRecord>> SqliteStore::ListDeliveries(MessageId id) {
 }
 
 namespace {
-
-// Both GROUP BYs read only a covering index (messages_by_channel_status,
-// deliveries_by_queue) in its own order: no table rows, no sort.
-constexpr const char* kChannelCountsSql =
-    "SELECT channel, status, count(*) FROM messages GROUP BY channel, status"
-    " ORDER BY channel, status";
-constexpr const char* kDestinationCountsSql =
-    "SELECT channel, destination, state, count(*) FROM deliveries"
-    " GROUP BY channel, destination, state ORDER BY channel, destination, state";
-constexpr const char* kQueueHeadSql =
-    "SELECT created_at, attempts, error FROM deliveries WHERE channel = ?1 AND destination = ?2"
-    " AND state = 'queued' ORDER BY id LIMIT 1";
 
 Result<StatusReport> ReadReport(sqlite3* db) {
   StatusReport report;
