@@ -1,28 +1,435 @@
-// Destinations (skeleton; being implemented).
+// Destinations: MLLP, HTTP(S), file and channel delivery, and the v2 -> FHIR
+// conversion in front of http/file. The sent/retry/failed table is in
+// junction/engine/destination.h; docs/destinations.md is the user's view.
+// Logs carry destination names, message ids and reasons, never content.
 #include "junction/engine/destination.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <deque>
+#include <filesystem>
+
+#include <spdlog/spdlog.h>
+
+#include "engine/internal/destination_names.h"
+#include "engine/internal/http_client.h"
+#include "junction/fhir/convert.h"
+#include "junction/hl7/json.h"
+#include "junction/hl7/message.h"
+#include "junction/mllp/client.h"
+#include "junction/mllp/tls.h"
+
 namespace junction::engine {
+namespace {
+
+using Kind = DeliveryOutcome::Kind;
+using Clock = std::chrono::steady_clock;
+
+constexpr std::size_t kMaxAckBytes = 4096;       // of the ACK kept as the response
+constexpr std::size_t kMaxRememberedIds = 1024;  // sent on one MLLP connection
+constexpr std::size_t kMaxStaleAcks = 1024;      // skipped per delivery
+
+std::atomic<std::uint64_t> temp_counter{0};  // unique temp names across destinations
+
+DeliveryOutcome Outcome(Kind kind, std::string error, std::string response = {}) {
+  DeliveryOutcome o;
+  o.kind = kind;
+  o.error = std::move(error);
+  o.response = std::move(response);
+  return o;
+}
+
+std::string Label(const std::string& channel, const std::string& name) {
+  return "channel " + channel + " destination " + name;
+}
+
+std::int64_t NowUs() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+mllp::TlsOptions ToTlsOptions(const TlsClientConfig& c) {
+  mllp::TlsOptions t;
+  t.ca = c.ca;
+  t.cert = c.cert;
+  t.key = c.key;
+  t.server_name = c.server_name;
+  t.verify_peer = c.verify;
+  return t;
+}
+
+std::string_view FirstRepetition(std::string_view raw, char rep) {
+  return raw.substr(0, raw.find(rep));
+}
+
+// --- MLLP ---------------------------------------------------------------
+
+class MllpDestination : public Destination {
+ public:
+  MllpDestination(const DestinationConfig& config, std::string label)
+      : config_(config.mllp), label_(std::move(label)) {
+    options_.host = config_.host;
+    options_.port = config_.port;
+    options_.connect_timeout = config_.connect_timeout;
+    if (config_.tls) options_.tls = ToTlsOptions(*config_.tls);
+  }
+
+  DeliveryOutcome Deliver(std::string_view payload, const DeliveryContext& context) override {
+    if (!client_) {
+      sent_ids_.clear();
+      auto client = mllp::Client::Connect(options_);
+      if (!client.ok()) return Outcome(Kind::kRetry, client.status().message());
+      client_ = std::move(client).value();
+      spdlog::debug("{}: connected to {}:{}", label_, config_.host, config_.port);
+    }
+    Status st = client_->Send(payload, config_.response_timeout);
+    if (!st.ok()) return Drop(Outcome(Kind::kRetry, st.message()));
+    const Clock::time_point deadline = Clock::now() + config_.response_timeout;
+    std::size_t stale = 0;
+    while (true) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+      if (left.count() <= 0) left = std::chrono::milliseconds(1);
+      auto frame = client_->Receive(left);
+      if (!frame.ok())
+        return Drop(Outcome(Kind::kRetry, "waiting for the ACK: " + frame.status().message()));
+      std::string response = frame->substr(0, kMaxAckBytes);
+      auto ack = hl7::Message::Parse(std::string_view(*frame));
+      const int msa = ack.ok() ? ack->FindSegment("MSA") : -1;
+      if (msa < 0) {
+        // Not an ACK: the receiver speaks something else; resending will not help.
+        return Drop(Outcome(Kind::kFailed,
+                            ack.ok() ? "the reply is not an ACK (no MSA segment)"
+                                     : "the reply is not an ACK: " + ack.status().ToString(),
+                            std::move(response)));
+      }
+      const char rep = ack->delimiters().repetition;
+      const auto index = static_cast<std::size_t>(msa);
+      const std::string code(
+          FirstRepetition(ack->FieldRaw(index, 1).value_or(std::string_view()), rep));
+      const std::string acked(
+          FirstRepetition(ack->FieldRaw(index, 2).value_or(std::string_view()), rep));
+      if (acked != context.control_id) {
+        const bool known = std::find(sent_ids_.begin(), sent_ids_.end(), acked) != sent_ids_.end();
+        if (known && ++stale <= kMaxStaleAcks) continue;  // a late ACK of an earlier message
+        // Out of step: a fresh connection resynchronises.
+        return Drop(Outcome(
+            Kind::kRetry,
+            "the ACK names control id '" + acked + "', expected '" + context.control_id + "'",
+            std::move(response)));
+      }
+      Remember(context.control_id);
+      std::string text = ack->Get("MSA-3");
+      if (text.empty()) text = ack->Get("ERR-8");
+      if (text.empty()) text = ack->Get("ERR-1.4.2");
+      const std::string detail = text.empty() ? std::string() : ": " + text;
+      if (code == "AA" || code == "CA") return Outcome(Kind::kSent, "", std::move(response));
+      if (code == "AE" || code == "CE") {
+        return Outcome(config_.on_ae == AeAction::kRetry ? Kind::kRetry : Kind::kFailed,
+                       "negative ACK " + code + detail, std::move(response));
+      }
+      if (code == "AR" || code == "CR") {
+        return Outcome(Kind::kFailed, "rejected: ACK " + code + detail, std::move(response));
+      }
+      return Outcome(Kind::kFailed, "the ACK has an unknown MSA-1 code '" + code.substr(0, 8) + "'",
+                     std::move(response));
+    }
+  }
+
+  void Close() override {
+    if (client_) client_->Close();
+    client_.reset();
+    sent_ids_.clear();
+  }
+
+ private:
+  DeliveryOutcome Drop(DeliveryOutcome o) {
+    Close();
+    spdlog::debug("{}: connection closed: {}", label_, o.error);
+    return o;
+  }
+  void Remember(const std::string& id) {
+    sent_ids_.push_back(id);
+    if (sent_ids_.size() > kMaxRememberedIds) sent_ids_.pop_front();
+  }
+
+  MllpDestinationConfig config_;
+  std::string label_;
+  mllp::ClientOptions options_;
+  std::unique_ptr<mllp::Client> client_;
+  std::deque<std::string> sent_ids_;  // answered on this connection
+};
+
+// --- HTTP and file ("sinks": also the targets of fhir-convert) -----------
+
+// A destination whose body may differ from the HL7 message it came from
+// (fhir-convert hands over the Bundle and keeps the message for file names).
+class Sink : public Destination {
+ public:
+  DeliveryOutcome Deliver(std::string_view payload, const DeliveryContext& context) override {
+    return Write(payload, payload, context);
+  }
+  virtual DeliveryOutcome Write(std::string_view body, std::string_view message,
+                                const DeliveryContext& context) = 0;
+};
+
+class HttpDestination : public Sink {
+ public:
+  HttpDestination(const HttpDestinationConfig& config, bool fhir,
+                  std::shared_ptr<boost::asio::ssl::context> tls)
+      : config_(config), fhir_(fhir), client_(ClientOptions(config, std::move(tls))) {
+    content_type_ = config_.content_type;
+    if (content_type_.empty()) {
+      content_type_ = fhir_                             ? "application/fhir+json"
+                      : config_.body == HttpBody::kJson ? "application/json"
+                                                        : "x-application/hl7-v2+er7";
+    }
+  }
+
+  DeliveryOutcome Write(std::string_view body, std::string_view, const DeliveryContext&) override {
+    std::string json;
+    if (!fhir_ && config_.body == HttpBody::kJson) {
+      auto parsed = hl7::Message::Parse(body);
+      if (!parsed.ok()) {
+        return Outcome(Kind::kFailed, "cannot write the JSON form: the message does not parse: " +
+                                          parsed.status().ToString());
+      }
+      auto converted = hl7::MessageToJson(*parsed, {.pretty = false});
+      if (!converted.ok()) {
+        return Outcome(Kind::kFailed,
+                       "cannot write the JSON form: " + converted.status().ToString());
+      }
+      json = std::move(converted).value();
+      body = json;
+    }
+    auto r = client_.Post(config_.target, content_type_, body, config_.headers);
+    if (!r.ok()) return Outcome(Kind::kRetry, r.status().message());
+    std::string response = "HTTP " + std::to_string(r->status) + " " + r->reason;
+    if (!r->body_head.empty()) response += "\n" + r->body_head;
+    const int s = r->status;
+    if (s >= 200 && s < 300) return Outcome(Kind::kSent, "", std::move(response));
+    const std::string error = "HTTP " + std::to_string(s) + " " + r->reason;
+    if (s == 408 || s == 429 || s >= 500) return Outcome(Kind::kRetry, error, std::move(response));
+    return Outcome(Kind::kFailed, error, std::move(response));
+  }
+
+  void Close() override { client_.Close(); }
+
+ private:
+  static internal::HttpClientOptions ClientOptions(const HttpDestinationConfig& c,
+                                                   std::shared_ptr<boost::asio::ssl::context> tls) {
+    internal::HttpClientOptions o;
+    o.host = c.host;
+    o.port = c.port;
+    o.timeout = c.timeout;
+    o.tls = std::move(tls);
+    if (c.tls) {
+      o.server_name = c.tls->server_name;
+      o.verify = c.tls->verify;
+    }
+    return o;
+  }
+
+  HttpDestinationConfig config_;
+  bool fhir_;
+  std::string content_type_;
+  internal::HttpClient client_;
+};
+
+// Writes all of `data` to `fd`; errno text on failure.
+Status WriteAll(int fd, std::string_view data) {
+  while (!data.empty()) {
+    const ssize_t n = ::write(fd, data.data(), data.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return Status::Io(std::strerror(errno));
+    }
+    data.remove_prefix(static_cast<std::size_t>(n));
+  }
+  return Status::Ok();
+}
+
+Status FsyncDir(const std::string& dir) {
+  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return Status::Io("open " + dir + ": " + std::strerror(errno));
+  const int rc = ::fsync(fd);
+  const int err = errno;
+  ::close(fd);
+  if (rc != 0) return Status::Io("fsync " + dir + ": " + std::strerror(err));
+  return Status::Ok();
+}
+
+class FileDestination : public Sink {
+ public:
+  FileDestination(const FileDestinationConfig& config, std::string channel, std::string name)
+      : config_(config), channel_(std::move(channel)), name_(std::move(name)) {}
+
+  DeliveryOutcome Write(std::string_view body, std::string_view message,
+                        const DeliveryContext& context) override {
+    auto file = ExpandFileName(config_.name, message, channel_, name_, context.message_id, NowUs());
+    if (!file.ok()) return Outcome(Kind::kFailed, file.status().message());
+    std::error_code ec;
+    std::filesystem::create_directories(config_.dir, ec);
+    if (ec) return Outcome(Kind::kRetry, "create " + config_.dir + ": " + ec.message());
+    const std::string final_path = config_.dir + "/" + *file;
+    // The temp name starts with '.' so file pollers with "*.x" patterns skip it.
+    const std::string temp_path = config_.dir + "/.junction-" + std::to_string(::getpid()) + "-" +
+                                  std::to_string(temp_counter.fetch_add(1) + 1) + ".tmp";
+    const int fd = ::open(temp_path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+    if (fd < 0) return Outcome(Kind::kRetry, "create " + temp_path + ": " + std::strerror(errno));
+    Status st = WriteAll(fd, body);
+    if (st.ok() && ::fsync(fd) != 0) st = Status::Io(std::string("fsync: ") + std::strerror(errno));
+    if (::close(fd) != 0 && st.ok()) st = Status::Io(std::string("close: ") + std::strerror(errno));
+    if (st.ok() && ::rename(temp_path.c_str(), final_path.c_str()) != 0) {
+      st = Status::Io("rename to " + final_path + ": " + std::strerror(errno));
+    }
+    if (!st.ok()) {
+      ::unlink(temp_path.c_str());
+      return Outcome(Kind::kRetry, "write " + final_path + ": " + st.message());
+    }
+    st = FsyncDir(config_.dir);
+    if (!st.ok()) return Outcome(Kind::kRetry, st.message());
+    return Outcome(Kind::kSent, "",
+                   "written " + *file + " (" + std::to_string(body.size()) + " bytes)");
+  }
+
+ private:
+  FileDestinationConfig config_;
+  std::string channel_;
+  std::string name_;
+};
+
+// --- channel ------------------------------------------------------------
+
+class ChannelDestination : public Destination {
+ public:
+  ChannelDestination(std::string target, DestinationEnv env)
+      : target_(std::move(target)), env_(std::move(env)) {}
+
+  DeliveryOutcome Deliver(std::string_view payload, const DeliveryContext& context) override {
+    if (!env_.submit_to_channel) return Outcome(Kind::kFailed, "no channel router is set up");
+    Status st = env_.submit_to_channel(target_, std::string(payload), context.message_id);
+    if (st.ok()) return Outcome(Kind::kSent, "", "stored in channel " + target_);
+    const bool permanent =
+        st.code() == StatusCode::kNotFound || st.code() == StatusCode::kInvalidArgument;
+    return Outcome(permanent ? Kind::kFailed : Kind::kRetry,
+                   "channel " + target_ + ": " + st.message());
+  }
+
+ private:
+  std::string target_;
+  DestinationEnv env_;
+};
+
+// --- fhir-convert ---------------------------------------------------------
+
+class FhirConvertDestination : public Destination {
+ public:
+  FhirConvertDestination(fhir::ConvertOptions options, std::unique_ptr<Sink> sink)
+      : options_(std::move(options)), sink_(std::move(sink)) {}
+
+  DeliveryOutcome Deliver(std::string_view payload, const DeliveryContext& context) override {
+    auto message = hl7::Message::Parse(payload);
+    if (!message.ok()) {
+      return Outcome(Kind::kFailed,
+                     "FHIR conversion: the message does not parse: " + message.status().ToString());
+    }
+    auto converted = fhir::Convert(*message, options_);
+    if (!converted.ok()) {
+      return Outcome(Kind::kFailed, "FHIR conversion: " + converted.status().ToString());
+    }
+    const std::string bundle = fhir::Serialize(converted->bundle, false);
+    return sink_->Write(bundle, payload, context);
+  }
+
+  void Close() override { sink_->Close(); }
+
+ private:
+  fhir::ConvertOptions options_;
+  std::unique_ptr<Sink> sink_;
+};
+
+Result<std::shared_ptr<boost::asio::ssl::context>> HttpTls(const HttpDestinationConfig& c,
+                                                           const std::string& label) {
+  if (!c.https) return std::shared_ptr<boost::asio::ssl::context>();
+  auto ctx = mllp::MakeClientContext(c.tls ? ToTlsOptions(*c.tls) : mllp::TlsOptions{});
+  if (!ctx.ok()) return Status::Invalid(label + ": TLS: " + ctx.status().message());
+  return ctx;
+}
+
+}  // namespace
 
 std::string_view DestinationKindName(DestinationKind kind) {
   switch (kind) {
-    case DestinationKind::kMllp: return "mllp";
-    case DestinationKind::kHttp: return "http";
-    case DestinationKind::kFile: return "file";
-    case DestinationKind::kChannel: return "channel";
+    case DestinationKind::kMllp:
+      return "mllp";
+    case DestinationKind::kHttp:
+      return "http";
+    case DestinationKind::kFile:
+      return "file";
+    case DestinationKind::kChannel:
+      return "channel";
   }
   return "file";
 }
 
 Result<std::unique_ptr<Destination>> MakeDestination(const DestinationConfig& config,
                                                      const std::string& channel,
-                                                     const DestinationEnv&) {
-  return Status::Invalid("channel " + channel + " destination " + config.name +
-                         ": destinations are not implemented yet");
-}
-
-Result<std::string> ExpandFileName(std::string_view, std::string_view, const std::string&,
-                                   const std::string&, std::int64_t, std::int64_t) {
-  return Status::Invalid("not implemented yet");
+                                                     const DestinationEnv& env) {
+  const std::string label = Label(channel, config.name);
+  std::unique_ptr<Sink> sink;
+  switch (config.kind) {
+    case DestinationKind::kMllp: {
+      if (config.fhir_convert) return Status::Invalid(label + ": fhir-convert needs http or file");
+      if (config.mllp.host.empty() || config.mllp.port == 0) {
+        return Status::Invalid(label + ": mllp needs a host and a port");
+      }
+      if (config.mllp.tls) {
+        // Load the files now so a bad certificate shows at startup.
+        auto ctx = mllp::MakeClientContext(ToTlsOptions(*config.mllp.tls));
+        if (!ctx.ok()) return Status::Invalid(label + ": TLS: " + ctx.status().message());
+      }
+      return std::unique_ptr<Destination>(std::make_unique<MllpDestination>(config, label));
+    }
+    case DestinationKind::kChannel:
+      if (config.fhir_convert) return Status::Invalid(label + ": fhir-convert needs http or file");
+      if (config.channel.channel.empty()) return Status::Invalid(label + ": no target channel");
+      return std::unique_ptr<Destination>(
+          std::make_unique<ChannelDestination>(config.channel.channel, env));
+    case DestinationKind::kHttp: {
+      if (config.http.host.empty() || config.http.port == 0) {
+        return Status::Invalid(label + ": http needs a url");
+      }
+      auto tls = HttpTls(config.http, label);
+      if (!tls.ok()) return tls.status();
+      sink = std::make_unique<HttpDestination>(config.http, config.fhir_convert.has_value(),
+                                               std::move(tls).value());
+      break;
+    }
+    case DestinationKind::kFile:
+      if (config.file.dir.empty()) return Status::Invalid(label + ": file needs a dir");
+      if (Status st = internal::CheckFileNameTemplate(config.file.name); !st.ok()) {
+        return Status::Invalid(label + ": file name: " + st.message());
+      }
+      sink = std::make_unique<FileDestination>(config.file, channel, config.name);
+      break;
+  }
+  if (!config.fhir_convert) return std::unique_ptr<Destination>(std::move(sink));
+  fhir::ConvertOptions options;
+  auto bundle = fhir::ParseBundleType(config.fhir_convert->bundle);
+  if (!bundle.ok()) return Status::Invalid(label + ": fhir-convert: " + bundle.status().message());
+  options.bundle = *bundle;
+  options.default_timezone = env.fhir.default_timezone;
+  options.local_system_base = env.fhir.local_system_base;
+  options.identifier_systems = env.fhir.identifier_systems;
+  return std::unique_ptr<Destination>(
+      std::make_unique<FhirConvertDestination>(std::move(options), std::move(sink)));
 }
 
 }  // namespace junction::engine

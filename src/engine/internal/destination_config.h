@@ -2,7 +2,10 @@
 // Errors: `file:line: key: reason` with the full key path.
 #pragma once
 
+#include <chrono>
+#include <optional>
 #include <string>
+#include <string_view>
 
 #include "engine/internal/config_parser.h"
 #include "junction/engine/config.h"
@@ -30,5 +33,12 @@ Result<std::chrono::milliseconds> ParseDuration(ConfigParser& parser, const YAML
                                                 int line, const std::string& key,
                                                 std::chrono::milliseconds min,
                                                 std::chrono::milliseconds max);
+
+// "5s" / "250ms" / "1m" / "2h" / "7d" / "1500" (ms) -> milliseconds; nullopt
+// when the text is not of that form. No range check.
+std::optional<std::chrono::milliseconds> DurationFromText(std::string_view text);
+
+// The largest exact unit: 300000ms -> "5m", 1500ms -> "1500ms".
+std::string FormatDuration(std::chrono::milliseconds d);
 
 }  // namespace junction::engine::internal
