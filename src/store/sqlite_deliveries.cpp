@@ -92,6 +92,15 @@ Result<std::vector<T>> Collect(sqlite3* db, Stmt& stmt, Read read) {
   }
 }
 
+// Prepares `sql`, binds with `bind(stmt)` and collects every row.
+template <typename T, typename Bind, typename Read>
+Result<std::vector<T>> QueryRows(sqlite3* db, const std::string& sql, Bind bind, Read read) {
+  Result<Stmt> stmt = Stmt::Prepare(db, sql);
+  if (!stmt.ok()) return stmt.status();
+  bind(*stmt);
+  return Collect<T>(db, *stmt, read);
+}
+
 }  // namespace
 
 // ------------------------------------------------------------ queueing
@@ -453,52 +462,38 @@ Status SqliteStore::PruneChannel(const std::string& channel, const PruneRequest&
 Result<std::vector<MessageRecord>> SqliteStore::ListForProcessing(const std::string& channel,
                                                                   MessageId after_id,
                                                                   std::size_t limit) {
-  std::string sql = ListForProcessingSql();
-  Result<DbPtr> db = AcquireReader();
-  if (!db.ok()) return db.status();
-  Result<std::vector<MessageRecord>> result = [&]() -> Result<std::vector<MessageRecord>> {
-    Result<Stmt> stmt = Stmt::Prepare(db->get(), sql);
-    if (!stmt.ok()) return stmt.status();
-    stmt->BindText(1, channel);
-    stmt->BindInt64(2, after_id);
-    stmt->BindInt64(3, static_cast<std::int64_t>(std::min(limit, kMaxQueryLimit)));
-    return Collect<MessageRecord>(db->get(), *stmt, [](const Stmt& s) { return ReadRow(s); });
-  }();
-  ReleaseReader(std::move(*db));
-  return result;
+  return WithReader<std::vector<MessageRecord>>([&](sqlite3* db) {
+    return QueryRows<MessageRecord>(
+        db, ListForProcessingSql(),
+        [&](Stmt& s) {
+          s.BindText(1, channel);
+          s.BindInt64(2, after_id);
+          s.BindInt64(3, static_cast<std::int64_t>(std::min(limit, kMaxQueryLimit)));
+        },
+        [](const Stmt& s) { return ReadRow(s); });
+  });
 }
 
 Result<std::vector<DeliveryRecord>> SqliteStore::ListQueued(const QueueQuery& query) {
-  std::string sql = ListQueuedSql();
-  Result<DbPtr> db = AcquireReader();
-  if (!db.ok()) return db.status();
-  Result<std::vector<DeliveryRecord>> result = [&]() -> Result<std::vector<DeliveryRecord>> {
-    Result<Stmt> stmt = Stmt::Prepare(db->get(), sql);
-    if (!stmt.ok()) return stmt.status();
-    stmt->BindText(1, query.channel);
-    stmt->BindText(2, query.destination);
-    stmt->BindInt64(3, query.after_id);
-    stmt->BindInt64(4, static_cast<std::int64_t>(std::min(query.limit, kMaxQueryLimit)));
-    return Collect<DeliveryRecord>(db->get(), *stmt,
-                                   [](const Stmt& s) { return ReadDelivery(s, true); });
-  }();
-  ReleaseReader(std::move(*db));
-  return result;
+  return WithReader<std::vector<DeliveryRecord>>([&](sqlite3* db) {
+    return QueryRows<DeliveryRecord>(
+        db, ListQueuedSql(),
+        [&](Stmt& s) {
+          s.BindText(1, query.channel);
+          s.BindText(2, query.destination);
+          s.BindInt64(3, query.after_id);
+          s.BindInt64(4, static_cast<std::int64_t>(std::min(query.limit, kMaxQueryLimit)));
+        },
+        [](const Stmt& s) { return ReadDelivery(s, /*with_message=*/true); });
+  });
 }
 
 Result<std::vector<DeliveryRecord>> SqliteStore::ListDeliveries(MessageId id) {
-  std::string sql = ListDeliveriesSql();
-  Result<DbPtr> db = AcquireReader();
-  if (!db.ok()) return db.status();
-  Result<std::vector<DeliveryRecord>> result = [&]() -> Result<std::vector<DeliveryRecord>> {
-    Result<Stmt> stmt = Stmt::Prepare(db->get(), sql);
-    if (!stmt.ok()) return stmt.status();
-    stmt->BindInt64(1, id);
-    return Collect<DeliveryRecord>(db->get(), *stmt,
-                                   [](const Stmt& s) { return ReadDelivery(s, false); });
-  }();
-  ReleaseReader(std::move(*db));
-  return result;
+  return WithReader<std::vector<DeliveryRecord>>([&](sqlite3* db) {
+    return QueryRows<DeliveryRecord>(
+        db, ListDeliveriesSql(), [&](Stmt& s) { s.BindInt64(1, id); },
+        [](const Stmt& s) { return ReadDelivery(s, /*with_message=*/false); });
+  });
 }
 
 namespace {
@@ -602,14 +597,13 @@ Result<StatusReport> ReadReport(sqlite3* db) {
 }  // namespace
 
 Result<StatusReport> SqliteStore::Report() {
-  Result<DbPtr> db = AcquireReader();
-  if (!db.ok()) return db.status();
-  // One read transaction: counts and heads come from the same snapshot.
-  Status begun = Exec(db->get(), "BEGIN");
-  Result<StatusReport> result = begun.ok() ? ReadReport(db->get()) : Result<StatusReport>(begun);
-  if (begun.ok()) (void)Exec(db->get(), "COMMIT");
-  ReleaseReader(std::move(*db));
-  return result;
+  return WithReader<StatusReport>([](sqlite3* db) -> Result<StatusReport> {
+    // One read transaction: counts and heads come from the same snapshot.
+    JUNCTION_RETURN_IF_ERROR(Exec(db, "BEGIN"));
+    Result<StatusReport> result = ReadReport(db);
+    (void)Exec(db, "COMMIT");
+    return result;
+  });
 }
 
 std::int64_t SqliteStore::SizeBytes() const {

@@ -126,6 +126,15 @@ class SqliteStore final : public Store {
 
   Result<DbPtr> AcquireReader();
   void ReleaseReader(DbPtr db);
+  // Runs `read(db)` on a pooled read connection, then returns it to the pool.
+  template <typename T, typename Read>
+  Result<T> WithReader(Read read) {
+    Result<DbPtr> db = AcquireReader();
+    if (!db.ok()) return db.status();
+    Result<T> result = read(db->get());
+    ReleaseReader(std::move(*db));
+    return result;
+  }
 
   const StoreOptions options_;
   std::string path_;      // the database file actually used

@@ -20,17 +20,11 @@
 namespace junction::store {
 namespace {
 
+using testing::MustOpen;
 using testing::SampleMessage;
 using testing::SqlInt;
 using testing::SqlText;
 using testing::TempDir;
-
-std::unique_ptr<Store> MustOpen(const StoreOptions& options) {
-  Result<std::unique_ptr<Store>> store = Store::Open(options);
-  EXPECT_TRUE(store.ok()) << store.status().ToString();
-  if (!store.ok()) return nullptr;
-  return std::move(*store);
-}
 
 NewDelivery Queued(const std::string& destination) {
   NewDelivery d;

@@ -1,11 +1,13 @@
 // Helpers shared by the store tests: temporary directories and sample messages.
 #pragma once
 
+#include <gtest/gtest.h>
 #include <sqlite3.h>
 #include <stdlib.h>
 
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <string>
 
 #include "junction/store/store.h"
@@ -16,7 +18,8 @@ namespace junction::store::testing {
 class TempDir {
  public:
   TempDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "junction-store-test-XXXXXX").string();
+    std::string pattern =
+        (std::filesystem::temp_directory_path() / "junction-store-test-XXXXXX").string();
     if (mkdtemp(pattern.data()) != nullptr) path_ = pattern;
   }
   ~TempDir() {
@@ -32,6 +35,14 @@ class TempDir {
  private:
   std::string path_;
 };
+
+// Opens a store; a failure is reported to gtest and yields nullptr.
+inline std::unique_ptr<Store> MustOpen(const StoreOptions& options) {
+  Result<std::unique_ptr<Store>> store = Store::Open(options);
+  EXPECT_TRUE(store.ok()) << store.status().ToString();
+  if (!store.ok()) return nullptr;
+  return std::move(*store);
+}
 
 inline IncomingMessage SampleMessage(const std::string& control_id,
                                      const std::string& patient_id = "12345",
