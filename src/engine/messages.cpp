@@ -1,9 +1,11 @@
 #include "junction/engine/messages.h"
 
+#include <algorithm>
 #include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
+#include <filesystem>
 
 namespace junction::engine {
 namespace {
@@ -285,8 +287,12 @@ std::string FormatListRow(const store::MessageRecord& r) {
   return out;
 }
 
-std::string FormatJsonLine(const store::MessageRecord& r, bool include_raw) {
-  std::string out = "{\"id\":" + std::to_string(r.id);
+namespace {
+
+// The metadata members of a message's JSON object, from "{" on (left open).
+void AppendRecordJson(const store::MessageRecord& r, std::string* out_ptr) {
+  std::string& out = *out_ptr;
+  out += "{\"id\":" + std::to_string(r.id);
   auto str = [&out](const char* key, std::string_view value) {
     out.append(",\"");
     out.append(key);
@@ -312,7 +318,17 @@ std::string FormatJsonLine(const store::MessageRecord& r, bool include_raw) {
   out.append(",\"size\":" + std::to_string(r.size));
   str("status", store::MessageStateName(r.state));
   str("error", r.error);
-  if (include_raw) str("raw", r.raw);
+}
+
+}  // namespace
+
+std::string FormatJsonLine(const store::MessageRecord& r, bool include_raw) {
+  std::string out;
+  AppendRecordJson(r, &out);
+  if (include_raw) {
+    out.append(",\"raw\":");
+    AppendJsonString(r.raw, &out);
+  }
   out.append("}\n");
   return out;
 }
@@ -361,6 +377,273 @@ std::string FormatDetail(const store::MessageRecord& r) {
   out.push_back('\n');
   out.append(RawAsLines(r.raw));
   return out;
+}
+
+namespace {
+
+std::vector<std::string_view> SplitLines(std::string_view text) {
+  std::vector<std::string_view> lines;
+  std::size_t start = 0;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '\r' || text[i] == '\n') {
+      lines.push_back(text.substr(start, i - start));
+      if (text[i] == '\r' && i + 1 < text.size() && text[i + 1] == '\n') ++i;
+      start = i + 1;
+    }
+  }
+  if (start < text.size()) lines.push_back(text.substr(start));
+  return lines;
+}
+
+void AppendIndented(std::string_view text, std::string_view indent, std::string* out) {
+  for (std::string_view line : SplitLines(text)) {
+    out->append(indent);
+    out->append(line);
+    out->push_back('\n');
+  }
+}
+
+void AppendDelivery(const store::DeliveryRecord& d, std::string* out) {
+  out->append("delivery " + std::to_string(d.id) + ": " + d.destination + "\n");
+  auto line = [out](const char* key, std::string_view value) {
+    out->append("  ");
+    out->append(key);
+    out->append(": ");
+    out->append(value.empty() ? std::string_view("-") : value);
+    out->push_back('\n');
+  };
+  line("state", store::DeliveryStateName(d.state));
+  line("attempts", std::to_string(d.attempts));
+  line("created_at", FormatTimestamp(d.created_at_us));
+  line("updated_at", FormatTimestamp(d.updated_at_us));
+  if (d.state == store::DeliveryState::kQueued && d.next_attempt_at_us > 0) {
+    line("next_attempt_at", FormatTimestamp(d.next_attempt_at_us));
+  }
+  if (!d.error.empty()) line("error", d.error);
+  if (d.has_payload) line("payload", "own (" + std::to_string(d.payload.size()) + " bytes)");
+  if (d.response.empty()) {
+    line("response", "");
+  } else {
+    out->append("  response:\n");
+    AppendIndented(d.response, "    ", out);
+  }
+}
+
+}  // namespace
+
+std::string LineDiff(std::string_view before, std::string_view after) {
+  const std::vector<std::string_view> a = SplitLines(before);
+  const std::vector<std::string_view> b = SplitLines(after);
+  std::string out;
+  auto emit = [&out](char mark, std::string_view line) {
+    out.push_back(mark);
+    out.push_back(' ');
+    out.append(line);
+    out.push_back('\n');
+  };
+  const std::size_t n = a.size(), m = b.size();
+  if (n != 0 && m != 0 && (n + 1) > kMaxDiffCells / (m + 1)) {
+    for (std::string_view line : a) emit('-', line);
+    for (std::string_view line : b) emit('+', line);
+    return out;
+  }
+  // lcs[i][j]: length of the longest common subsequence of a[i..] and b[j..].
+  std::vector<std::uint32_t> lcs((n + 1) * (m + 1), 0);
+  auto at = [m](std::size_t i, std::size_t j) { return i * (m + 1) + j; };
+  for (std::size_t i = n; i-- > 0;) {
+    for (std::size_t j = m; j-- > 0;) {
+      lcs[at(i, j)] =
+          a[i] == b[j] ? lcs[at(i + 1, j + 1)] + 1 : std::max(lcs[at(i + 1, j)], lcs[at(i, j + 1)]);
+    }
+  }
+  std::size_t i = 0, j = 0;
+  while (i < n || j < m) {
+    if (i < n && j < m && a[i] == b[j]) {
+      emit(' ', a[i]);
+      ++i;
+      ++j;
+    } else if (i < n && (j == m || lcs[at(i + 1, j)] >= lcs[at(i, j + 1)])) {
+      emit('-', a[i++]);
+    } else {
+      emit('+', b[j++]);
+    }
+  }
+  return out;
+}
+
+std::string FormatDetail(const store::MessageRecord& r,
+                         const std::vector<store::DeliveryRecord>& deliveries) {
+  std::string out = FormatDetail(r);
+  if (r.has_transformed) {
+    out.append("\ntransformed (diff against received: - removed, + added):\n");
+    out.append(LineDiff(r.raw, r.transformed));
+  }
+  if (!deliveries.empty()) {
+    out.push_back('\n');
+    for (const store::DeliveryRecord& d : deliveries) AppendDelivery(d, &out);
+  }
+  return out;
+}
+
+std::string FormatShowJson(const store::MessageRecord& r,
+                           const std::vector<store::DeliveryRecord>& deliveries) {
+  std::string out;
+  AppendRecordJson(r, &out);
+  out.append(",\"raw\":");
+  AppendJsonString(r.raw, &out);
+  out.append(",\"transformed\":");
+  if (r.has_transformed) {
+    AppendJsonString(r.transformed, &out);
+  } else {
+    out.append("null");
+  }
+  out.append(",\"deliveries\":[");
+  for (std::size_t k = 0; k < deliveries.size(); ++k) {
+    const store::DeliveryRecord& d = deliveries[k];
+    if (k > 0) out.push_back(',');
+    out.append("{\"id\":" + std::to_string(d.id) + ",\"destination\":");
+    AppendJsonString(d.destination, &out);
+    out.append(",\"state\":");
+    AppendJsonString(store::DeliveryStateName(d.state), &out);
+    out.append(",\"attempts\":" + std::to_string(d.attempts) + ",\"created_at\":");
+    AppendJsonString(FormatTimestamp(d.created_at_us), &out);
+    out.append(",\"updated_at\":");
+    AppendJsonString(FormatTimestamp(d.updated_at_us), &out);
+    out.append(",\"next_attempt_at\":");
+    if (d.state == store::DeliveryState::kQueued && d.next_attempt_at_us > 0) {
+      AppendJsonString(FormatTimestamp(d.next_attempt_at_us), &out);
+    } else {
+      out.append("null");
+    }
+    out.append(",\"error\":");
+    AppendJsonString(d.error, &out);
+    out.append(",\"response\":");
+    AppendJsonString(d.response, &out);
+    out.append(d.has_payload ? ",\"has_payload\":true}" : ",\"has_payload\":false}");
+  }
+  out.append("]}\n");
+  return out;
+}
+
+Result<store::MessageId> ParseMessageId(std::string_view text) {
+  store::MessageId id = 0;
+  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), id);
+  if (text.empty() || ec != std::errc() || ptr != text.data() + text.size() || id <= 0) {
+    return Status::Invalid("'" + std::string(text) + "' is not a message id (a positive number)");
+  }
+  return id;
+}
+
+bool HasSelection(const ListFilters& f) {
+  return !f.channel.empty() || !f.type.empty() || !f.patient_id.empty() || !f.control_id.empty() ||
+         !f.since.empty() || !f.status.empty();
+}
+
+Result<std::vector<store::MessageId>> SelectIds(store::Store& store,
+                                                const store::MessageQuery& query) {
+  auto rows = store.List(query);
+  if (!rows.ok()) return rows.status();
+  std::vector<store::MessageId> ids;
+  ids.reserve(rows->size());
+  for (const store::MessageRecord& r : *rows) ids.push_back(r.id);
+  std::sort(ids.begin(), ids.end());
+  return ids;
+}
+
+Result<std::unique_ptr<store::Store>> OpenStoreForChanges(const Config& config) {
+  if (config.store.sqlite != ":memory:") {
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(config.store.sqlite, ec)) {
+      return Status::Io("no store file (has junction serve run with this config?)");
+    }
+  }
+  store::StoreOptions options;
+  options.sqlite_path = config.store.sqlite;
+  options.max_batch = config.store.max_batch;
+  options.max_delay_us = 0;  // a handful of operations; commit each at once
+  options.detect_duplicates = config.store.detect_duplicates;
+  return store::Store::Open(options);
+}
+
+std::vector<ReprocessResult> Reprocess(store::Store& store, std::vector<store::MessageId> ids) {
+  std::sort(ids.begin(), ids.end());
+  ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+  std::vector<ReprocessResult> results;
+  results.reserve(ids.size());
+  for (store::MessageId id : ids) {
+    ReprocessResult result;
+    result.id = id;
+    auto record = store.Get(id);
+    if (!record.ok()) {
+      result.status = record.status();
+    } else {
+      result.channel = record->channel;
+      result.previous = record->state;
+      result.status = store.ResetForReprocessAndWait(id);
+    }
+    results.push_back(std::move(result));
+  }
+  return results;
+}
+
+std::string FormatReprocessLine(const ReprocessResult& r) {
+  if (!r.status.ok()) return std::to_string(r.id) + ": " + r.status.message() + "\n";
+  return std::to_string(r.id) + " " + (r.channel.empty() ? "-" : r.channel) + ": " +
+         std::string(store::MessageStateName(r.previous)) + " -> received\n";
+}
+
+std::string FormatReprocessSummary(const std::vector<ReprocessResult>& results) {
+  std::size_t failed = 0;
+  for (const ReprocessResult& r : results) failed += r.status.ok() ? 0 : 1;
+  const std::size_t done = results.size() - failed;
+  std::string out =
+      std::to_string(done) + (done == 1 ? " message" : " messages") + " back to received";
+  if (failed > 0) out += " (" + std::to_string(failed) + " failed)";
+  out.push_back('\n');
+  return out;
+}
+
+Result<store::DeliveryId> Resend(const Config& config, store::Store& store, store::MessageId id,
+                                 const std::string& destination) {
+  auto record = store.Get(id);
+  if (!record.ok()) return record.status();
+  const std::string where = "message " + std::to_string(id);
+  const ChannelConfig* channel = nullptr;
+  for (const ChannelConfig& c : config.channels) {
+    if (c.name == record->channel) channel = &c;
+  }
+  if (channel == nullptr) {
+    return Status::Invalid(where + ": its channel '" + record->channel + "' is not in " +
+                           config.file);
+  }
+  std::string names;
+  bool found = false;
+  for (const DestinationConfig& d : channel->destinations) {
+    found = found || d.name == destination;
+    names += (names.empty() ? "" : ", ") + d.name;
+  }
+  if (!found) {
+    return Status::Invalid(
+        "--destination: channel " + channel->name + " has no destination '" + destination + "'" +
+        (names.empty() ? std::string(" (it has none)") : " (it has " + names + ")"));
+  }
+  if (record->state == store::MessageState::kReceived) {
+    return Status::OutOfRange(where +
+                              " is still waiting for its channel (state received); nothing to "
+                              "resend yet");
+  }
+  store::NewDelivery delivery;
+  delivery.destination = destination;
+  auto earlier = store.ListDeliveries(id);
+  if (!earlier.ok()) return earlier.status();
+  for (auto it = earlier->rbegin(); it != earlier->rend(); ++it) {
+    if (it->destination == destination && it->has_payload) {
+      delivery.payload = it->payload;
+      delivery.has_payload = true;
+      break;
+    }
+  }
+  return store.AddDeliveryAndWait(id, std::move(delivery));
 }
 
 }  // namespace junction::engine
