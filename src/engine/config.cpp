@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <fstream>
 #include <functional>
+#include <map>
 #include <initializer_list>
 #include <set>
 #include <sstream>
@@ -18,6 +19,8 @@
 #include <boost/asio/ip/address.hpp>
 
 #include "engine/internal/config_parser.h"
+#include "engine/internal/destination_config.h"
+#include "engine/internal/rules_config.h"
 #include "junction/mllp/cidr.h"
 
 namespace junction::engine {
@@ -38,8 +41,14 @@ class Parser : public internal::ConfigParser {
   }
 
   Status Server(const YAML::Node& node, int line, ServerConfig* out) {
-    return ForEachKey(node, line, "server", {"io_threads"},
+    return ForEachKey(node, line, "server", {"io_threads", "pid_file"},
                       [&](const std::string& key, const YAML::Node& v, int l) -> Status {
+                        if (key == "server.pid_file") {
+                          auto s = NonEmpty(v, l, key);
+                          if (!s.ok()) return s.status();
+                          out->pid_file = *s;
+                          return Status::Ok();
+                        }
                         auto n = Int(v, l, key, 1, static_cast<std::int64_t>(kMaxIoThreads));
                         if (!n.ok()) return n.status();
                         out->io_threads = static_cast<std::size_t>(*n);
@@ -155,14 +164,73 @@ class Parser : public internal::ConfigParser {
     return Status::Ok();
   }
 
-  Status Channel(const YAML::Node& node, int line, const std::string& prefix, ChannelConfig* out) {
+  Status Source(const YAML::Node& v, int l, const std::string& key, ChannelConfig* out) {
+    if (v.IsScalar() && v.Scalar() == "none") {
+      out->source = SourceKind::kNone;
+      return Status::Ok();
+    }
+    if (!v.IsMap() || v.size() != 1) {
+      return Error(v, l, key, "must be a mapping with one source (mllp or file), or none");
+    }
+    return ForEachKey(v, l, key, {"mllp", "file"},
+                      [&](const std::string& k, const YAML::Node& m, int ml) -> Status {
+                        if (k == key + ".file") {
+                          out->source = SourceKind::kFile;
+                          return internal::ParseFileSource(*this, m, ml, k, &out->file);
+                        }
+                        out->source = SourceKind::kMllp;
+                        return Mllp(m, ml, k, &out->mllp);
+                      });
+  }
+
+  Status Retention(const YAML::Node& v, int l, const std::string& key, RetentionConfig* out) {
+    return ForEachKey(v, l, key, {"max_age", "error_max_age"},
+                      [&](const std::string& k, const YAML::Node& d, int dl) -> Status {
+                        auto ms = internal::ParseDuration(*this, d, dl, k, std::chrono::seconds(1),
+                                                          std::chrono::hours(24 * 3650));
+                        if (!ms.ok()) return ms.status();
+                        auto secs = std::chrono::duration_cast<std::chrono::seconds>(*ms);
+                        (k == key + ".max_age" ? out->max_age : out->error_max_age) = secs;
+                        return Status::Ok();
+                      });
+  }
+
+  Status Destinations(const YAML::Node& v, int l, const std::string& key, const Tables& tables,
+                      std::vector<DestinationConfig>* out) {
+    if (v.IsNull()) return Status::Ok();
+    if (!v.IsSequence()) return Error(v, l, key, "must be a list of destinations");
+    if (v.size() > kMaxDestinations) {
+      return Error(v, l, key, "at most " + std::to_string(kMaxDestinations) + " destinations");
+    }
+    std::size_t i = 0;
+    for (const YAML::Node& d : v) {
+      const std::string dkey = key + "[" + std::to_string(i++) + "]";
+      DestinationConfig dest;
+      JUNCTION_RETURN_IF_ERROR(
+          internal::ParseDestination(*this, d, LineOf(d, l), dkey, tables, &dest));
+      if (dest.line == 0) dest.line = LineOf(d, l);
+      for (const DestinationConfig& other : *out) {
+        if (other.name == dest.name) {
+          return Error(d["name"], dest.line, dkey + ".name",
+                       "'" + dest.name + "' is already used by another destination of this channel");
+        }
+      }
+      out->push_back(std::move(dest));
+    }
+    return Status::Ok();
+  }
+
+  Status Channel(const YAML::Node& node, int line, const std::string& prefix, const Tables& tables,
+                 ChannelConfig* out) {
     out->line = LineOf(node, line);
     if (!node.IsMap()) return Error(node, line, prefix, "must be a mapping with name and source");
     bool have_source = false;
     JUNCTION_RETURN_IF_ERROR(ForEachKey(
-        node, line, prefix, {"name", "source"},
+        node, line, prefix,
+        {"name", "source", "filter", "transform", "destinations", "retention"},
         [&](const std::string& key, const YAML::Node& v, int l) -> Status {
-          if (key == prefix + ".name") {
+          const std::string name = key.substr(prefix.size() + 1);
+          if (name == "name") {
             auto s = NonEmpty(v, l, key);
             if (!s.ok()) return s.status();
             if (s->size() > kMaxChannelNameBytes) {
@@ -178,21 +246,24 @@ class Parser : public internal::ConfigParser {
             out->name = *s;
             return Status::Ok();
           }
-          if (!v.IsMap() || v.size() == 0) {
-            return Error(v, l, key, "must be a mapping with one source (mllp)");
+          if (name == "source") {
+            have_source = true;
+            return Source(v, l, key, out);
           }
-          have_source = true;
-          return ForEachKey(v, l, key, {"mllp"},
-                            [&](const std::string& k, const YAML::Node& m, int ml) -> Status {
-                              return Mllp(m, ml, k, &out->mllp);
-                            });
+          if (name == "filter") return internal::ParseFilter(*this, v, l, key, tables, &out->pipeline);
+          if (name == "transform") {
+            return internal::ParseTransform(*this, v, l, key, tables, &out->pipeline);
+          }
+          if (name == "destinations") return Destinations(v, l, key, tables, &out->destinations);
+          return Retention(v, l, key, &out->retention);
         }));
     if (out->name.empty()) return Error(node, line, prefix + ".name", "is required");
     if (!have_source) return Error(node, line, prefix + ".source", "is required");
     return Status::Ok();
   }
 
-  Status Channels(const YAML::Node& node, int line, std::vector<ChannelConfig>* out) {
+  Status Channels(const YAML::Node& node, int line, const Tables& tables,
+                  std::vector<ChannelConfig>* out) {
     if (!node.IsSequence() || node.size() == 0) {
       return Error(node, line, "channels", "must be a list of at least one channel");
     }
@@ -203,13 +274,14 @@ class Parser : public internal::ConfigParser {
     for (const YAML::Node& c : node) {
       const std::string prefix = "channels[" + std::to_string(i++) + "]";
       ChannelConfig channel;
-      JUNCTION_RETURN_IF_ERROR(Channel(c, LineOf(c, line), prefix, &channel));
+      JUNCTION_RETURN_IF_ERROR(Channel(c, LineOf(c, line), prefix, tables, &channel));
       for (const ChannelConfig& other : *out) {
         if (other.name == channel.name) {
           return Error(c["name"], channel.line, prefix + ".name",
                        "'" + channel.name + "' is already used by another channel");
         }
-        if (channel.mllp.port != 0 && other.mllp.port == channel.mllp.port &&
+        if (channel.source == SourceKind::kMllp && other.source == SourceKind::kMllp &&
+            channel.mllp.port != 0 && other.mllp.port == channel.mllp.port &&
             other.mllp.host == channel.mllp.host) {
           return Error(c["source"]["mllp"]["listen"], channel.line, prefix + ".source.mllp.listen",
                        "address already used by channel '" + other.name + "'");
@@ -217,26 +289,72 @@ class Parser : public internal::ConfigParser {
       }
       out->push_back(std::move(channel));
     }
+    return CheckChannelLinks(node, line, *out);
+  }
+
+  // `channel:` destinations must name another configured channel, and the
+  // links must not form a loop (a message would circle forever).
+  Status CheckChannelLinks(const YAML::Node& node, int line,
+                           const std::vector<ChannelConfig>& channels) {
+    std::map<std::string, std::vector<std::string>> links;
+    for (std::size_t i = 0; i < channels.size(); ++i) {
+      for (std::size_t j = 0; j < channels[i].destinations.size(); ++j) {
+        const DestinationConfig& d = channels[i].destinations[j];
+        if (d.kind != DestinationKind::kChannel) continue;
+        const std::string key = "channels[" + std::to_string(i) + "].destinations[" +
+                                std::to_string(j) + "].channel";
+        const bool known = std::any_of(channels.begin(), channels.end(), [&](const auto& c) {
+          return c.name == d.channel.channel;
+        });
+        if (!known) return ErrorAt(d.line, key, "no channel named '" + d.channel.channel + "'");
+        links[channels[i].name].push_back(d.channel.channel);
+      }
+    }
+    // Depth-first search for a cycle.
+    std::map<std::string, int> mark;  // 0 new, 1 on the path, 2 done
+    std::function<bool(const std::string&)> cyclic = [&](const std::string& c) {
+      if (mark[c] == 1) return true;
+      if (mark[c] == 2) return false;
+      mark[c] = 1;
+      for (const std::string& next : links[c]) {
+        if (cyclic(next)) return true;
+      }
+      mark[c] = 2;
+      return false;
+    };
+    for (const ChannelConfig& c : channels) {
+      if (cyclic(c.name)) {
+        return Error(node, line, "channels",
+                     "channel destinations form a loop through '" + c.name + "'");
+      }
+    }
     return Status::Ok();
   }
 
   Status Root(const YAML::Node& root, Config* config) {
     if (root.IsNull()) return Status::Invalid(file() + ":1: channels: is required");
     if (!root.IsMap()) return Error(root, 1, "(top level)", "must be a mapping");
+    // Tables first: channels refer to them wherever they appear in the file.
+    auto tables = std::make_shared<Tables>();
+    if (const YAML::Node t = root["tables"]) {
+      JUNCTION_RETURN_IF_ERROR(internal::ParseTables(*this, t, LineOf(t, 1), tables.get()));
+    }
+    config->tables = tables;
     bool have_channels = false;
-    JUNCTION_RETURN_IF_ERROR(
-        ForEachKey(root, 1, "", {"log", "server", "store", "channels"},
-                   [&](const std::string& key, const YAML::Node& v, int l) -> Status {
-                     if (key == "log") return Log(v, l, &config->log);
-                     if (key == "server") return Server(v, l, &config->server);
-                     if (key == "store") return Store(v, l, &config->store);
-                     have_channels = true;
-                     return Channels(v, l, &config->channels);
-                   }));
+    JUNCTION_RETURN_IF_ERROR(ForEachKey(
+        root, 1, "", {"log", "server", "store", "tables", "fhir", "channels"},
+        [&](const std::string& key, const YAML::Node& v, int l) -> Status {
+          if (key == "log") return Log(v, l, &config->log);
+          if (key == "server") return Server(v, l, &config->server);
+          if (key == "store") return Store(v, l, &config->store);
+          if (key == "tables") return Status::Ok();
+          if (key == "fhir") return internal::ParseFhirSettings(*this, v, l, &config->fhir);
+          have_channels = true;
+          return Channels(v, l, *tables, &config->channels);
+        }));
     if (!have_channels) return Error(root, 1, "channels", "is required");
     return Status::Ok();
   }
-
 };
 
 }  // namespace

@@ -57,6 +57,24 @@ void SendAndRelease(mllp::Handler::Reply& reply, std::string payload) {
 
 bool IsStoreBusy(const Status& s) { return s.code() == StatusCode::kOutOfRange; }
 
+// The AE/CE for a stored message the channel could not process, built from
+// its MSH line (the reply needs no more than the header).
+std::string ProcessingNak(std::string_view msh_line, const std::string& reason,
+                          const std::string& application) {
+  hl7::AckOptions o;
+  o.application = application;
+  o.outcome = hl7::AckOutcome::kError;
+  o.text = "message stored but not processed";
+  o.errors.push_back({"", hl7::error_code::kApplicationInternalError, hl7::ErrorSeverity::kError,
+                      reason.substr(0, 200)});
+  auto header = hl7::Message::Parse(msh_line);
+  if (header.ok()) {
+    auto made = hl7::MakeAckText(*header, o);
+    if (made.ok()) return std::move(made).value();
+  }
+  return hl7::MakeNakForUnparseable(msh_line, reason, o);
+}
+
 }  // namespace
 
 std::string PeerAddress(const mllp::PeerInfo& peer) {
@@ -152,10 +170,14 @@ void IngestHandler::OnMessage(const mllp::PeerInfo& peer, std::string payload, R
   auto counters = counters_;
   store::Store* store = store_;
   const std::string& channel = options_.channel;
+  MessageSink* sink = invalid ? nullptr : options_.sink;
+  const bool after_processing = options_.ack == AckPolicy::kAfterProcessing && sink != nullptr;
+  std::string raw_copy = sink != nullptr ? in.raw : std::string();
   Status queued = store_->Append(
       std::move(in),
       [counters, store, reply, ack = std::move(ack), msh_line, error_text = std::move(error_text),
-       invalid, error_count, send_nak, channel, connection,
+       invalid, error_count, send_nak, channel, connection, sink, after_processing,
+       raw_copy = std::move(raw_copy),
        application = options_.application](Result<store::AppendResult> r) mutable {
         if (!r.ok()) {
           counters->rejected.fetch_add(1, std::memory_order_relaxed);
@@ -174,8 +196,26 @@ void IngestHandler::OnMessage(const mllp::PeerInfo& peer, std::string payload, R
           return;
         }
         counters->stored.fetch_add(1, std::memory_order_relaxed);
+        if (!invalid && after_processing) {
+          auto shared_reply = std::make_shared<Reply>(std::move(reply));
+          reply = nullptr;
+          sink->Submit(channel, r->id, std::move(raw_copy),
+                       [shared_reply, ack = std::move(ack), msh_line, send_nak,
+                        application](const ProcessedResult& result) mutable {
+                         if (result.kind != ProcessedResult::Kind::kError) {
+                           SendAndRelease(*shared_reply, std::move(ack));
+                         } else {
+                           SendAndRelease(*shared_reply,
+                                          send_nak ? ProcessingNak(msh_line, result.reason,
+                                                                   application)
+                                                   : std::string());
+                         }
+                       });
+          return;
+        }
         if (!invalid) {
           SendAndRelease(reply, std::move(ack));
+          if (sink != nullptr) sink->Submit(channel, r->id, std::move(raw_copy), nullptr);
           return;
         }
         counters->invalid.fetch_add(1, std::memory_order_relaxed);

@@ -21,6 +21,10 @@
 //
 // Enhanced mode (CA/CE/CR) applies when MSH-15 or MSH-16 is valued; then an
 // MSH-15 of NE/ER/SU is honoured. ack: never stores and sends nothing.
+// With a sink, each newly stored valid message is submitted to it after the
+// commit. ack: after-processing then waits for the channel: AA/CA when the
+// message was transformed and queued or filtered, AE/CE (ERR 207, with the
+// reason) when a transform failed.
 // ACKs get unique control ids (hl7::NewControlId). Logs carry ids, counts, peer
 // addresses and reasons only, never message content.
 //
@@ -33,6 +37,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -43,12 +48,38 @@
 
 namespace junction::engine {
 
+// What the channel did with a stored message (for `ack: after-processing`).
+struct ProcessedResult {
+  enum class Kind {
+    kAccepted,  // filtered or transformed and queued: AA/CA
+    kFiltered,  // dropped on purpose by the channel filter: AA/CA
+    kError,     // parse, filter or transform failed: AE/CE with the reason
+  };
+  Kind kind = Kind::kAccepted;
+  std::string reason;
+};
+using ProcessedCallback = std::function<void(const ProcessedResult&)>;
+
+// Where stored messages go next: the channel runtime (channel.h). Submit is
+// called on the store's writer thread after the commit and must not block.
+// `done` (may be empty) is called exactly once, from any thread, when the
+// channel has processed the message and recorded the outcome.
+class MessageSink {
+ public:
+  virtual ~MessageSink() = default;
+  virtual void Submit(const std::string& channel, store::MessageId id, std::string raw,
+                      ProcessedCallback done) = 0;
+};
+
 struct IngestOptions {
   std::string channel;  // stored with each message
   AckPolicy ack = AckPolicy::kAfterStore;
   bool validate = false;
   std::size_t max_ack_errors = 50;       // ERR segments per ACK (findings beyond are counted)
   std::string application = "JUNCTION";  // MSH-3 of ACKs when the message has no MSH-5
+  // Stored messages (not duplicates, not invalid ones) are handed to it; with
+  // ack: after-processing the ACK waits for its `done`. Borrowed; may be null.
+  MessageSink* sink = nullptr;
 };
 
 struct IngestStats {

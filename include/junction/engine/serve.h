@@ -1,5 +1,7 @@
-// The running engine behind `junction serve`: the store, one MLLP listener per
-// channel with its IngestHandler, logging, startup lines and graceful shutdown.
+// The running engine behind `junction serve`: the store, the sources (one MLLP
+// listener or file poller per channel, each storing before it acknowledges),
+// the channel runtimes (channel.h) with their delivery queues, retention
+// (pruning), hot reload, logging, startup lines and graceful shutdown.
 //
 //   auto config = LoadConfig("conf/junction.yaml");
 //   return RunServe(*config, {.log_level = "debug"});   // blocks until SIGTERM/SIGINT
@@ -28,7 +30,9 @@
 #include <string>
 #include <vector>
 
+#include "junction/engine/channel.h"
 #include "junction/engine/config.h"
+#include "junction/engine/file_source.h"
 #include "junction/engine/ingest.h"
 #include "junction/hl7/status.h"
 #include "junction/mllp/server.h"
@@ -53,22 +57,40 @@ class Engine {
   Engine(const Engine&) = delete;
   Engine& operator=(const Engine&) = delete;
 
-  const std::vector<ListenerInfo>& listeners() const { return listeners_; }
+  // Bound listeners (copy: a reload may rebuild them).
+  std::vector<ListenerInfo> listeners() const;
   store::Store* store() { return store_.get(); }
-  IngestStats ingest_stats() const;  // summed over channels
+  IngestStats ingest_stats() const;         // summed over channels (and reloads)
+  std::vector<ChannelStats> channel_stats() const;
+  const Config& config() const { return config_; }
 
-  // Server::Stop(drain), then Store::Close. Returns the store's close status.
-  // Later calls return Ok.
+  // Applies a new configuration without a restart. Every channel runtime is
+  // rebuilt from `next` (compiled and checked first: on any error nothing
+  // changes and the error is returned). Listeners are rebuilt only when a
+  // source or server.io_threads changed (connections then drop and senders
+  // reconnect). Messages in hand are handed to the new runtimes; nothing
+  // stored is lost. store and log settings need a restart (warned).
+  Status Reload(const Config& next);
+
+  // Prunes every channel with retention once (the engine also does this every
+  // minute); returns the number of messages deleted.
+  Result<std::size_t> PruneOnce();
+
+  // Server::Stop(drain), channels, then Store::Close. Returns the store's
+  // close status. Later calls return Ok.
   Status Stop(std::chrono::milliseconds drain = std::chrono::seconds(10));
 
  private:
-  Engine() = default;
+  struct Impl;
+  Engine();
   std::unique_ptr<store::Store> store_;
-  std::unique_ptr<mllp::Server> server_;
-  std::vector<std::shared_ptr<IngestHandler>> handlers_;
-  std::vector<ListenerInfo> listeners_;
+  std::unique_ptr<Impl> impl_;
+  Config config_;
   bool stopped_ = false;
 };
+
+// "127.0.0.1:2575" or "[::1]:2575".
+std::string HostPort(const std::string& host, std::uint16_t port);
 
 // Sends spdlog output to stderr with UTC timestamps at `level` (trace, debug,
 // info, warn, error). kInvalidArgument for an unknown level.

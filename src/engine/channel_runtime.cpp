@@ -1,0 +1,368 @@
+// The channel worker: parse, filter, transform, route into the delivery queues.
+#include <spdlog/spdlog.h>
+
+#include <condition_variable>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "engine/internal/dispatcher.h"
+#include "junction/engine/channel.h"
+#include "junction/engine/messages.h"
+#include "junction/hl7/message.h"
+
+namespace junction::engine {
+namespace {
+
+constexpr std::size_t kMaxRemembered = 10'000;  // ids handled by polling, see Worker
+
+// State the store's commit callbacks touch; shared so callbacks that run after
+// the runtime stopped stay safe.
+struct Shared {
+  std::mutex mutex;
+  std::set<store::MessageId> in_flight;  // outcome queued, not yet committed
+  std::atomic<std::uint64_t> processed{0}, filtered{0}, errored{0}, queued{0};
+};
+
+}  // namespace
+
+struct ChannelRuntime::Impl {
+  store::Store* store = nullptr;
+  ChannelConfig config;
+  std::shared_ptr<const Tables> tables;
+  ChannelRuntimeOptions options;
+  std::unique_ptr<Pipeline> pipeline;
+  struct Dest {
+    std::string name;
+    std::unique_ptr<Pipeline> pipeline;
+    std::unique_ptr<internal::Dispatcher> dispatcher;
+  };
+  std::vector<Dest> dests;
+  std::shared_ptr<Shared> shared = std::make_shared<Shared>();
+
+  // Live queue, fed by Submit.
+  std::mutex mutex;
+  std::condition_variable cv;
+  std::deque<PendingMessage> live;
+  bool stopping = false;
+  bool poke = false;
+  bool overflowed = false;  // Submit dropped messages: poll the whole backlog
+  std::thread worker;
+  bool started = false;
+
+  // Worker thread only: outcomes of messages the poll took before their live
+  // copy arrived (the live copy's callback is then answered from here).
+  std::map<store::MessageId, ProcessedResult> handled_by_poll;
+
+  void Run();
+  void Poll(bool full, const std::set<store::MessageId>& live_ids);
+  ProcessedResult Process(store::MessageId id, std::string raw, const MessageContext& context,
+                          ProcessedCallback done);
+  void Remember(store::MessageId id, const ProcessedResult& result) {
+    handled_by_poll[id] = result;
+    while (handled_by_poll.size() > kMaxRemembered) handled_by_poll.erase(handled_by_poll.begin());
+  }
+};
+
+Result<std::unique_ptr<ChannelRuntime>> ChannelRuntime::Create(
+    store::Store* store, const ChannelConfig& config, std::shared_ptr<const Tables> tables,
+    const DestinationEnv& env, ChannelRuntimeOptions options) {
+  auto impl = std::make_unique<Impl>();
+  impl->store = store;
+  impl->config = config;
+  impl->tables = tables;
+  impl->options = options;
+  auto pipeline = Pipeline::Compile(config.pipeline, tables, options.lua);
+  if (!pipeline.ok()) {
+    return Status::Invalid("channel " + config.name + ": " + pipeline.status().message());
+  }
+  impl->pipeline = std::move(pipeline).value();
+  for (const DestinationConfig& d : config.destinations) {
+    Impl::Dest dest;
+    dest.name = d.name;
+    auto p = Pipeline::Compile(d.pipeline, tables, options.lua);
+    if (!p.ok()) {
+      return Status::Invalid("channel " + config.name + ": destination " + d.name + ": " +
+                             p.status().message());
+    }
+    dest.pipeline = std::move(p).value();
+    auto made = MakeDestination(d, config.name, env);
+    if (!made.ok()) return made.status();
+    dest.dispatcher = std::make_unique<internal::Dispatcher>(store, config.name, d,
+                                                             std::move(made).value(), options.page);
+    impl->dests.push_back(std::move(dest));
+  }
+  return std::unique_ptr<ChannelRuntime>(new ChannelRuntime(std::move(impl)));
+}
+
+ChannelRuntime::ChannelRuntime(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+ChannelRuntime::~ChannelRuntime() {
+  std::vector<PendingMessage> left = Stop();
+  // Nobody takes them over: answer so no sender waits forever. They stay
+  // `received` in the store and are processed at the next start.
+  for (PendingMessage& m : left) {
+    if (m.done) m.done({ProcessedResult::Kind::kAccepted, ""});
+  }
+}
+
+void ChannelRuntime::Start() {
+  if (impl_->started) return;
+  impl_->started = true;
+  for (auto& d : impl_->dests) d.dispatcher->Start();
+  impl_->worker = std::thread([impl = impl_.get()] { impl->Run(); });
+}
+
+std::vector<PendingMessage> ChannelRuntime::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(impl_->mutex);
+    impl_->stopping = true;
+  }
+  impl_->cv.notify_all();
+  if (impl_->worker.joinable()) impl_->worker.join();
+  for (auto& d : impl_->dests) d.dispatcher->Stop();
+  std::lock_guard<std::mutex> lock(impl_->mutex);
+  std::vector<PendingMessage> left(std::make_move_iterator(impl_->live.begin()),
+                                   std::make_move_iterator(impl_->live.end()));
+  impl_->live.clear();
+  return left;
+}
+
+void ChannelRuntime::Adopt(std::vector<PendingMessage> messages) {
+  std::lock_guard<std::mutex> lock(impl_->mutex);
+  // They were submitted before anything queued since: they go first.
+  for (auto it = messages.rbegin(); it != messages.rend(); ++it) {
+    impl_->live.push_front(std::move(*it));
+  }
+}
+
+void ChannelRuntime::Submit(store::MessageId id, std::string raw, ProcessedCallback done) {
+  {
+    std::lock_guard<std::mutex> lock(impl_->mutex);
+    if (impl_->live.size() >= impl_->options.max_live_queue && !done) {
+      impl_->overflowed = true;  // stored as received: the poll finds it
+    } else {
+      impl_->live.push_back({id, std::move(raw), std::move(done)});
+    }
+  }
+  impl_->cv.notify_one();
+}
+
+void ChannelRuntime::Poke() {
+  {
+    std::lock_guard<std::mutex> lock(impl_->mutex);
+    impl_->poke = true;
+  }
+  impl_->cv.notify_one();
+}
+
+const std::string& ChannelRuntime::name() const { return impl_->config.name; }
+const ChannelConfig& ChannelRuntime::config() const { return impl_->config; }
+
+ChannelStats ChannelRuntime::stats() const {
+  ChannelStats s;
+  s.name = impl_->config.name;
+  s.processed = impl_->shared->processed.load();
+  s.filtered = impl_->shared->filtered.load();
+  s.errored = impl_->shared->errored.load();
+  s.queued = impl_->shared->queued.load();
+  for (const auto& d : impl_->dests) s.destinations.push_back(d.dispatcher->stats());
+  return s;
+}
+
+void ChannelRuntime::Impl::Run() {
+  auto next_poll = std::chrono::steady_clock::now();  // poll at once: restart recovery
+  bool first_poll = true;
+  while (true) {
+    std::deque<PendingMessage> batch;
+    bool poll = false;
+    bool full = false;
+    std::set<store::MessageId> live_ids;
+    {
+      std::unique_lock<std::mutex> lock(mutex);
+      cv.wait_until(lock, next_poll, [&] { return stopping || !live.empty() || poke; });
+      if (stopping) return;
+      batch.swap(live);
+      const auto now = std::chrono::steady_clock::now();
+      if (poke || now >= next_poll) {
+        poll = true;
+        // A full scan when idle, after overflow, on a poke or at startup;
+        // under load one page, to find reprocessed messages without rereading
+        // the live backlog every second.
+        full = first_poll || poke || overflowed || batch.empty();
+        poke = false;
+        overflowed = false;
+        next_poll = now + options.poll_interval;
+      }
+    }
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      PendingMessage& m = batch[i];
+      auto known = handled_by_poll.find(m.id);
+      if (known != handled_by_poll.end()) {
+        if (m.done) m.done(known->second);
+        handled_by_poll.erase(known);
+        continue;
+      }
+      MessageContext context;
+      context.message_id = m.id;
+      context.channel = config.name;
+      Process(m.id, std::move(m.raw), context, std::move(m.done));
+      std::lock_guard<std::mutex> lock(mutex);
+      if (stopping) {
+        // Hand the rest back, in order: Stop returns them.
+        for (std::size_t j = batch.size(); j > i + 1; --j) live.push_front(std::move(batch[j - 1]));
+        return;
+      }
+    }
+    if (poll) {
+      first_poll = false;
+      for (const PendingMessage& m : live) live_ids.insert(m.id);
+      Poll(full, live_ids);
+    }
+  }
+}
+
+void ChannelRuntime::Impl::Poll(bool full, const std::set<store::MessageId>& live_ids) {
+  store::MessageId after = 0;
+  while (true) {
+    auto rows = store->ListForProcessing(config.name, after, options.page);
+    if (!rows.ok()) {
+      spdlog::error("channel {}: reading waiting messages failed: {}", config.name,
+                    rows.status().message());
+      return;
+    }
+    for (store::MessageRecord& r : *rows) {
+      after = r.id;
+      {
+        std::lock_guard<std::mutex> lock(shared->mutex);
+        if (shared->in_flight.count(r.id) != 0) continue;
+      }
+      if (live_ids.count(r.id) != 0) continue;
+      {
+        std::lock_guard<std::mutex> lock(mutex);
+        if (stopping) return;
+      }
+      MessageContext context;
+      context.message_id = r.id;
+      context.channel = config.name;
+      context.peer = r.peer;
+      context.received_at_us = r.received_at_us;
+      Remember(r.id, Process(r.id, std::move(r.raw), context, nullptr));
+    }
+    if (!full || rows->size() < options.page) return;
+  }
+}
+
+ProcessedResult ChannelRuntime::Impl::Process(store::MessageId id, std::string raw,
+                                              const MessageContext& context,
+                                              ProcessedCallback done) {
+  store::ProcessingOutcome out;
+  out.id = id;
+  ProcessedResult result;
+  std::vector<std::size_t> woken;  // destinations with a queued delivery
+
+  auto parsed = hl7::Message::Parse(std::string_view(raw));
+  if (!parsed.ok()) {
+    out.state = store::MessageState::kError;
+    out.error = "parse: " + parsed.status().ToString();
+    result = {ProcessedResult::Kind::kError, out.error};
+  } else {
+    hl7::Message& message = *parsed;
+    const StageResult stage = pipeline->Run(&message, context);
+    if (stage.kind == StageResult::Kind::kFiltered) {
+      out.state = store::MessageState::kFiltered;
+      out.error = stage.reason;
+      result = {ProcessedResult::Kind::kFiltered, stage.reason};
+    } else if (stage.kind == StageResult::Kind::kError) {
+      out.state = store::MessageState::kError;
+      out.error = stage.reason;
+      result = {ProcessedResult::Kind::kError, stage.reason};
+    } else {
+      std::string transformed = message.modified() ? message.Encode() : std::string();
+      bool any_queued = false;
+      std::string first_error;
+      for (std::size_t i = 0; i < dests.size(); ++i) {
+        store::NewDelivery d;
+        d.destination = dests[i].name;
+        if (!dests[i].pipeline->empty()) {
+          hl7::Message copy = message;
+          MessageContext dest_context = context;
+          dest_context.destination = dests[i].name;
+          const StageResult r = dests[i].pipeline->Run(&copy, dest_context);
+          if (r.kind == StageResult::Kind::kFiltered) {
+            d.state = store::DeliveryState::kFiltered;
+            d.error = r.reason;
+          } else if (r.kind == StageResult::Kind::kError) {
+            d.state = store::DeliveryState::kError;
+            d.error = r.reason;
+            if (first_error.empty()) first_error = "destination " + d.destination + ": " + r.reason;
+          } else if (copy.modified()) {
+            std::string payload = copy.Encode();
+            const std::string_view base =
+                transformed.empty() ? std::string_view(raw) : std::string_view(transformed);
+            if (payload != base) {
+              d.payload = std::move(payload);
+              d.has_payload = true;
+            }
+          }
+        }
+        if (d.state == store::DeliveryState::kQueued) {
+          any_queued = true;
+          woken.push_back(i);
+        }
+        out.deliveries.push_back(std::move(d));
+      }
+      if (!transformed.empty() && transformed != raw) {
+        out.transformed = std::move(transformed);
+        out.has_transformed = true;
+      }
+      out.state = any_queued              ? store::MessageState::kQueued
+                  : !first_error.empty() ? store::MessageState::kError
+                                         : store::MessageState::kProcessed;
+      if (!first_error.empty()) {
+        out.error = first_error;
+        result = {ProcessedResult::Kind::kError, first_error};
+      }
+    }
+  }
+
+  Shared& s = *shared;
+  s.processed.fetch_add(1, std::memory_order_relaxed);
+  if (out.state == store::MessageState::kFiltered) s.filtered.fetch_add(1, std::memory_order_relaxed);
+  if (result.kind == ProcessedResult::Kind::kError) {
+    s.errored.fetch_add(1, std::memory_order_relaxed);
+    spdlog::info("channel {}: message {} in error: {}", config.name, id, out.error);
+  }
+  s.queued.fetch_add(woken.size(), std::memory_order_relaxed);
+
+  std::vector<std::shared_ptr<internal::Waker>> wakers;
+  for (std::size_t i : woken) wakers.push_back(dests[i].dispatcher->waker());
+  {
+    std::lock_guard<std::mutex> lock(s.mutex);
+    s.in_flight.insert(id);
+  }
+  auto shared_state = shared;
+  auto on_commit = [shared_state, id, wakers = std::move(wakers), result, done,
+                    channel = config.name](Result<std::vector<store::DeliveryId>> r) {
+    {
+      std::lock_guard<std::mutex> lock(shared_state->mutex);
+      shared_state->in_flight.erase(id);
+    }
+    ProcessedResult answer = result;
+    if (!r.ok()) {
+      spdlog::error("channel {}: message {}: recording the outcome failed: {}", channel, id,
+                    r.status().message());
+      answer = {ProcessedResult::Kind::kError, "outcome not recorded: " + r.status().message()};
+    } else {
+      for (const auto& w : wakers) w->Wake();
+    }
+    if (done) done(answer);
+  };
+  Status queued = store->RecordProcessing(std::move(out), on_commit);
+  if (!queued.ok()) on_commit(queued);
+  return result;
+}
+
+}  // namespace junction::engine

@@ -1,0 +1,256 @@
+// Destination dispatchers: the delivery half of the channel runtime.
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <cmath>
+#include <random>
+
+#include "engine/internal/dispatcher.h"
+#include "junction/engine/messages.h"
+#include "junction/hl7/message.h"
+
+namespace junction::engine {
+
+std::chrono::milliseconds RetryDelay(const RetryConfig& retry, int attempt, double unit_random) {
+  const double initial = static_cast<double>(retry.initial_backoff.count());
+  const double cap = static_cast<double>(retry.max_backoff.count());
+  const double exponent = std::min(attempt - 1, 62);
+  const double base = std::min(cap, initial * std::pow(2.0, std::max(0.0, exponent)));
+  const double jitter = 0.5 + 0.5 * std::clamp(unit_random, 0.0, 1.0);
+  return std::chrono::milliseconds(static_cast<std::int64_t>(base * jitter));
+}
+
+namespace internal {
+namespace {
+
+constexpr std::size_t kMaxSetAside = 4096;  // best-effort retries held in memory
+constexpr auto kIdlePoll = std::chrono::seconds(1);
+
+double UnitRandom() {
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  return std::uniform_real_distribution<double>(0.0, 1.0)(rng);
+}
+
+// MSH-10 of what is sent (a transform may have changed it), else the stored one.
+std::string ControlIdOf(std::string_view payload, const std::string& fallback) {
+  auto parsed = hl7::Message::Parse(payload);
+  if (!parsed.ok()) return fallback;
+  return std::string(parsed->ControlId());
+}
+
+}  // namespace
+
+void Waker::Wake() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    woken_ = true;
+  }
+  cv_.notify_all();
+}
+
+void Waker::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+}
+
+bool Waker::stopping() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return stopping_;
+}
+
+bool Waker::SleepUntil(std::chrono::steady_clock::time_point deadline, bool only_stop) {
+  std::unique_lock<std::mutex> lock(mutex_);
+  cv_.wait_until(lock, deadline, [&] { return stopping_ || (!only_stop && woken_); });
+  if (!only_stop) woken_ = false;
+  return stopping_;
+}
+
+Dispatcher::Dispatcher(store::Store* store, std::string channel, DestinationConfig config,
+                       std::unique_ptr<Destination> destination, std::size_t page)
+    : store_(store),
+      channel_(std::move(channel)),
+      config_(std::move(config)),
+      destination_(std::move(destination)),
+      page_(page) {}
+
+Dispatcher::~Dispatcher() { Stop(); }
+
+void Dispatcher::Start() {
+  thread_ = std::thread([this] { Run(); });
+}
+
+void Dispatcher::Stop() {
+  waker_->Stop();
+  if (thread_.joinable()) thread_.join();
+  if (destination_) destination_->Close();
+}
+
+DestinationStats Dispatcher::stats() const {
+  DestinationStats s;
+  s.name = config_.name;
+  s.sent = sent_.load();
+  s.failed = failed_.load();
+  s.retries = retried_.load();
+  s.blocked = blocked_.load();
+  std::lock_guard<std::mutex> lock(error_mutex_);
+  s.last_error = last_error_;
+  return s;
+}
+
+bool Dispatcher::Attempt(store::DeliveryRecord* record,
+                         std::chrono::steady_clock::time_point* retry_at) {
+  DeliveryContext context;
+  context.message_id = record->message_id;
+  context.control_id = ControlIdOf(record->payload, record->control_id);
+  context.received_at_us = record->received_at_us;
+  DeliveryOutcome outcome = destination_->Deliver(record->payload, context);
+  record->attempts += 1;
+
+  store::DeliveryUpdate update;
+  update.id = record->id;
+  update.attempts = record->attempts;
+  update.response = outcome.response;
+  update.error = outcome.error;
+  bool finished = true;
+  switch (outcome.kind) {
+    case DeliveryOutcome::Kind::kSent:
+      update.state = store::DeliveryState::kSent;
+      sent_.fetch_add(1, std::memory_order_relaxed);
+      break;
+    case DeliveryOutcome::Kind::kFailed:
+      update.state = store::DeliveryState::kError;
+      failed_.fetch_add(1, std::memory_order_relaxed);
+      break;
+    case DeliveryOutcome::Kind::kRetry:
+      if (config_.ordering == Ordering::kBestEffort &&
+          record->attempts >= config_.retry.max_attempts) {
+        update.state = store::DeliveryState::kError;
+        update.error = "gave up after " + std::to_string(record->attempts) +
+                       " attempts: " + outcome.error;
+        failed_.fetch_add(1, std::memory_order_relaxed);
+        break;
+      }
+      finished = false;
+      retried_.fetch_add(1, std::memory_order_relaxed);
+      {
+        const auto delay = RetryDelay(config_.retry, record->attempts, UnitRandom());
+        *retry_at = std::chrono::steady_clock::now() + delay;
+        update.state = store::DeliveryState::kQueued;
+        update.next_attempt_at_us = NowMicros() + delay.count() * 1000;
+      }
+      break;
+  }
+  if (!outcome.error.empty()) {
+    std::lock_guard<std::mutex> lock(error_mutex_);
+    last_error_ = outcome.error;
+  }
+  if (update.state == store::DeliveryState::kError) {
+    spdlog::warn("channel {}: destination {}: message {} delivery {} failed: {}", channel_,
+                 config_.name, record->message_id, record->id, update.error);
+  } else if (!finished && (record->attempts == 1 || record->attempts % 10 == 0)) {
+    spdlog::info("channel {}: destination {}: message {} attempt {} failed, retrying: {}",
+                 channel_, config_.name, record->message_id, record->attempts, outcome.error);
+  }
+  // Not waited for: a crash before this commits resends the message
+  // (at-least-once), and waiting would cost a commit per message.
+  Status s = store_->UpdateDelivery(std::move(update), nullptr);
+  if (!s.ok()) {
+    spdlog::error("channel {}: destination {}: recording delivery {} failed: {}", channel_,
+                  config_.name, record->id, s.message());
+  }
+  return finished;
+}
+
+void Dispatcher::DeliverStrict(store::DeliveryRecord record) {
+  // A retry planned by an earlier run is honoured.
+  const std::int64_t wait_us = record.next_attempt_at_us - NowMicros();
+  if (wait_us > 0) {
+    blocked_ = record.attempts > 0;
+    if (waker_->SleepUntil(std::chrono::steady_clock::now() + std::chrono::microseconds(wait_us),
+                           /*only_stop=*/true)) {
+      return;
+    }
+  }
+  while (!waker_->stopping()) {
+    std::chrono::steady_clock::time_point retry_at;
+    if (Attempt(&record, &retry_at)) break;
+    blocked_ = true;
+    if (waker_->SleepUntil(retry_at, /*only_stop=*/true)) return;
+  }
+  blocked_ = false;
+}
+
+void Dispatcher::RunDueRetries() {
+  const auto now = std::chrono::steady_clock::now();
+  for (auto it = retries_.begin(); it != retries_.end() && !waker_->stopping();) {
+    if (it->second.due > now) {
+      ++it;
+      continue;
+    }
+    std::chrono::steady_clock::time_point retry_at;
+    if (Attempt(&it->second.record, &retry_at)) {
+      it = retries_.erase(it);
+    } else {
+      it->second.due = retry_at;
+      ++it;
+    }
+  }
+}
+
+void Dispatcher::Run() {
+  const bool strict = config_.ordering == Ordering::kStrict;
+  store::DeliveryId cursor = 0;
+  while (!waker_->stopping()) {
+    if (!strict) RunDueRetries();
+    std::vector<store::DeliveryRecord> page;
+    if (strict || retries_.size() < kMaxSetAside) {
+      store::QueueQuery query;
+      query.channel = channel_;
+      query.destination = config_.name;
+      query.after_id = cursor;
+      query.limit = page_;
+      auto rows = store_->ListQueued(query);
+      if (!rows.ok()) {
+        spdlog::error("channel {}: destination {}: reading the queue failed: {}", channel_,
+                      config_.name, rows.status().message());
+        waker_->SleepUntil(std::chrono::steady_clock::now() + kIdlePoll, true);
+        continue;
+      }
+      page = std::move(rows).value();
+    }
+    if (page.empty()) {
+      auto deadline = std::chrono::steady_clock::now() + kIdlePoll;
+      for (const auto& [id, pending] : retries_) deadline = std::min(deadline, pending.due);
+      waker_->SleepUntil(deadline, /*only_stop=*/false);
+      continue;
+    }
+    for (store::DeliveryRecord& record : page) {
+      if (waker_->stopping()) break;
+      if (strict) {
+        const store::DeliveryId id = record.id;
+        DeliverStrict(std::move(record));
+        if (waker_->stopping()) break;  // the head stays queued for the next run
+        cursor = id;
+        continue;
+      }
+      cursor = record.id;
+      if (retries_.count(record.id) != 0) continue;
+      const std::int64_t wait_us = record.next_attempt_at_us - NowMicros();
+      std::chrono::steady_clock::time_point retry_at;
+      if (wait_us > 0) {
+        retry_at = std::chrono::steady_clock::now() + std::chrono::microseconds(wait_us);
+      } else if (Attempt(&record, &retry_at)) {
+        continue;
+      }
+      const store::DeliveryId id = record.id;
+      retries_.emplace(id, Pending{std::move(record), retry_at});
+      if (retries_.size() >= kMaxSetAside) break;
+    }
+  }
+}
+
+}  // namespace internal
+}  // namespace junction::engine
