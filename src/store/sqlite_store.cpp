@@ -55,7 +55,7 @@ constexpr const char* kInsertSql =
 // are caught the same way as across batches.
 constexpr const char* kFindDuplicateSql =
     "SELECT id FROM messages WHERE control_id = ?1 AND sending_application = ?2"
-    " AND sending_facility = ?3 AND received_at >= ?4 ORDER BY id LIMIT 1";
+    " AND sending_facility = ?3 AND received_at >= ?4 AND channel = ?5 ORDER BY id LIMIT 1";
 
 constexpr const char* kUpdateSql =
     "UPDATE messages SET status = ?1, error = ?2, updated_at = ?3 WHERE id = ?4";
@@ -382,6 +382,9 @@ Status SqliteStore::InsertOne(const IncomingMessage& m, std::int64_t now_us, Out
     find_duplicate_.BindText(2, m.sending_application);
     find_duplicate_.BindText(3, m.sending_facility);
     find_duplicate_.BindInt64(4, since);
+    // Per channel: the same message routed into another channel (a channel
+    // destination, or a sender feeding two channels) is not a duplicate.
+    find_duplicate_.BindText(5, m.channel);
     int rc = find_duplicate_.Step();
     MessageId earlier = rc == SQLITE_ROW ? find_duplicate_.ColumnInt64(0) : 0;
     find_duplicate_.Reset();

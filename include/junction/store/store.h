@@ -69,7 +69,7 @@ struct StoreOptions {
   // for tests and benchmarks only.
   bool durable = true;
 
-  // Duplicate detection by (sending_application, sending_facility, control_id).
+  // Duplicate detection by (channel, sending_application, sending_facility, control_id).
   // Messages with an empty control id are never treated as duplicates.
   bool detect_duplicates = false;
   // Only messages received within this window count (0 = no limit).
