@@ -171,17 +171,61 @@ struct RetentionConfig {
   std::chrono::seconds error_max_age{0};  // errors; 0 = keep forever
 };
 
-enum class SourceKind { kMllp, kFile, kNone };  // kNone: only fed by other channels
+// `source: { http: { path: /hl7/lab } }`: POST /hl7/<path> bodies go into this
+// channel (the default channel of POST /hl7/v2 is the first one with an http source).
+struct HttpSourceConfig {
+  std::string path;  // under /hl7, e.g. "/hl7/lab"
+  AckPolicy ack = AckPolicy::kAfterStore;
+  bool validate = false;
+};
+
+enum class SourceKind { kMllp, kFile, kHttp, kNone };  // kNone: only fed by other channels
 
 struct ChannelConfig {
   std::string name;
   SourceKind source = SourceKind::kMllp;
   MllpSourceConfig mllp;
   FileSourceConfig file;
+  HttpSourceConfig http;
   PipelineSpec pipeline;  // channel-level filter and transform
   std::vector<DestinationConfig> destinations;
   RetentionConfig retention;
   int line = 0;  // where the channel starts in the file (for later messages)
+};
+
+// `http:` — the HTTP server for /fhir, /hl7, /auth, /api, /metrics and the UI.
+struct HttpConfig {
+  bool enabled = false;  // true when the key is present
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 8080;
+  std::optional<TlsConfig> tls;
+  std::size_t max_body_bytes = 16u << 20;
+  std::size_t max_header_bytes = 16u << 10;
+  std::chrono::milliseconds read_timeout{30'000};
+  std::chrono::milliseconds idle_timeout{60'000};
+  std::size_t max_connections = 1024;
+  std::vector<std::string> cors_origins;  // empty = CORS off
+};
+
+// `auth:` — bearer tokens (JWT) for every API route. Closed by default: with
+// no signing key configured every protected route answers 401.
+struct AuthClientConfig {
+  std::string id;
+  std::string secret_sha256;  // hex SHA-256 of the client secret
+  std::vector<std::string> scopes;  // the most this client may be granted
+  int line = 0;
+};
+
+struct AuthConfig {
+  std::string issuer = "junction";
+  std::string audience = "junction";
+  std::string hs256_secret;     // >= 32 bytes
+  std::string rs256_private_key;  // PEM, for minting (junction token, /auth/token)
+  std::string jwks;               // JWKS file with the public keys that verify (RS256/ES256)
+  std::string es256_private_key;  // PEM, for minting ES256
+  std::chrono::seconds clock_skew{60};
+  std::chrono::seconds token_ttl{3600};  // tokens minted by /auth/token
+  std::vector<AuthClientConfig> clients;
 };
 
 // `fhir:` — settings of the v2 -> FHIR conversion (fhir::ConvertOptions), used
@@ -199,6 +243,8 @@ struct Config {
   StoreConfig store;
   std::shared_ptr<const Tables> tables = std::make_shared<Tables>();  // `tables:`
   FhirSettings fhir;                                                  // `fhir:`
+  HttpConfig http;                                                    // `http:`
+  AuthConfig auth;                                                    // `auth:`
   std::vector<ChannelConfig> channels;
 };
 
