@@ -176,6 +176,13 @@ Status AuthenticatorImpl::CheckSignature(const std::string& token,
   if (!alg) return Fail("malformed token");
   // Extensions that must be understood: Junction understands none.
   if (header.contains("crit")) return Fail("unsupported token header");
+  // libjwt 1.10 accepts only typ "JWT" (any case); RFC 9068 "at+jwt" is refused
+  // here with a clear reason rather than as a bad signature.
+  if (const json::value* typ = header.if_contains("typ")) {
+    if (!typ->is_string() || !IEquals(typ->as_string(), "JWT")) {
+      return Fail("unsupported token type");
+    }
+  }
   if (*alg == "HS256") {
     if (config_.hs256_secret.empty()) return Fail("unsupported algorithm");
     if (!SignatureValid(token, JWT_ALG_HS256, config_.hs256_secret)) return Fail("bad signature");

@@ -394,6 +394,13 @@ TEST(AuthTest, RefusesAlgNoneAndUnconfiguredAlgorithms) {
   json::object crit = Header("HS256");
   crit["crit"] = json::array{"exp"};
   EXPECT_EQ(Reason(*auth, MakeToken(crit, GoodClaims(), kSecret)), "unsupported token header");
+  // typ: "JWT" in any case, or none; libjwt 1.10 refuses others (RFC 9068 "at+jwt").
+  json::object no_typ{{"alg", "HS256"}};
+  EXPECT_EQ(Reason(*auth, MakeToken(no_typ, GoodClaims(), kSecret)), "ok");
+  json::object lower_typ{{"alg", "HS256"}, {"typ", "jwt"}};
+  EXPECT_EQ(Reason(*auth, MakeToken(lower_typ, GoodClaims(), kSecret)), "ok");
+  json::object at_jwt{{"alg", "HS256"}, {"typ", "at+jwt"}};
+  EXPECT_EQ(Reason(*auth, MakeToken(at_jwt, GoodClaims(), kSecret)), "unsupported token type");
 }
 
 TEST(AuthTest, MintValidatesItsRequest) {
