@@ -307,7 +307,7 @@ class RulesPipeline final : public Pipeline {
           const Verdict v = Eval(child, m, reason);
           if (v != Verdict::kNoMatch) return v;
         }
-        *reason = rule.key + ": none matched: " + rule.Describe();
+        *reason = rule.key + ": " + rule.Describe();
         return Verdict::kNoMatch;
       case Rule::Kind::kNot: {
         const Verdict v = Eval(rule.children.front(), m, reason);
