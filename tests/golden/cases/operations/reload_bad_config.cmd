@@ -1,0 +1,3 @@
+reload
+--config
+bad.yaml

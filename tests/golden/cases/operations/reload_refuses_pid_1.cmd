@@ -1,0 +1,3 @@
+reload
+--config
+pid1.yaml

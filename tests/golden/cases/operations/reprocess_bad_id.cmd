@@ -1,0 +1,5 @@
+messages
+reprocess
+x7
+--config
+junction.yaml

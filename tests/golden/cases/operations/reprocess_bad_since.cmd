@@ -1,0 +1,6 @@
+messages
+reprocess
+--since
+yesterday
+--config
+junction.yaml

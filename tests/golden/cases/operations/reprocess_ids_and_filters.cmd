@@ -1,0 +1,7 @@
+messages
+reprocess
+3
+--status
+error
+--config
+junction.yaml

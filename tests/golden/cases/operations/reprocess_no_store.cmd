@@ -1,0 +1,6 @@
+messages
+reprocess
+3
+4
+--config
+junction.yaml

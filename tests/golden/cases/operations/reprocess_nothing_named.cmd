@@ -1,0 +1,4 @@
+messages
+reprocess
+--config
+junction.yaml

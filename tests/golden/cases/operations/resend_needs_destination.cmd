@@ -1,0 +1,5 @@
+messages
+resend
+5
+--config
+junction.yaml

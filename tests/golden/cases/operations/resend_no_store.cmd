@@ -1,0 +1,7 @@
+messages
+resend
+5
+--destination
+lab
+--config
+junction.yaml

@@ -1,0 +1,5 @@
+messages
+show
+0
+--config
+junction.yaml

@@ -1,0 +1,3 @@
+status
+--config
+junction.yaml
