@@ -27,8 +27,21 @@ std::string UpperAscii(std::string s) {
 
 }  // namespace
 
+namespace {
+// First arena block: holds the Bundle of a typical ADT message (an ORU^R01
+// with 10 OBX needs a second block); below malloc's default mmap threshold.
+// Later blocks double in size.
+constexpr std::size_t kArenaFirstBlock = 64 * 1024;
+}  // namespace
+
 Builder::Builder(const hl7::Message& msg, const ConvertOptions& options, const TimeZone& tz)
-    : msg_(msg), options_(options), tz_(tz), d_(msg.delimiters()) {}
+    : arena_owner_(json::make_shared_resource<json::monotonic_resource>(kArenaFirstBlock)),
+      sp_(arena_owner_.get()),
+      msg_(msg),
+      options_(options),
+      tz_(tz),
+      d_(msg.delimiters()),
+      evn_reason_(sp_) {}
 
 void Builder::Warn(const std::string& location, std::string message, const char* code, const char* severity) {
   issues_.push_back(IssueRec{severity, code, location, std::move(message)});
@@ -178,11 +191,11 @@ void Builder::Dispatch(Seg& s) {
 
 void Builder::AddProvenance() {
   static constexpr std::string_view kInfra[] = {"MessageHeader", "Practitioner", "Organization", "Location"};
-  json::array targets;
+  json::array targets(sp_);
   for (const Entry& e : entries_) {
     bool infra = false;
     for (auto t : kInfra) infra = infra || e.type == t;
-    if (!infra) targets.emplace_back(json::object{{"reference", "urn:uuid:" + e.id}});
+    if (!infra) targets.emplace_back(json::object({{"reference", "urn:uuid:" + e.id}}, sp_));
   }
   if (targets.empty()) return;
   std::string recorded = evn_recorded_.empty() ? bundle_timestamp_ : evn_recorded_;
@@ -197,31 +210,31 @@ void Builder::AddProvenance() {
     return;
   }
   int index = Upsert("Provenance", "msg|" + message_key_, {}, false, nullptr);
-  json::object p;
+  json::object p(kObjectReserve, sp_);
   p["target"] = std::move(targets);
   Put(p, "occurredDateTime", evn_occurred_);
   p["recorded"] = recorded;
   if (!evn_reason_.empty()) Push(p, "reason", evn_reason_);
   if (!event_.empty()) {
-    json::object c;
+    json::object c(kObjectReserve, sp_);
     c["system"] = "http://terminology.hl7.org/CodeSystem/v2-0003";
     c["code"] = event_;
-    json::array a;
+    json::array a(sp_);
     a.emplace_back(std::move(c));
-    json::object activity;
+    json::object activity(kObjectReserve, sp_);
     activity["coding"] = std::move(a);
     p["activity"] = std::move(activity);
   }
   auto agent = [&](int ref, const char* code, const char* display) {
-    json::object c;
+    json::object c(kObjectReserve, sp_);
     c["system"] = "http://terminology.hl7.org/CodeSystem/provenance-participant-type";
     c["code"] = code;
     c["display"] = display;
-    json::array a;
+    json::array a(sp_);
     a.emplace_back(std::move(c));
-    json::object type;
+    json::object type(kObjectReserve, sp_);
     type["coding"] = std::move(a);
-    json::object ag;
+    json::object ag(kObjectReserve, sp_);
     ag["type"] = std::move(type);
     ag["who"] = Reference(ref);
     Push(p, "agent", std::move(ag));
@@ -230,13 +243,13 @@ void Builder::AddProvenance() {
   if (evn_operator_ >= 0) agent(evn_operator_, "enterer", "Enterer");
   auto control = msg_.FieldRaw(0, 10);
   if (control && !Txt(*control).empty()) {
-    json::object ident;
+    json::object ident(kObjectReserve, sp_);
     Put(ident, "system", SystemForHd(sending_app_));
     ident["value"] = Txt(*control);
-    json::object what;
+    json::object what(kObjectReserve, sp_);
     what["identifier"] = std::move(ident);
     what["display"] = "HL7 v2 message " + Txt(msg_.MessageCode()) + "^" + event_;
-    json::object entity;
+    json::object entity(kObjectReserve, sp_);
     entity["role"] = "source";
     entity["what"] = std::move(what);
     Push(p, "entity", std::move(entity));
@@ -248,26 +261,26 @@ ConvertResult Builder::Finish() {
   if (document_ >= 0) {
     json::object& doc = Body(document_);
     if (!document_text_.empty()) {
-      json::object att;
+      json::object att(kObjectReserve, sp_);
       att["contentType"] = "text/plain";
       att["data"] = Base64Encode(document_text_);
-      json::object content;
+      json::object content(kObjectReserve, sp_);
       content["attachment"] = std::move(att);
       Push(doc, "content", std::move(content));
     }
     if (!doc.contains("content")) {
-      json::object att;
+      json::object att(kObjectReserve, sp_);
       att["title"] = "no document content in the message";
-      json::object content;
+      json::object content(kObjectReserve, sp_);
       content["attachment"] = std::move(att);
       Push(doc, "content", std::move(content));
     }
   }
   if (appointment_ >= 0 && !Body(appointment_).contains("participant")) {
-    json::object p;
-    json::object type;
+    json::object p(kObjectReserve, sp_);
+    json::object type(kObjectReserve, sp_);
     type["text"] = "unknown";
-    json::array types;
+    json::array types(sp_);
     types.emplace_back(std::move(type));
     p["type"] = std::move(types);
     p["status"] = "needs-action";
@@ -277,13 +290,13 @@ ConvertResult Builder::Finish() {
 
   if (!issues_.empty()) {
     int index = Upsert("OperationOutcome", "msg|" + message_key_, {}, false, nullptr);
-    json::array list;
+    json::array list(sp_);
     for (const IssueRec& i : issues_) {
-      json::object o;
+      json::object o(kObjectReserve, sp_);
       o["severity"] = i.severity;
       o["code"] = i.code;
       o["diagnostics"] = i.message;
-      json::array loc;
+      json::array loc(sp_);
       loc.emplace_back(i.location);
       o["location"] = std::move(loc);
       list.emplace_back(std::move(o));
@@ -291,12 +304,13 @@ ConvertResult Builder::Finish() {
     Body(index)["issue"] = std::move(list);
   }
 
-  ConvertResult result;
+  // The Bundle holds the owning pointer: the arena lives as long as it does.
+  ConvertResult result{json::object(arena_owner_), {}};
   json::object& bundle = result.bundle;
   bundle["resourceType"] = "Bundle";
   bundle["id"] = StableUuid("Bundle|" + message_key_);
   if (auto control = msg_.FieldRaw(0, 10); control && !control->empty()) {
-    json::object ident;
+    json::object ident(kObjectReserve, sp_);
     Put(ident, "system", SystemForHd(sending_app_));
     Put(ident, "value", Txt(*control));
     if (ident.contains("value")) bundle["identifier"] = std::move(ident);
@@ -307,10 +321,10 @@ ConvertResult Builder::Finish() {
   bundle["type"] = type;
   Put(bundle, "timestamp", bundle_timestamp_);
   bool requests = options_.bundle != BundleType::kCollection;
-  json::array list;
+  json::array list(sp_);
   list.reserve(entries_.size());
   for (Entry& e : entries_) {
-    json::object res;
+    json::object res(kObjectReserve, sp_);
     res.reserve(e.body.size() + 2);
     res["resourceType"] = e.type;
     bool conditional = requests && !e.identifier_query.empty();
@@ -318,11 +332,11 @@ ConvertResult Builder::Finish() {
     // would clash with a resource the server already holds under another id.
     if (!conditional) res["id"] = e.id;
     for (auto& kv : e.body) res[kv.key()] = std::move(kv.value());
-    json::object entry;
+    json::object entry(kObjectReserve, sp_);
     entry["fullUrl"] = "urn:uuid:" + e.id;
     entry["resource"] = std::move(res);
     if (requests) {
-      json::object req;
+      json::object req(kObjectReserve, sp_);
       if (conditional && e.create_only) {
         req["method"] = "POST";
         req["url"] = e.type;

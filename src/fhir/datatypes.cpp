@@ -187,9 +187,9 @@ void Builder::Push(json::object& o, std::string_view key, json::value v) {
   if (v.is_string() && v.as_string().empty()) return;
   auto it = o.find(key);
   if (it == o.end()) {
-    json::array a;
+    json::array a(o.storage());
     a.emplace_back(std::move(v));
-    o[key] = std::move(a);
+    o.emplace(key, std::move(a));
   } else {
     it->value().as_array().emplace_back(std::move(v));
   }
@@ -263,7 +263,7 @@ std::string Builder::CodeSystemUri(std::string_view name) const {
 
 json::object Builder::Coding(std::string_view code, std::string_view system_name,
                              std::string_view display, std::string_view default_table) const {
-  json::object c;
+  json::object c(kObjectReserve, sp_);
   std::string code_text = Txt(code);
   // FHIR `code`: no leading/trailing blanks and single inner spaces only.
   bool blank = false;
@@ -289,15 +289,15 @@ json::object Builder::Coding(std::string_view code, std::string_view system_name
 }
 
 json::object Builder::CodeableConcept(const hl7::CWE& cwe, std::string_view default_table) const {
-  json::object cc;
-  json::array codings;
+  json::object cc(kObjectReserve, sp_);
+  json::array codings(sp_);
   auto add = [&](const std::string& code, const std::string& sys, const std::string& text,
                  const std::string& version, std::string_view table) {
     json::object c = Coding(code, sys, text, table);
     if (c.empty()) return;
     if (!version.empty()) {
       // Keep key order system, version, code, display.
-      json::object v;
+      json::object v(kObjectReserve, sp_);
       for (auto& kv : c) {
         v[kv.key()] = kv.value();
         if (kv.key() == "system") v["version"] = Txt(version);
@@ -327,17 +327,17 @@ json::object Builder::CodeableConceptRaw(std::string_view raw_rep, std::string_v
 
 json::object Builder::TableConcept(std::string_view code, std::string_view table,
                                    std::string_view display) const {
-  json::object cc;
+  json::object cc(kObjectReserve, sp_);
   json::object c = Coding(code, {}, display, table);
   if (c.empty()) return cc;
-  json::array a;
+  json::array a(sp_);
   a.emplace_back(std::move(c));
   cc["coding"] = std::move(a);
   return cc;
 }
 
 json::object Builder::Identifier(const hl7::CX& cx, std::string* system_out) const {
-  json::object id;
+  json::object id(kObjectReserve, sp_);
   std::string value = Txt(cx.id_number);
   if (value.empty()) return id;
   if (!cx.identifier_type_code.empty()) {
@@ -354,7 +354,7 @@ json::object Builder::Identifier(const hl7::CX& cx, std::string* system_out) con
     auto dt = hl7::ParseDtm(s);
     return dt.ok() ? dt->ToFhirDateTime() : std::string();
   };
-  json::object period;
+  json::object period(kObjectReserve, sp_);
   Put(period, "start", date(start));
   Put(period, "end", date(end));
   if (!period.empty()) id["period"] = std::move(period);
@@ -363,7 +363,7 @@ json::object Builder::Identifier(const hl7::CX& cx, std::string* system_out) con
 
 json::object Builder::IdentifierFromEi(const hl7::EI& ei, std::string_view type_code,
                                        std::string* system_out) const {
-  json::object id;
+  json::object id(kObjectReserve, sp_);
   std::string value = Txt(ei.entity_identifier);
   if (value.empty()) return id;
   if (!type_code.empty()) id["type"] = TableConcept(type_code, "0203");
@@ -389,7 +389,7 @@ const char* NameUse(std::string_view code) {
 }  // namespace
 
 json::object Builder::HumanName(const hl7::XPN& x) const {
-  json::object n;
+  json::object n(kObjectReserve, sp_);
   const char* use = NameUse(x.name_type_code);
   std::string family = Txt(x.family_name);
   std::string given = Txt(x.given_name);
@@ -401,12 +401,12 @@ json::object Builder::HumanName(const hl7::XPN& x) const {
   if (family.empty() && given.empty() && middle.empty() && prefix.empty() && suffix.empty()) return n;
   if (use) n["use"] = use;
   Put(n, "family", std::move(family));
-  Push(n, "given", json::string(given));
-  Push(n, "given", json::string(middle));
-  Push(n, "prefix", json::string(prefix));
-  Push(n, "suffix", json::string(suffix));
-  Push(n, "suffix", json::string(degree));
-  Push(n, "suffix", json::string(prof));
+  Push(n, "given", json::string(given, sp_));
+  Push(n, "given", json::string(middle, sp_));
+  Push(n, "prefix", json::string(prefix, sp_));
+  Push(n, "suffix", json::string(suffix, sp_));
+  Push(n, "suffix", json::string(degree, sp_));
+  Push(n, "suffix", json::string(prof, sp_));
   return n;
 }
 
@@ -424,7 +424,7 @@ json::object Builder::HumanNameFromXcn(const hl7::XCN& x) const {
 }
 
 json::object Builder::Address(const hl7::XAD& x) const {
-  json::object a;
+  json::object a(kObjectReserve, sp_);
   std::string_view t = x.address_type;
   const char* use = nullptr;
   const char* type = nullptr;
@@ -446,8 +446,8 @@ json::object Builder::Address(const hl7::XAD& x) const {
     return a;
   if (use) a["use"] = use;
   if (type) a["type"] = type;
-  Push(a, "line", json::string(street));
-  Push(a, "line", json::string(other));
+  Push(a, "line", json::string(street, sp_));
+  Push(a, "line", json::string(other, sp_));
   Put(a, "city", std::move(city));
   Put(a, "district", std::move(district));
   Put(a, "state", std::move(state));
@@ -457,7 +457,7 @@ json::object Builder::Address(const hl7::XAD& x) const {
 }
 
 json::object Builder::ContactPoint(const hl7::XTN& x, std::string_view default_use) const {
-  json::object cp;
+  json::object cp(kObjectReserve, sp_);
   std::string_view eq = x.equipment_type;
   std::string_view use_code = x.telecom_use_code;
   std::string value;
@@ -542,7 +542,7 @@ std::string Builder::InstantValue(std::string_view raw, const std::string& loc) 
 // ---- shared resources ----
 
 json::object Builder::Reference(int index) const {
-  json::object r;
+  json::object r(kObjectReserve, sp_);
   r["reference"] = "urn:uuid:" + entries_[static_cast<std::size_t>(index)].id;
   return r;
 }
@@ -568,7 +568,7 @@ int Builder::Upsert(std::string_view type, std::string_view key, std::string ide
     if (created) *created = false;
     return it->second;
   }
-  Entry e;
+  Entry e{.body = json::object(kBodyReserve, sp_)};
   e.type = std::string(type);
   e.id = StableUuid(full);
   e.identifier_query = std::move(identifier_query);
@@ -603,7 +603,7 @@ int Builder::Practitioner(std::string_view xcn_raw) {
   if (created) {
     json::object& b = Body(index);
     if (!id.empty()) {
-      json::object ident;
+      json::object ident(kObjectReserve, sp_);
       if (json::object t = TableConcept(x.identifier_type_code, "0203"); !t.empty()) ident["type"] = std::move(t);
       Put(ident, "system", system);
       ident["value"] = id;
@@ -625,7 +625,7 @@ int Builder::OrganizationNamed(std::string_view name, std::string_view system, s
   if (created) {
     json::object& b = Body(index);
     if (!id.empty()) {
-      json::object ident;
+      json::object ident(kObjectReserve, sp_);
       Put(ident, "system", std::string(system));
       ident["value"] = std::string(id);
       Push(b, "identifier", std::move(ident));

@@ -11,20 +11,22 @@ std::string_view First(std::string_view raw, const hl7::Delimiters& d) {
   return hl7::NthPiece(raw, d.repetition, 0).value_or(std::string_view{});
 }
 
-json::object ConceptOf(const char* system, std::string_view code, std::string_view display = {}) {
-  json::object c;
+json::object ConceptOf(const json::storage_ptr& sp, const char* system, std::string_view code,
+                       std::string_view display = {}) {
+  json::object c(sp);
   c["system"] = system;
   c["code"] = code;
   if (!display.empty()) c["display"] = display;
-  json::array a;
+  json::array a(sp);
   a.emplace_back(std::move(c));
-  json::object cc;
+  json::object cc(sp);
   cc["coding"] = std::move(a);
   return cc;
 }
 
-json::object DataAbsent() {
-  return ConceptOf("http://terminology.hl7.org/CodeSystem/data-absent-reason", "unknown", "Unknown");
+json::object DataAbsent(const json::storage_ptr& sp) {
+  return ConceptOf(sp, "http://terminology.hl7.org/CodeSystem/data-absent-reason", "unknown",
+                   "Unknown");
 }
 
 std::string Upper(std::string s) {
@@ -226,7 +228,7 @@ void Builder::FlushOrder(Seg* obr) {
   note_field_ = "note";
 
   if (created) {
-    json::object b;
+    json::object b(kObjectReserve, sp_);
     Push(b, "identifier", placer_id);
     Push(b, "identifier", filler_id);
     if (orc) {
@@ -261,7 +263,7 @@ void Builder::FlushOrder(Seg* obr) {
       if (end.empty()) end = DateTimeValue(t.F(8), t.Loc(8));
     }
     if (!end.empty()) {
-      json::object period;
+      json::object period(kObjectReserve, sp_);
       Put(period, "start", start);
       period["end"] = end;
       b["occurrencePeriod"] = std::move(period);
@@ -277,7 +279,7 @@ void Builder::FlushOrder(Seg* obr) {
     if (obr) {
       ForReps(*obr, 31, [&](std::string_view rep) { Push(b, "reasonCode", CodeableConceptRaw(rep, "")); });
       if (std::string info = Txt(obr->F(13)); !info.empty()) {
-        json::object n;
+        json::object n(kObjectReserve, sp_);
         n["text"] = info;
         Push(b, "note", std::move(n));
       }
@@ -289,7 +291,7 @@ void Builder::FlushOrder(Seg* obr) {
       if (!qv.empty()) {
         auto nm = hl7::ParseNm(qv);
         if (nm.ok()) {
-          json::object quantity;
+          json::object quantity(kObjectReserve, sp_);
           quantity["value"] = Number(qv, *nm);
           Put(quantity, "unit", Txt(C(q, 2)));
           b["quantityQuantity"] = std::move(quantity);
@@ -330,10 +332,10 @@ void Builder::FlushOrder(Seg* obr) {
     for (int f = 1; f < 64; ++f) obr->Mark(f);
     return;
   }
-  json::object r;
+  json::object r(kObjectReserve, sp_);
   Push(r, "identifier", placer_id);
   Push(r, "identifier", filler_id);
-  json::array based_on;
+  json::array based_on(sp_);
   based_on.emplace_back(Reference(sr));
   r["basedOn"] = std::move(based_on);
   std::string st = Txt(obr->F(25));
@@ -342,13 +344,13 @@ void Builder::FlushOrder(Seg* obr) {
   r["status"] = status ? status : "unknown";
   ForReps(*obr, 24, [&](std::string_view rep) { Push(r, "category", CodeableConceptRaw(rep, "0074")); });
   json::object code = CodeableConceptRaw(obr->F(4), "");
-  r["code"] = code.empty() ? DataAbsent() : std::move(code);
+  r["code"] = code.empty() ? DataAbsent(sp_) : std::move(code);
   if (patient_ >= 0) r["subject"] = Reference(patient_);
   if (encounter_ >= 0) r["encounter"] = Reference(encounter_);
   std::string start = DateTimeValue(obr->F(7), obr->Loc(7));
   std::string end = DateTimeValue(obr->F(8), obr->Loc(8));
   if (!end.empty()) {
-    json::object period;
+    json::object period(kObjectReserve, sp_);
     Put(period, "start", start);
     period["end"] = end;
     r["effectivePeriod"] = std::move(period);
@@ -402,7 +404,7 @@ void Builder::OnTq1(Seg& s) {
     std::string end = DateTimeValue(s.F(8), s.Loc(8));
     if (!b.contains("occurrenceDateTime") && !b.contains("occurrencePeriod")) {
       if (!end.empty()) {
-        json::object period;
+        json::object period(kObjectReserve, sp_);
         Put(period, "start", start);
         period["end"] = end;
         b["occurrencePeriod"] = std::move(period);
@@ -436,7 +438,7 @@ void Builder::OnSpm(Seg& s) {
   note_target_ = index;
   note_field_ = "note";
   if (created) {
-    json::object b;
+    json::object b(kObjectReserve, sp_);
     Push(b, "identifier", std::move(placer));
     Push(b, "identifier", std::move(filler));
     std::string avail = Txt(s.F(20));
@@ -446,12 +448,12 @@ void Builder::OnSpm(Seg& s) {
     if (patient_ >= 0) b["subject"] = Reference(patient_);
     Put(b, "receivedTime", DateTimeValue(s.F(18), s.Loc(18)));
     if (order_ >= 0) Push(b, "request", Reference(order_));
-    json::object coll;
+    json::object coll(kObjectReserve, sp_);
     std::string_view dr = s.F(17);
     std::string cstart = DateTimeValue(Sub(C(dr, 1), 1), s.Loc(17));
     std::string cend = DateTimeValue(Sub(C(dr, 2), 1), s.Loc(17));
     if (!cend.empty()) {
-      json::object period;
+      json::object period(kObjectReserve, sp_);
       Put(period, "start", cstart);
       period["end"] = cend;
       coll["collectedPeriod"] = std::move(period);
@@ -462,7 +464,7 @@ void Builder::OnSpm(Seg& s) {
     if (std::string qv = Txt(C(cq, 1)); !qv.empty()) {
       auto nm = hl7::ParseNm(qv);
       if (nm.ok()) {
-        json::object q;
+        json::object q(kObjectReserve, sp_);
         q["value"] = Number(qv, *nm);
         hl7::CWE unit = hl7::ParseCweComponent(C(cq, 2), d_);
         Put(q, "unit", Txt(unit.text.empty() ? unit.identifier : unit.text));
@@ -483,7 +485,7 @@ void Builder::OnSpm(Seg& s) {
     ForReps(s, 14, [&](std::string_view rep) {
       std::string t = Txt(rep);
       if (t.empty()) return;
-      json::object n;
+      json::object n(kObjectReserve, sp_);
       n["text"] = t;
       Push(b, "note", std::move(n));
     });
@@ -502,7 +504,7 @@ void Builder::SetObservationValue(Seg& s, json::object& target, std::string_view
                                   std::string_view units, const std::string& loc, bool* text_fallback) {
   *text_fallback = false;
   auto quantity = [&](std::string_view text, double v) {
-    json::object q;
+    json::object q(kObjectReserve, sp_);
     q["value"] = Number(text, v);
     if (!units.empty()) {
       hl7::CWE u = hl7::ParseCwe(units, d_);
@@ -550,7 +552,7 @@ void Builder::SetObservationValue(Seg& s, json::object& target, std::string_view
     if (sep.empty() && n1.ok() && (cmp.empty() || cmp == "=" || cmp == "<" || cmp == ">" || cmp == "<=" || cmp == ">=")) {
       json::object q = quantity(sn->num1, *n1);
       if (!cmp.empty() && cmp != "=") {
-        json::object with;
+        json::object with(kObjectReserve, sp_);
         with["value"] = q["value"];
         with["comparator"] = cmp;
         for (auto& kv : q)
@@ -559,7 +561,7 @@ void Builder::SetObservationValue(Seg& s, json::object& target, std::string_view
       }
       target["valueQuantity"] = std::move(q);
     } else if ((sep == ":" || sep == "/") && cmp.empty() && n1.ok() && n2.ok()) {
-      json::object ratio;
+      json::object ratio(kObjectReserve, sp_);
       json::object num, den;
       num["value"] = Number(sn->num1, *n1);
       den["value"] = Number(sn->num2, *n2);
@@ -567,7 +569,7 @@ void Builder::SetObservationValue(Seg& s, json::object& target, std::string_view
       ratio["denominator"] = std::move(den);
       target["valueRatio"] = std::move(ratio);
     } else if (sep == "-" && cmp.empty() && n1.ok() && n2.ok()) {
-      json::object range;
+      json::object range(kObjectReserve, sp_);
       range["low"] = quantity(sn->num1, *n1);
       range["high"] = quantity(sn->num2, *n2);
       target["valueRange"] = std::move(range);
@@ -590,18 +592,18 @@ void Builder::SetObservationValue(Seg& s, json::object& target, std::string_view
     if (tm.ok()) target["valueTime"] = tm->ToFhirTime();
     else fallback("'" + Txt(rep) + "' is not a valid TM (" + tm.status().message() + ")");
   } else if (type == "DR") {
-    json::object p;
+    json::object p(kObjectReserve, sp_);
     Put(p, "start", DateTimeValue(Sub(C(rep, 1), 1), loc));
     Put(p, "end", DateTimeValue(Sub(C(rep, 2), 1), loc));
     if (!p.empty()) target["valuePeriod"] = std::move(p);
   } else if (type == "NR") {
-    json::object range;
+    json::object range(kObjectReserve, sp_);
     for (int i : {1, 2}) {
       std::string t = Txt(C(rep, i));
       if (t.empty()) continue;
       auto v = hl7::ParseNm(t);
       if (!v.ok()) return fallback("'" + Txt(rep) + "' is not a valid NR");
-      json::object q;
+      json::object q(kObjectReserve, sp_);
       q["value"] = Number(t, *v);
       range[i == 1 ? "low" : "high"] = std::move(q);
     }
@@ -617,14 +619,14 @@ void Builder::SetObservationValue(Seg& s, json::object& target, std::string_view
       data += t;
     });
     if (!ok) return fallback("'" + Txt(rep) + "' is not a valid NA");
-    json::object sd;
+    json::object sd(kObjectReserve, sp_);
     sd["origin"] = quantity("0", 0);  // carries the OBX-6 units
     sd["period"] = 0;  // not carried by NA; documented
     sd["dimensions"] = 1;
     sd["data"] = data;
     target["valueSampledData"] = std::move(sd);
   } else if (type == "ED" || type == "RP") {
-    json::object att;
+    json::object att(kObjectReserve, sp_);
     if (type == "ED") {
       std::string mime = MimeType(Txt(C(rep, 2)), Txt(C(rep, 3)));
       std::string encoding = Upper(Txt(C(rep, 4)));
@@ -653,7 +655,7 @@ void Builder::SetObservationValue(Seg& s, json::object& target, std::string_view
       Put(att, "url", url);
     }
     if (att.empty()) return;
-    json::object e;
+    json::object e(kObjectReserve, sp_);
     e["url"] = "http://hl7.org/fhir/5.0/StructureDefinition/extension-Observation.valueAttachment";
     e["valueAttachment"] = std::move(att);
     Push(target, "extension", std::move(e));
@@ -700,7 +702,7 @@ void Builder::OnObx(Seg& s) {
     for (int f = 1; f < 64; ++f) s.Mark(f);
     return;
   }
-  json::object o;
+  json::object o(kObjectReserve, sp_);
   Push(o, "identifier", std::move(ident));
   if (order_ >= 0) Push(o, "basedOn", Reference(order_));
   if (immunization_ >= 0) Push(o, "partOf", Reference(immunization_));
@@ -709,7 +711,7 @@ void Builder::OnObx(Seg& s) {
   if (!status && !st.empty()) Warn(s.Loc(11), "observation status '" + st + "' not mapped", "code-invalid");
   o["status"] = status ? status : "unknown";
   json::object cc = CodeableConcept(code, "");
-  o["code"] = cc.empty() ? DataAbsent() : std::move(cc);
+  o["code"] = cc.empty() ? DataAbsent(sp_) : std::move(cc);
   if (patient_ >= 0) o["subject"] = Reference(patient_);
   if (encounter_ >= 0) o["encounter"] = Reference(encounter_);
   Put(o, "effectiveDateTime", DateTimeValue(s.F(14), s.Loc(14)));
@@ -755,13 +757,14 @@ void Builder::OnObx(Seg& s) {
     SetObservationValue(s, o, type, reps[0], units, loc, &fallback);
   }
   if (st == "N" && !o.contains("valueString") && !o.contains("valueQuantity") && !o.contains("valueCodeableConcept"))
-    o["dataAbsentReason"] = ConceptOf("http://terminology.hl7.org/CodeSystem/data-absent-reason", "not-asked", "Not Asked");
+    o["dataAbsentReason"] = ConceptOf(
+        sp_, "http://terminology.hl7.org/CodeSystem/data-absent-reason", "not-asked", "Not Asked");
   ForReps(s, 8, [&](std::string_view rep) {
     Push(o, "interpretation", CodeableConceptRaw(rep, "0078"));
   });
   if (std::string_view nat = s.F(10); !nat.empty()) {
     ForReps(s, 10, [&](std::string_view rep) {
-      json::object e;
+      json::object e(kObjectReserve, sp_);
       e["url"] = "http://hl7.org/fhir/StructureDefinition/observation-nature-of-abnormal-test";
       json::object nature = CodeableConceptRaw(rep, "0080");
       if (nature.empty()) return;
@@ -770,7 +773,7 @@ void Builder::OnObx(Seg& s) {
     });
   }
   if (std::string analysis = DateTimeValue(s.F(19), s.Loc(19)); !analysis.empty()) {
-    json::object e;
+    json::object e(kObjectReserve, sp_);
     e["url"] = "http://hl7.org/fhir/StructureDefinition/observation-analysis-date-time";
     e["valueDateTime"] = analysis;
     Push(o, "extension", std::move(e));
@@ -778,12 +781,12 @@ void Builder::OnObx(Seg& s) {
   if (json::object site = CodeableConceptRaw(First(s.F(20), d_), "0163"); !site.empty()) o["bodySite"] = std::move(site);
   if (json::object m = CodeableConceptRaw(First(s.F(17), d_), ""); !m.empty()) o["method"] = std::move(m);
   if (std::string range = Txt(s.F(7)); !range.empty()) {
-    json::object r;
+    json::object r(kObjectReserve, sp_);
     r["text"] = range;
     Push(o, "referenceRange", std::move(r));
   }
   for (std::size_t i = 1; i < reps.size(); ++i) {
-    json::object comp;
+    json::object comp(kObjectReserve, sp_);
     comp["code"] = o["code"];
     bool fb = false;
     SetObservationValue(s, comp, type, reps[i], units, loc, &fb);
@@ -827,10 +830,10 @@ void Builder::OnObxDocument(Seg& s) {
       Warn(s.Loc(5), "document data could not be decoded; not mapped", "invalid");
       return;
     }
-    json::object att;
+    json::object att(kObjectReserve, sp_);
     Put(att, "contentType", mime);
     att["data"] = b64;
-    json::object content;
+    json::object content(kObjectReserve, sp_);
     content["attachment"] = std::move(att);
     Push(Body(document_), "content", std::move(content));
     return;
@@ -857,7 +860,7 @@ void Builder::OnNte(Seg& s) {
   }
   json::object& b = Body(note_target_);
   if (note_field_ == "note") {
-    json::object n;
+    json::object n(kObjectReserve, sp_);
     n["text"] = std::move(text);
     Push(b, "note", std::move(n));
   } else {
@@ -906,7 +909,7 @@ void Builder::OnRxa(Seg& s) {
     }
     return;
   }
-  json::object b;
+  json::object b(kObjectReserve, sp_);
   Push(b, "identifier", std::move(placer));
   Push(b, "identifier", std::move(filler));
   std::string completion = Txt(s.F(20));
@@ -916,7 +919,7 @@ void Builder::OnRxa(Seg& s) {
   else b["status"] = "completed";
   if (json::object r = CodeableConceptRaw(s.F(18), ""); !r.empty()) b["statusReason"] = std::move(r);
   json::object vc = CodeableConcept(vaccine, "");
-  b["vaccineCode"] = vc.empty() ? DataAbsent() : std::move(vc);
+  b["vaccineCode"] = vc.empty() ? DataAbsent(sp_) : std::move(vc);
   b["patient"] = Reference(patient_);
   if (encounter_ >= 0) b["encounter"] = Reference(encounter_);
   std::string when = DateTimeValue(s.F(3), s.Loc(3));
@@ -933,7 +936,7 @@ void Builder::OnRxa(Seg& s) {
     ForReps(s, 9, [&](std::string_view rep) {
       std::string t = Txt(C(rep, 2).empty() ? C(rep, 1) : C(rep, 2));
       if (t.empty()) return;
-      json::object n;
+      json::object n(kObjectReserve, sp_);
       n["text"] = t;
       Push(b, "note", std::move(n));
     });
@@ -953,7 +956,7 @@ void Builder::OnRxa(Seg& s) {
   if (!amount.empty() && amount != "999") {
     auto v = hl7::ParseNm(amount);
     if (v.ok()) {
-      json::object q;
+      json::object q(kObjectReserve, sp_);
       q["value"] = Number(amount, *v);
       hl7::CWE u = hl7::ParseCwe(s.F(7), d_);
       Put(q, "unit", Txt(u.text.empty() ? u.identifier : u.text));
@@ -971,8 +974,8 @@ void Builder::OnRxa(Seg& s) {
   }
   auto performer = [&](int pr, const char* code, const char* display) {
     if (pr < 0) return;
-    json::object p;
-    p["function"] = ConceptOf("http://terminology.hl7.org/CodeSystem/v2-0443", code, display);
+    json::object p(kObjectReserve, sp_);
+    p["function"] = ConceptOf(sp_, "http://terminology.hl7.org/CodeSystem/v2-0443", code, display);
     p["actor"] = Reference(pr);
     Push(b, "performer", std::move(p));
   };
@@ -1029,7 +1032,7 @@ void Builder::OnSch(Seg& s) {
     for (int f = 1; f < 64; ++f) s.Mark(f);
     return;
   }
-  json::object b;
+  json::object b(kObjectReserve, sp_);
   Push(b, "identifier", std::move(placer));
   Push(b, "identifier", std::move(filler));
   std::string st = Txt(C(s.F(25), 1));
@@ -1065,9 +1068,10 @@ void Builder::OnSch(Seg& s) {
     ForReps(s, field, [&](std::string_view rep) {
       int pr = Practitioner(rep);
       if (pr < 0) return;
-      json::object p;
-      json::array types;
-      types.emplace_back(ConceptOf("http://terminology.hl7.org/CodeSystem/v3-ParticipationType", code, display));
+      json::object p(kObjectReserve, sp_);
+      json::array types(sp_);
+      types.emplace_back(ConceptOf(
+          sp_, "http://terminology.hl7.org/CodeSystem/v3-ParticipationType", code, display));
       p["type"] = std::move(types);
       p["actor"] = Reference(pr);
       p["status"] = "accepted";
@@ -1078,7 +1082,7 @@ void Builder::OnSch(Seg& s) {
   participant(16, "PPRF", "primary performer");  // filler contact person
   participant(20, "ENT", "data enterer");
   if (patient_ >= 0) {
-    json::object p;
+    json::object p(kObjectReserve, sp_);
     p["actor"] = Reference(patient_);
     p["status"] = "accepted";
     Push(b, "participant", std::move(p));
@@ -1115,8 +1119,8 @@ void Builder::OnAis(Seg& s) {
 
 void Builder::OnAig(Seg& s) {
   if (!InAppointment(s)) return;
-  json::object p;
-  json::array types;
+  json::object p(kObjectReserve, sp_);
+  json::array types(sp_);
   json::object type = CodeableConceptRaw(s.F(4), "");
   json::object resource = CodeableConceptRaw(s.F(3), "");
   if (!type.empty()) types.emplace_back(std::move(type));
@@ -1124,7 +1128,7 @@ void Builder::OnAig(Seg& s) {
   if (types.empty()) return;
   p["type"] = std::move(types);
   p["status"] = ParticipantStatus(Txt(C(s.F(14), 1)));
-  json::object period;
+  json::object period(kObjectReserve, sp_);
   Put(period, "start", DateTimeValue(s.F(8), s.Loc(8)));
   if (!period.empty()) p["period"] = std::move(period);
   Push(Body(appointment_), "participant", std::move(p));
@@ -1143,11 +1147,11 @@ void Builder::OnAip(Seg& s) {
 // AIL and AIP share their layout: 3 the resource, 4 its role, 6 start, 12 filler status.
 void Builder::AddAppointmentActor(Seg& s, int actor) {
   if (actor < 0) return;
-  json::object p;
+  json::object p(kObjectReserve, sp_);
   if (json::object t = CodeableConceptRaw(s.F(4), ""); !t.empty()) Push(p, "type", std::move(t));
   p["actor"] = Reference(actor);
   p["status"] = ParticipantStatus(Txt(C(s.F(12), 1)));
-  json::object period;
+  json::object period(kObjectReserve, sp_);
   Put(period, "start", DateTimeValue(s.F(6), s.Loc(6)));
   if (!period.empty()) p["period"] = std::move(period);
   Push(Body(appointment_), "participant", std::move(p));
@@ -1178,10 +1182,10 @@ void Builder::OnTxa(Seg& s) {
     for (int f = 1; f < 64; ++f) s.Mark(f);
     return;
   }
-  json::object b;
+  json::object b(kObjectReserve, sp_);
   if (!master.empty()) b["masterIdentifier"] = std::move(master);
   if (std::string file = Txt(s.F(16)); !file.empty()) {
-    json::object id;
+    json::object id(kObjectReserve, sp_);
     id["value"] = file;
     Push(b, "identifier", std::move(id));
   }
@@ -1204,9 +1208,9 @@ void Builder::OnTxa(Seg& s) {
   if (int pr = Practitioner(First(s.F(10), d_)); pr >= 0) b["authenticator"] = Reference(pr);
   Put(b, "description", Txt(s.F(25)));
   if (json::object sec = CodeableConceptRaw(s.F(18), "0272"); !sec.empty()) Push(b, "securityLabel", std::move(sec));
-  json::object context;
+  json::object context(kObjectReserve, sp_);
   if (encounter_ >= 0) Push(context, "encounter", Reference(encounter_));
-  json::object period;
+  json::object period(kObjectReserve, sp_);
   Put(period, "start", DateTimeValue(s.F(4), s.Loc(4)));
   if (!period.empty()) context["period"] = std::move(period);
   if (!context.empty()) b["context"] = std::move(context);

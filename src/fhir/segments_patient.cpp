@@ -10,18 +10,20 @@ std::string_view First(std::string_view raw, const hl7::Delimiters& d) {
   return hl7::NthPiece(raw, d.repetition, 0).value_or(std::string_view{});
 }
 
-json::object CodingOf(const char* system, std::string_view code, std::string_view display = {}) {
-  json::object c;
+json::object CodingOf(const json::storage_ptr& sp, const char* system, std::string_view code,
+                      std::string_view display = {}) {
+  json::object c(sp);
   c["system"] = system;
   c["code"] = code;
   if (!display.empty()) c["display"] = display;
   return c;
 }
 
-json::object ConceptOf(const char* system, std::string_view code, std::string_view display = {}) {
-  json::object cc;
-  json::array a;
-  a.emplace_back(CodingOf(system, code, display));
+json::object ConceptOf(const json::storage_ptr& sp, const char* system, std::string_view code,
+                       std::string_view display = {}) {
+  json::object cc(sp);
+  json::array a(sp);
+  a.emplace_back(CodingOf(sp, system, code, display));
   cc["coding"] = std::move(a);
   return cc;
 }
@@ -49,17 +51,18 @@ void Builder::OnMsh(Seg& s) {
   std::string event = Txt(C(s.F(9), 2));
   std::string code = Txt(C(s.F(9), 1));
   if (!event.empty()) {
-    h["eventCoding"] = CodingOf("http://terminology.hl7.org/CodeSystem/v2-0003", event);
+    h["eventCoding"] = CodingOf(sp_, "http://terminology.hl7.org/CodeSystem/v2-0003", event);
   } else if (!code.empty()) {
-    h["eventCoding"] = CodingOf("http://terminology.hl7.org/CodeSystem/v2-0076", code);
+    h["eventCoding"] = CodingOf(sp_, "http://terminology.hl7.org/CodeSystem/v2-0076", code);
   } else {
-    h["eventCoding"] = CodingOf("http://terminology.hl7.org/CodeSystem/data-absent-reason", "unknown");
+    h["eventCoding"] =
+        CodingOf(sp_, "http://terminology.hl7.org/CodeSystem/data-absent-reason", "unknown");
   }
   std::string_view dest_app = First(s.F(5), d_);
   int receiver = OrganizationFromHd(hl7::ParseHd(First(s.F(6), d_), d_));
   if (!dest_app.empty() || receiver >= 0) {
     hl7::HD app = hl7::ParseHd(dest_app, d_);
-    json::object dest;
+    json::object dest(kObjectReserve, sp_);
     Put(dest, "name", Txt(app.namespace_id));
     std::string endpoint = SystemForHd(app);
     dest["endpoint"] = endpoint.empty() ? options_.local_system_base + "unknown-endpoint" : endpoint;
@@ -68,7 +71,7 @@ void Builder::OnMsh(Seg& s) {
   }
   int sender = OrganizationFromHd(sending_facility_);
   if (sender >= 0) Body(header_)["sender"] = Reference(sender);
-  json::object source;
+  json::object source(kObjectReserve, sp_);
   Put(source, "name", Txt(sending_app_.namespace_id));
   std::string endpoint = SystemForHd(sending_app_);
   source["endpoint"] = endpoint.empty() ? options_.local_system_base + "unknown-endpoint" : endpoint;
@@ -88,7 +91,7 @@ void Builder::OnEvn(Seg& s) {
 
 void Builder::OnPid(Seg& s) {
   s.Mark(1);
-  json::array identifiers;
+  json::array identifiers(sp_);
   std::string key_system, key_value;
   int key_rank = 99;
   auto add_cx = [&](int field, int rank) {
@@ -109,15 +112,15 @@ void Builder::OnPid(Seg& s) {
   add_cx(3, 1);
   add_cx(4, 3);
   if (std::string ssn = Txt(C(First(s.F(19), d_), 1)); !ssn.empty()) {
-    json::object id;
-    id["type"] = ConceptOf("http://terminology.hl7.org/CodeSystem/v2-0203", "SB");
+    json::object id(kObjectReserve, sp_);
+    id["type"] = ConceptOf(sp_, "http://terminology.hl7.org/CodeSystem/v2-0203", "SB");
     id["system"] = "http://hl7.org/fhir/sid/us-ssn";
     id["value"] = ssn;
     identifiers.emplace_back(std::move(id));
   }
   if (std::string dl = Txt(C(First(s.F(20), d_), 1)); !dl.empty()) {
-    json::object id;
-    id["type"] = ConceptOf("http://terminology.hl7.org/CodeSystem/v2-0203", "DL");
+    json::object id(kObjectReserve, sp_);
+    id["type"] = ConceptOf(sp_, "http://terminology.hl7.org/CodeSystem/v2-0203", "DL");
     id["value"] = dl;
     identifiers.emplace_back(std::move(id));
   }
@@ -147,18 +150,18 @@ void Builder::OnPid(Seg& s) {
     return;
   }
 
-  json::object p;
+  json::object p(kObjectReserve, sp_);
   // Extensions first (FHIR JSON order).
-  json::array ext;
+  json::array ext(sp_);
   if (std::string mmn = Txt(C(First(s.F(6), d_), 1)); !mmn.empty()) {
-    json::object e;
+    json::object e(kObjectReserve, sp_);
     e["url"] = "http://hl7.org/fhir/StructureDefinition/patient-mothersMaidenName";
     e["valueString"] = mmn;
     ext.emplace_back(std::move(e));
   }
   auto omb = [&](int field, const char* url, std::initializer_list<std::string_view> omb_codes) {
-    json::object e;
-    json::array parts;
+    json::object e(kObjectReserve, sp_);
+    json::array parts(sp_);
     std::string text;
     ForReps(s, field, [&](std::string_view rep) {
       hl7::CWE cwe = hl7::ParseCwe(rep, d_);
@@ -167,10 +170,10 @@ void Builder::OnPid(Seg& s) {
       if (!code.empty()) {
         bool is_omb = false;
         for (auto c : omb_codes) is_omb = is_omb || c == code;
-        json::object part;
+        json::object part(kObjectReserve, sp_);
         part["url"] = is_omb ? "ombCategory" : "detailed";
         std::string sys = CodeSystemUri(cwe.name_of_coding_system);
-        json::object coding;
+        json::object coding(kObjectReserve, sp_);
         coding["system"] = sys.empty() ? "urn:oid:2.16.840.1.113883.6.238" : sys;
         coding["code"] = code;
         Put(coding, "display", display);
@@ -181,7 +184,7 @@ void Builder::OnPid(Seg& s) {
       if (!t.empty()) text += (text.empty() ? "" : ", ") + t;
     });
     if (text.empty()) return;
-    json::object t;
+    json::object t(kObjectReserve, sp_);
     t["url"] = "text";
     t["valueString"] = text;
     parts.emplace_back(std::move(t));
@@ -194,15 +197,15 @@ void Builder::OnPid(Seg& s) {
   omb(22, "http://hl7.org/fhir/us/core/StructureDefinition/us-core-ethnicity",
       {"2135-2", "2186-5", "UNK", "ASKU"});
   if (json::object rel = CodeableConceptRaw(First(s.F(17), d_), "0006"); !rel.empty()) {
-    json::object e;
+    json::object e(kObjectReserve, sp_);
     e["url"] = "http://hl7.org/fhir/StructureDefinition/patient-religion";
     e["valueCodeableConcept"] = std::move(rel);
     ext.emplace_back(std::move(e));
   }
   if (std::string bp = Txt(s.F(23)); !bp.empty()) {
-    json::object e;
+    json::object e(kObjectReserve, sp_);
     e["url"] = "http://hl7.org/fhir/StructureDefinition/patient-birthPlace";
-    json::object addr;
+    json::object addr(kObjectReserve, sp_);
     addr["text"] = bp;
     e["valueAddress"] = std::move(addr);
     ext.emplace_back(std::move(e));
@@ -211,12 +214,12 @@ void Builder::OnPid(Seg& s) {
     ForReps(s, field, [&](std::string_view rep) {
       json::object cc = CodeableConceptRaw(rep, table);
       if (cc.empty()) return;
-      json::object inner;
+      json::object inner(kObjectReserve, sp_);
       inner["url"] = "code";
       inner["valueCodeableConcept"] = std::move(cc);
-      json::array a;
+      json::array a(sp_);
       a.emplace_back(std::move(inner));
-      json::object e;
+      json::object e(kObjectReserve, sp_);
       e["url"] = url;
       e["extension"] = std::move(a);
       ext.emplace_back(std::move(e));
@@ -253,12 +256,12 @@ void Builder::OnPid(Seg& s) {
       p["birthDate"] = date;
       auto dt = hl7::ParseDtm(hl7::TsTime(dob, d_));
       if (dt.ok() && dt->has_time()) {
-        json::object e;
+        json::object e(kObjectReserve, sp_);
         e["url"] = "http://hl7.org/fhir/StructureDefinition/patient-birthTime";
         e["valueDateTime"] = dt->ToFhirDateTime(AssumedOffset(*dt));
-        json::array a;
+        json::array a(sp_);
         a.emplace_back(std::move(e));
-        json::object under;
+        json::object under(kObjectReserve, sp_);
         under["extension"] = std::move(a);
         p["_birthDate"] = std::move(under);
       }
@@ -277,7 +280,7 @@ void Builder::OnPid(Seg& s) {
     Push(p, "address", std::move(a));
   });
   if (!county.empty() && !p.contains("address")) {
-    json::object a;
+    json::object a(kObjectReserve, sp_);
     a["district"] = county;
     Push(p, "address", std::move(a));
   }
@@ -288,14 +291,14 @@ void Builder::OnPid(Seg& s) {
   else if (multiple == "Y") p["multipleBirthBoolean"] = true;
   else if (multiple == "N") p["multipleBirthBoolean"] = false;
   if (json::object lang = CodeableConceptRaw(First(s.F(15), d_), "0296"); !lang.empty()) {
-    json::object comm;
+    json::object comm(kObjectReserve, sp_);
     comm["language"] = std::move(lang);
     Push(p, "communication", std::move(comm));
   }
   Body(index) = std::move(p);
 
   if (appointment_ >= 0) {
-    json::object part;
+    json::object part(kObjectReserve, sp_);
     part["actor"] = Reference(index);
     part["status"] = "accepted";
     Push(Body(appointment_), "participant", std::move(part));
@@ -331,7 +334,7 @@ void Builder::OnNk1(Seg& s) {
   std::string rel_raw = Txt(C(First(s.F(3), d_), 1));
   std::string key = patient_key_ + "|" + name_raw + "|" + rel_raw;
   if (name_raw.empty() && rel_raw.empty()) key += "|#" + Txt(s.F(1));
-  json::array identifiers;
+  json::array identifiers(sp_);
   std::string id_system, id_value;
   for (int f : {12, 33}) {
     ForReps(s, f, [&](std::string_view rep) {
@@ -352,7 +355,7 @@ void Builder::OnNk1(Seg& s) {
     for (int f = 1; f < 64; ++f) s.Mark(f);
     return;
   }
-  json::object r;
+  json::object r(kObjectReserve, sp_);
   if (!identifiers.empty()) r["identifier"] = std::move(identifiers);
   r["patient"] = Reference(patient_);
   ForReps(s, 3, [&](std::string_view rep) { Push(r, "relationship", CodeableConceptRaw(rep, "0063")); });
@@ -373,12 +376,12 @@ void Builder::OnNk1(Seg& s) {
   Put(r, "birthDate", DateValue(s.F(16), s.Loc(16)));
   ForReps(s, 4, [&](std::string_view rep) { Push(r, "address", Address(hl7::ParseXad(rep, d_))); });
   ForReps(s, 32, [&](std::string_view rep) { Push(r, "address", Address(hl7::ParseXad(rep, d_))); });
-  json::object period;
+  json::object period(kObjectReserve, sp_);
   Put(period, "start", DateValue(s.F(8), s.Loc(8)));
   Put(period, "end", DateValue(s.F(9), s.Loc(9)));
   if (!period.empty()) r["period"] = std::move(period);
   if (json::object lang = CodeableConceptRaw(First(s.F(20), d_), "0296"); !lang.empty()) {
-    json::object comm;
+    json::object comm(kObjectReserve, sp_);
     comm["language"] = std::move(lang);
     Push(r, "communication", std::move(comm));
   }
@@ -405,8 +408,8 @@ void Builder::OnPv1(Seg& s) {
   json::object visit_id = Identifier(visit, &visit_system);
   if (!visit_id.empty()) {
     if (!visit_id.contains("type")) {
-      json::object with_type;
-      with_type["type"] = ConceptOf("http://terminology.hl7.org/CodeSystem/v2-0203", "VN");
+      json::object with_type(kObjectReserve, sp_);
+      with_type["type"] = ConceptOf(sp_, "http://terminology.hl7.org/CodeSystem/v2-0203", "VN");
       for (auto& kv : visit_id) with_type[kv.key()] = kv.value();
       visit_id = std::move(with_type);
     }
@@ -426,7 +429,7 @@ void Builder::OnPv1(Seg& s) {
     for (int f = 1; f < 64; ++f) s.Mark(f);
     return;
   }
-  json::object e;
+  json::object e(kObjectReserve, sp_);
   Push(e, "identifier", std::move(visit_id));
   Push(e, "identifier", Identifier(hl7::ParseCx(First(s.F(50), d_), d_)));
 
@@ -450,11 +453,13 @@ void Builder::OnPv1(Seg& s) {
   else if (cls == "O") act = "AMB", act_display = "ambulatory";
   else if (cls == "P") act = "PRENC", act_display = "pre-admission";
   if (act) {
-    e["class"] = CodingOf("http://terminology.hl7.org/CodeSystem/v3-ActCode", act, act_display);
+    e["class"] =
+        CodingOf(sp_, "http://terminology.hl7.org/CodeSystem/v3-ActCode", act, act_display);
   } else if (!cls.empty()) {
-    e["class"] = CodingOf("http://terminology.hl7.org/CodeSystem/v2-0004", Txt(cls));
+    e["class"] = CodingOf(sp_, "http://terminology.hl7.org/CodeSystem/v2-0004", Txt(cls));
   } else {
-    e["class"] = CodingOf("http://terminology.hl7.org/CodeSystem/v3-NullFlavor", "UNK", "unknown");
+    e["class"] =
+        CodingOf(sp_, "http://terminology.hl7.org/CodeSystem/v3-NullFlavor", "UNK", "unknown");
   }
   Push(e, "type", CodeableConceptRaw(First(s.F(4), d_), "0007"));
   Push(e, "type", CodeableConceptRaw(First(s.F(18), d_), "0018"));
@@ -465,9 +470,9 @@ void Builder::OnPv1(Seg& s) {
     ForReps(s, field, [&](std::string_view rep) {
       int pr = Practitioner(rep);
       if (pr < 0) return;
-      json::object part;
-      json::array types;
-      types.emplace_back(ConceptOf(kParticipationType, code, display));
+      json::object part(kObjectReserve, sp_);
+      json::array types(sp_);
+      types.emplace_back(ConceptOf(sp_, kParticipationType, code, display));
       part["type"] = std::move(types);
       part["individual"] = Reference(pr);
       Push(e, "participant", std::move(part));
@@ -479,12 +484,12 @@ void Builder::OnPv1(Seg& s) {
   participant(17, "ADM", "admitter");
   participant(52, "PART", "Participation");
 
-  json::object period;
+  json::object period(kObjectReserve, sp_);
   Put(period, "start", start);
   Put(period, "end", end);
   if (!period.empty()) e["period"] = std::move(period);
 
-  json::object hosp;
+  json::object hosp(kObjectReserve, sp_);
   if (json::object pre = Identifier(hl7::ParseCx(First(s.F(5), d_), d_)); !pre.empty())
     hosp["preAdmissionIdentifier"] = std::move(pre);
   if (json::object v = CodeableConceptRaw(First(s.F(14), d_), "0023"); !v.empty()) hosp["admitSource"] = std::move(v);
@@ -513,7 +518,7 @@ void Builder::OnPv1(Seg& s) {
   auto location = [&](int field, const char* loc_status) {
     int loc = LocationFromPl(First(s.F(field), d_));
     if (loc < 0) return;
-    json::object l;
+    json::object l(kObjectReserve, sp_);
     l["location"] = Reference(loc);
     l["status"] = loc_status;
     Push(e, "location", std::move(l));
@@ -540,7 +545,7 @@ void Builder::OnPv2(Seg& s) {
     Push(Body(encounter_), "reasonCode", std::move(r));
   if (std::string los = Txt(s.F(11)); !los.empty()) {
     if (IsDigits(los)) {
-      json::object d;
+      json::object d(kObjectReserve, sp_);
       d["value"] = std::atoi(los.c_str());
       d["unit"] = "days";
       d["system"] = "http://unitsofmeasure.org";
@@ -574,8 +579,9 @@ void Builder::OnAl1(Seg& s) {
     for (int f = 1; f < 64; ++f) s.Mark(f);
     return;
   }
-  json::object a;
-  a["clinicalStatus"] = ConceptOf("http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical", "active", "Active");
+  json::object a(kObjectReserve, sp_);
+  a["clinicalStatus"] = ConceptOf(
+      sp_, "http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical", "active", "Active");
   std::string type = Txt(C(First(s.F(2), d_), 1));
   for (char& c : type)
     if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
@@ -587,7 +593,7 @@ void Builder::OnAl1(Seg& s) {
     else if (type[0] == 'F') category = "food";
     else if (type == "EA" || type == "AA" || type == "PA" || type == "LA") category = "environment";
     if (category) {
-      json::array cats;
+      json::array cats(sp_);
       cats.emplace_back(category);
       a["category"] = std::move(cats);
     }
@@ -603,16 +609,16 @@ void Builder::OnAl1(Seg& s) {
   a["patient"] = Reference(patient_);
   if (encounter_ >= 0) a["encounter"] = Reference(encounter_);
   Put(a, "onsetDateTime", DateTimeValue(s.F(6), s.Loc(6)));
-  json::array manifestations;
+  json::array manifestations(sp_);
   ForReps(s, 5, [&](std::string_view rep) {
     std::string t = Txt(rep);
     if (t.empty()) return;
-    json::object m;
+    json::object m(kObjectReserve, sp_);
     m["text"] = t;
     manifestations.emplace_back(std::move(m));
   });
   if (!manifestations.empty()) {
-    json::object r;
+    json::object r(kObjectReserve, sp_);
     r["manifestation"] = std::move(manifestations);
     if (reaction_severity) r["severity"] = reaction_severity;
     Push(a, "reaction", std::move(r));
@@ -646,7 +652,7 @@ void Builder::OnDg1(Seg& s) {
   bool created = false;
   int index = Upsert("Condition", key, std::move(query), false, &created);
   if (encounter_ >= 0) {
-    json::object diag;
+    json::object diag(kObjectReserve, sp_);
     diag["condition"] = Reference(index);
     if (json::object use = CodeableConceptRaw(s.F(6), "0052"); !use.empty()) diag["use"] = std::move(use);
     std::string rank = Txt(s.F(15));
@@ -662,11 +668,11 @@ void Builder::OnDg1(Seg& s) {
     for (int f = 1; f < 64; ++f) s.Mark(f);
     return;
   }
-  json::object c;
+  json::object c(kObjectReserve, sp_);
   Push(c, "identifier", std::move(ident));
-  json::array cats;
-  cats.emplace_back(ConceptOf("http://terminology.hl7.org/CodeSystem/condition-category", "encounter-diagnosis",
-                              "Encounter Diagnosis"));
+  json::array cats(sp_);
+  cats.emplace_back(ConceptOf(sp_, "http://terminology.hl7.org/CodeSystem/condition-category",
+                              "encounter-diagnosis", "Encounter Diagnosis"));
   c["category"] = std::move(cats);
   json::object cc = CodeableConcept(code, "");
   if (!description.empty() && !cc.contains("text")) cc["text"] = description;
@@ -710,7 +716,7 @@ void Builder::OnPr1(Seg& s) {
     for (int f = 1; f < 64; ++f) s.Mark(f);
     return;
   }
-  json::object p;
+  json::object p(kObjectReserve, sp_);
   Push(p, "identifier", std::move(ident));
   p["status"] = "completed";
   if (json::object cat = CodeableConceptRaw(s.F(6), "0230"); !cat.empty()) p["category"] = std::move(cat);
@@ -724,8 +730,8 @@ void Builder::OnPr1(Seg& s) {
     ForReps(s, field, [&](std::string_view rep) {
       int pr = Practitioner(rep);
       if (pr < 0) return;
-      json::object perf;
-      json::object fn;
+      json::object perf(kObjectReserve, sp_);
+      json::object fn(kObjectReserve, sp_);
       fn["text"] = function;
       perf["function"] = std::move(fn);
       perf["actor"] = Reference(pr);
@@ -779,9 +785,9 @@ void Builder::OnIn1(Seg& s) {
     s.Mark(5);
     s.Mark(7);
   }
-  json::object c;
+  json::object c(kObjectReserve, sp_);
   if (!policy.empty()) {
-    json::object id;
+    json::object id(kObjectReserve, sp_);
     id["value"] = policy;
     Push(c, "identifier", std::move(id));
   }
@@ -790,18 +796,18 @@ void Builder::OnIn1(Seg& s) {
   if (std::string sub = Txt(hl7::ParseCx(First(s.F(49), d_), d_).id_number); !sub.empty()) c["subscriberId"] = sub;
   c["beneficiary"] = Reference(patient_);
   if (json::object rel = CodeableConceptRaw(s.F(17), "0063"); !rel.empty()) c["relationship"] = std::move(rel);
-  json::object period;
+  json::object period(kObjectReserve, sp_);
   Put(period, "start", DateValue(s.F(12), s.Loc(12)));
   Put(period, "end", DateValue(s.F(13), s.Loc(13)));
   if (!period.empty()) c["period"] = std::move(period);
-  json::array payors;
+  json::array payors(sp_);
   // No insurance company given: the patient pays (Coverage.payor may be a Patient).
   payors.emplace_back(Reference(payor >= 0 ? payor : patient_));
   c["payor"] = std::move(payors);
   auto cls = [&](const char* type, std::string value, std::string name) {
     if (value.empty()) return;
-    json::object k;
-    k["type"] = ConceptOf("http://terminology.hl7.org/CodeSystem/coverage-class", type);
+    json::object k(kObjectReserve, sp_);
+    k["type"] = ConceptOf(sp_, "http://terminology.hl7.org/CodeSystem/coverage-class", type);
     k["value"] = std::move(value);
     Put(k, "name", std::move(name));
     Push(c, "class", std::move(k));
@@ -821,7 +827,7 @@ void Builder::OnMrg(Seg& s) {
     for (int f = 1; f < 64; ++f) s.Mark(f);
     return;
   }
-  json::array identifiers;
+  json::array identifiers(sp_);
   std::string key_system, key_value;
   for (int f : {1, 4}) {
     ForReps(s, f, [&](std::string_view rep) {
@@ -846,18 +852,18 @@ void Builder::OnMrg(Seg& s) {
   }
   bool created = false;
   int old = Upsert("Patient", key, IdentifierQuery(key_system, key_value), false, &created);
-  json::object p;
+  json::object p(kObjectReserve, sp_);
   p["identifier"] = std::move(identifiers);
   p["active"] = false;
   ForReps(s, 7, [&](std::string_view rep) { Push(p, "name", HumanName(hl7::ParseXpn(rep, d_))); });
-  json::object link;
+  json::object link(kObjectReserve, sp_);
   link["other"] = Reference(patient_);
   link["type"] = "replaced-by";
-  json::array links;
+  json::array links(sp_);
   links.emplace_back(std::move(link));
   p["link"] = std::move(links);
   if (created) Body(old) = std::move(p);
-  json::object back;
+  json::object back(kObjectReserve, sp_);
   back["other"] = Reference(old);
   back["type"] = "replaces";
   Push(Body(patient_), "link", std::move(back));

@@ -22,6 +22,10 @@ namespace json = boost::json;
 inline constexpr std::string_view kV2Table = "http://terminology.hl7.org/CodeSystem/v2-";
 inline constexpr std::string_view kLocalCodeSystem = "urn:junction:codesystem:";
 inline constexpr int kMaxRepetitions = 100;  // per field; the rest is reported
+// Initial capacities: a Boost.JSON object grows 1, 2, 3, 4, 6, ... and copies
+// its entries each time; most FHIR datatypes have 2-4 keys, resources ~10.
+inline constexpr std::size_t kObjectReserve = 4;
+inline constexpr std::size_t kBodyReserve = 12;
 
 // One resource of the Bundle while it is being built.
 struct Entry {
@@ -148,6 +152,16 @@ class Builder {
                            bool* text_fallback);
   void AddProvenance();
   int EnsurePatientForContext();
+
+  // One arena (monotonic_resource) per conversion: every JSON value of the
+  // Bundle is allocated from it and nothing is freed one by one. arena_owner_
+  // (shared ownership) is handed to the Bundle object and keeps the arena alive
+  // as long as the Bundle; sp_ is a non-owning pointer to the same resource for
+  // the values inside it, which saves an atomic reference count per value.
+  // Being the same resource, values move between the two without copies.
+  // Declared first: members below are built on it.
+  json::storage_ptr arena_owner_;
+  json::storage_ptr sp_;
 
   const hl7::Message& msg_;
   const ConvertOptions& options_;
