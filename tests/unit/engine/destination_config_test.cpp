@@ -301,7 +301,7 @@ TEST(DestinationConfigTest, FileAndFhirConvertErrors) {
   EXPECT_EQ(DestError("name: a\nfhir-convert: { bundle: searchset, to: { file: { dir: d } } }"),
             k + ".fhir-convert.bundle: must be one of transaction, batch, collection");
   EXPECT_EQ(DestError("name: a\nfhir-convert: { to: { mllp: { connect: '1.2.3.4:5' } } }"),
-            k + ".fhir-convert.to: must be a mapping with exactly one of http, file");
+            k + ".fhir-convert.to.mllp: unknown key (expected one of: http, file)");
   EXPECT_EQ(
       DestError("name: a\nfhir-convert: { to: { file: { dir: d }, http: { url: 'http://h' } } }"),
       k + ".fhir-convert.to: must be a mapping with exactly one of http, file");

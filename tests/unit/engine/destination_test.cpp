@@ -368,7 +368,7 @@ class HttpReceiver {
       if (seen.target == "/slow") std::this_thread::sleep_for(1s);
       if (seen.target == "/close") close = true;
       http::response<http::string_body> res{static_cast<http::status>(status), req.version()};
-      res.body() = status == 200 ? "accepted" : "nope " + std::to_string(status);
+      if (status != 204) res.body() = status == 200 ? "accepted" : "nope " + std::to_string(status);
       res.keep_alive(!close && req.keep_alive());
       res.prepare_payload();
       http::write(socket, res, ec);

@@ -34,7 +34,9 @@ class FileSourceTest : public ::testing::Test {
     fs::create_directories(config_.dir);
   }
   void TearDown() override {
-    if (store_) EXPECT_TRUE(store_->Close().ok());
+    if (store_) {
+      EXPECT_TRUE(store_->Close().ok());
+    }
     fs::remove_all(root_);
   }
 
