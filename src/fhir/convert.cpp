@@ -2,8 +2,12 @@
 // segment mappers and assembles the Bundle. Serialize(): deterministic JSON.
 #include "junction/fhir/convert.h"
 
+#include <algorithm>
+#include <array>
 #include <charconv>
 #include <cmath>
+#include <cstdint>
+#include <cstring>
 #include <exception>
 
 #include "fhir/internal/builder.h"
@@ -386,167 +390,226 @@ Result<BundleType> ParseBundleType(std::string_view name) {
 
 namespace {
 
-void WriteString(std::string& out, std::string_view s) {
+// Bytes that WriteString copies as they are: printable ASCII except '"' and '\\'.
+constexpr auto kPlain = [] {
+  std::array<bool, 256> t{};
+  for (int c = 0x20; c < 0x80; ++c) t[static_cast<std::size_t>(c)] = c != '"' && c != '\\';
+  return t;
+}();
+
+// True when one of the eight bytes in v is < 0x20, >= 0x80, '"' or '\\'
+// (the classic "has byte less than / equal to" bit tricks; exact as a whole).
+inline bool NeedsAttention8(std::uint64_t v) {
+  constexpr std::uint64_t kOnes = 0x0101010101010101ULL;
+  constexpr std::uint64_t kHigh = 0x8080808080808080ULL;
+  std::uint64_t control = (v - kOnes * 0x20) & ~v;
+  std::uint64_t q = v ^ (kOnes * '"');
+  std::uint64_t quote = (q - kOnes) & ~q;
+  std::uint64_t b = v ^ (kOnes * '\\');
+  std::uint64_t backslash = (b - kOnes) & ~b;
+  return ((control | quote | backslash | v) & kHigh) != 0;
+}
+
+// Output buffer: callers reserve room for the worst case of what they write,
+// then write through a raw pointer (no capacity check per byte).
+class Writer {
+ public:
+  explicit Writer(std::size_t capacity) { buf_.resize(capacity); }
+  char* Reserve(std::size_t n) {
+    if (buf_.size() - size_ < n) buf_.resize(std::max(buf_.size() * 2, size_ + n));
+    return buf_.data() + size_;
+  }
+  void Commit(const char* end) { size_ = static_cast<std::size_t>(end - buf_.data()); }
+  void Put(char c) {
+    *Reserve(1) = c;
+    ++size_;
+  }
+  void Put(std::string_view s) {
+    char* p = Reserve(s.size());
+    std::memcpy(p, s.data(), s.size());
+    size_ += s.size();
+  }
+  std::string Take() && {
+    buf_.resize(size_);
+    return std::move(buf_);
+  }
+
+ private:
+  std::string buf_;
+  std::size_t size_ = 0;
+};
+
+void WriteString(Writer& w, std::string_view s) {
   static constexpr char kHex[] = "0123456789abcdef";
-  out.push_back('"');
+  // Worst case: 6 bytes ("\u00XX") per input byte, plus the quotes.
+  char* p = w.Reserve(2 + 6 * s.size());
+  const char* in = s.data();
+  const std::size_t n = s.size();
+  *p++ = '"';
   std::size_t i = 0;
-  while (i < s.size()) {
-    // Fast path: copy a run of plain printable ASCII in one append.
-    std::size_t run = i;
-    while (run < s.size()) {
-      auto r = static_cast<unsigned char>(s[run]);
-      if (r < 0x20 || r >= 0x80 || r == '"' || r == '\\') break;
-      ++run;
+  while (i < n) {
+    // Fast path: plain printable ASCII, eight bytes per step while none needs
+    // attention, then byte by byte up to the next one that does.
+    while (i + 8 <= n) {
+      std::uint64_t v;
+      std::memcpy(&v, in + i, 8);
+      if (NeedsAttention8(v)) break;
+      std::memcpy(p, &v, 8);
+      p += 8;
+      i += 8;
     }
-    if (run > i) {
-      out.append(s.data() + i, run - i);
-      i = run;
-      if (i == s.size()) break;
-    }
-    auto c = static_cast<unsigned char>(s[i]);
+    while (i < n && kPlain[static_cast<unsigned char>(in[i])]) *p++ = in[i++];
+    if (i == n) break;
+    auto c = static_cast<unsigned char>(in[i]);
     if (c == '"' || c == '\\') {
-      out.push_back('\\');
-      out.push_back(static_cast<char>(c));
+      *p++ = '\\';
+      *p++ = static_cast<char>(c);
       ++i;
     } else if (c < 0x20) {
-      if (c == '\n') out += "\\n";
-      else if (c == '\r') out += "\\r";
-      else if (c == '\t') out += "\\t";
+      *p++ = '\\';
+      if (c == '\n')
+        *p++ = 'n';
+      else if (c == '\r')
+        *p++ = 'r';
+      else if (c == '\t')
+        *p++ = 't';
       else {
-        out += "\\u00";
-        out.push_back(kHex[c >> 4]);
-        out.push_back(kHex[c & 15]);
+        std::memcpy(p, "u00", 3);
+        p += 3;
+        *p++ = kHex[c >> 4];
+        *p++ = kHex[c & 15];
       }
       ++i;
     } else if (c < 0x80) {
-      out.push_back(static_cast<char>(c));
+      *p++ = static_cast<char>(c);  // DEL
       ++i;
     } else {
       // Copy a valid UTF-8 sequence; anything else becomes U+FFFD so that the
       // output is always valid JSON.
       int len = (c >= 0xc2 && c <= 0xdf) ? 2 : (c >= 0xe0 && c <= 0xef) ? 3 : (c >= 0xf0 && c <= 0xf4) ? 4 : 0;
-      bool ok = len > 0 && i + static_cast<std::size_t>(len) <= s.size();
+      bool ok = len > 0 && i + static_cast<std::size_t>(len) <= n;
       for (int k = 1; ok && k < len; ++k)
-        ok = (static_cast<unsigned char>(s[i + static_cast<std::size_t>(k)]) & 0xc0) == 0x80;
+        ok = (static_cast<unsigned char>(in[i + static_cast<std::size_t>(k)]) & 0xc0) == 0x80;
       if (ok && len == 3) {
-        auto c1 = static_cast<unsigned char>(s[i + 1]);
+        auto c1 = static_cast<unsigned char>(in[i + 1]);
         ok = !(c == 0xe0 && c1 < 0xa0) && !(c == 0xed && c1 >= 0xa0);
       }
       if (ok && len == 4) {
-        auto c1 = static_cast<unsigned char>(s[i + 1]);
+        auto c1 = static_cast<unsigned char>(in[i + 1]);
         ok = !(c == 0xf0 && c1 < 0x90) && !(c == 0xf4 && c1 >= 0x90);
       }
       if (ok) {
-        out.append(s.substr(i, static_cast<std::size_t>(len)));
+        std::memcpy(p, in + i, static_cast<std::size_t>(len));
+        p += len;
         i += static_cast<std::size_t>(len);
       } else {
-        out += "\xef\xbf\xbd";
+        std::memcpy(p, "\xef\xbf\xbd", 3);
+        p += 3;
         ++i;
       }
     }
   }
-  out.push_back('"');
+  *p++ = '"';
+  w.Commit(p);
 }
 
-void WriteDouble(std::string& out, double v) {
+template <typename T>
+void WriteChars(Writer& w, T v) {
+  char* p = w.Reserve(64);
+  w.Commit(std::to_chars(p, p + 64, v).ptr);
+}
+
+void WriteDouble(Writer& w, double v) {
   if (!std::isfinite(v)) {
-    out += "null";
+    w.Put("null");
     return;
   }
   if (v == std::floor(v) && std::fabs(v) < 1e15) {
-    char buf[32];
-    auto r = std::to_chars(buf, buf + sizeof buf, static_cast<long long>(v));
-    out.append(buf, r.ptr);
+    WriteChars(w, static_cast<long long>(v));
     return;
   }
-  char buf[64];
-  auto r = std::to_chars(buf, buf + sizeof buf, v);
-  out.append(buf, r.ptr);
+  WriteChars(w, v);
 }
 
-void Indent(std::string& out, int depth) {
-  out.push_back('\n');
-  out.append(static_cast<std::size_t>(depth) * 2, ' ');
+void Indent(Writer& w, int depth) {
+  auto n = static_cast<std::size_t>(depth) * 2;
+  char* p = w.Reserve(n + 1);
+  *p++ = '\n';
+  std::memset(p, ' ', n);
+  w.Commit(p + n);
 }
 
-void WriteObject(std::string& out, const boost::json::object& o, bool pretty, int depth);
+void WriteObject(Writer& w, const boost::json::object& o, bool pretty, int depth);
 
-void Write(std::string& out, const boost::json::value& v, bool pretty, int depth) {
+void Write(Writer& w, const boost::json::value& v, bool pretty, int depth) {
   switch (v.kind()) {
     case boost::json::kind::null:
-      out += "null";
+      w.Put("null");
       break;
     case boost::json::kind::bool_:
-      out += v.get_bool() ? "true" : "false";
+      w.Put(v.get_bool() ? std::string_view("true") : std::string_view("false"));
       break;
-    case boost::json::kind::int64: {
-      char buf[32];
-      auto r = std::to_chars(buf, buf + sizeof buf, v.get_int64());
-      out.append(buf, r.ptr);
+    case boost::json::kind::int64:
+      WriteChars(w, v.get_int64());
       break;
-    }
-    case boost::json::kind::uint64: {
-      char buf[32];
-      auto r = std::to_chars(buf, buf + sizeof buf, v.get_uint64());
-      out.append(buf, r.ptr);
+    case boost::json::kind::uint64:
+      WriteChars(w, v.get_uint64());
       break;
-    }
     case boost::json::kind::double_:
-      WriteDouble(out, v.get_double());
+      WriteDouble(w, v.get_double());
       break;
     case boost::json::kind::string:
-      WriteString(out, v.get_string());
+      WriteString(w, v.get_string());
       break;
     case boost::json::kind::array: {
       const auto& a = v.get_array();
       if (a.empty()) {
-        out += "[]";
+        w.Put("[]");
         break;
       }
-      out.push_back('[');
+      w.Put('[');
       bool first = true;
       for (const auto& e : a) {
-        if (!first) out.push_back(',');
+        if (!first) w.Put(',');
         first = false;
-        if (pretty) Indent(out, depth + 1);
-        Write(out, e, pretty, depth + 1);
+        if (pretty) Indent(w, depth + 1);
+        Write(w, e, pretty, depth + 1);
       }
-      if (pretty) Indent(out, depth);
-      out.push_back(']');
+      if (pretty) Indent(w, depth);
+      w.Put(']');
       break;
     }
     case boost::json::kind::object:
-      WriteObject(out, v.get_object(), pretty, depth);
+      WriteObject(w, v.get_object(), pretty, depth);
       break;
   }
 }
 
-void WriteObject(std::string& out, const boost::json::object& o, bool pretty, int depth) {
+void WriteObject(Writer& w, const boost::json::object& o, bool pretty, int depth) {
   if (o.empty()) {
-    out += "{}";
+    w.Put("{}");
     return;
   }
-  out.push_back('{');
+  w.Put('{');
   bool first = true;
   for (const auto& kv : o) {
-    if (!first) out.push_back(',');
+    if (!first) w.Put(',');
     first = false;
-    if (pretty) Indent(out, depth + 1);
-    WriteString(out, kv.key());
-    out += pretty ? ": " : ":";
-    Write(out, kv.value(), pretty, depth + 1);
+    if (pretty) Indent(w, depth + 1);
+    WriteString(w, kv.key());
+    w.Put(pretty ? std::string_view(": ") : std::string_view(":"));
+    Write(w, kv.value(), pretty, depth + 1);
   }
-  if (pretty) Indent(out, depth);
-  out.push_back('}');
+  if (pretty) Indent(w, depth);
+  w.Put('}');
 }
 
 }  // namespace
 
 std::string Serialize(const boost::json::object& bundle, bool pretty) {
-  std::string out;
-  out.reserve(16384);
-  WriteObject(out, bundle, pretty, 0);  // no copy of the bundle
-  return out;
+  Writer w(pretty ? 65536 : 32768);
+  WriteObject(w, bundle, pretty, 0);  // no copy of the bundle
+  return std::move(w).Take();
 }
 
 }  // namespace junction::fhir
