@@ -105,6 +105,7 @@ class StrictOrderingTest(DeliveryTestCase):
         b_entries = find_objects(status, lambda d: "b" in d.values() and "queued" in d)
         self.assertTrue(b_entries, "status --json has no entry for destination b: %r" % status)
         self.assertEqual(b_entries[0]["queued"], len(ids), b_entries)
+        self.assertIs(b_entries[0].get("blocked"), True, "a failing head shows as blocked")
         a_entries = find_objects(status, lambda d: "a" in d.values() and "queued" in d)
         self.assertTrue(a_entries and a_entries[0]["queued"] == 0, a_entries)
         print("status while b is down: %r" % b_entries[0], flush=True)

@@ -112,7 +112,20 @@ class ReloadUnderLoadTest(ReloadTestCase):
         for p in pushers:
             mine = [cid for cid in order if cid.startswith(p.prefix + "-")
                     and cid in set(p.acked)]
-            self.assertEqual(mine, p.acked, "%s's messages out of order at ehr" % p.prefix)
+            if mine != p.acked:
+                at = next(i for i, (x, y) in enumerate(zip(mine, p.acked)) if x != y)
+                window = p.acked[max(0, at - 3):at + 12]
+                ids = dict(server.db_rows(
+                    "SELECT control_id, id FROM messages WHERE control_id IN (%s)"
+                    % ",".join("?" * len(window)), window))
+                dels = server.db_rows(
+                    "SELECT d.id, m.control_id, d.state, d.created_at FROM deliveries d JOIN "
+                    "messages m ON m.id = d.message_id WHERE d.destination = 'ehr' AND "
+                    "m.control_id IN (%s) ORDER BY d.id" % ",".join("?" * len(window)), window)
+                self.fail("%s's messages out of order at ehr from index %d: arrived %r, sent %r;"
+                          " message ids %r; ehr deliveries %r\n%s"
+                          % (p.prefix, at, mine[max(0, at - 3):at + 12], window, ids, dels,
+                             server.logs()))
         # The new config is in force for what came in at the end.
         for p in pushers:
             last = p.acked[-1]
