@@ -20,5 +20,6 @@ void AddConvertCommand(CLI::App& app, int* exit_code);
 void AddTransformCommand(CLI::App& app, int* exit_code);
 void AddStatusCommand(CLI::App& app, int* exit_code);
 void AddReloadCommand(CLI::App& app, int* exit_code);
+void AddTokenCommand(CLI::App& app, int* exit_code);
 
 }  // namespace junction::cli

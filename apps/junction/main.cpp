@@ -37,6 +37,7 @@ int main(int argc, char** argv) {
     AddTransformCommand(app, &exit_code);
     AddStatusCommand(app, &exit_code);
     AddReloadCommand(app, &exit_code);
+    AddTokenCommand(app, &exit_code);
     try {
       app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {

@@ -18,6 +18,39 @@ namespace {
 
 constexpr std::size_t kMaxRemembered = 10'000;  // ids handled by polling, see Worker
 
+// The outcome of a message the poll took: its live copy (with the ACK
+// callback) may arrive before or after the outcome is committed.
+struct PollOutcome {
+  std::mutex mutex;
+  bool committed = false;
+  ProcessedResult result;
+  std::vector<ProcessedCallback> waiting;
+
+  void Committed(const ProcessedResult& r) {
+    std::vector<ProcessedCallback> callbacks;
+    {
+      std::lock_guard<std::mutex> lock(mutex);
+      committed = true;
+      result = r;
+      callbacks.swap(waiting);
+    }
+    for (auto& cb : callbacks) cb(r);
+  }
+
+  // Answers `done` now if the outcome is committed, else at the commit.
+  void Answer(ProcessedCallback done) {
+    if (!done) return;
+    {
+      std::lock_guard<std::mutex> lock(mutex);
+      if (!committed) {
+        waiting.push_back(std::move(done));
+        return;
+      }
+    }
+    done(result);
+  }
+};
+
 // State the store's commit callbacks touch; shared so callbacks that run after
 // the runtime stopped stay safe.
 struct Shared {
@@ -54,15 +87,18 @@ struct ChannelRuntime::Impl {
 
   // Worker thread only: outcomes of messages the poll took before their live
   // copy arrived (the live copy's callback is then answered from here).
-  std::map<store::MessageId, ProcessedResult> handled_by_poll;
+  std::map<store::MessageId, std::shared_ptr<PollOutcome>> handled_by_poll;
 
   void Run();
   void Poll(bool full, const std::set<store::MessageId>& live_ids);
   ProcessedResult Process(store::MessageId id, std::string raw, const MessageContext& context,
                           ProcessedCallback done);
-  void Remember(store::MessageId id, const ProcessedResult& result) {
-    handled_by_poll[id] = result;
-    while (handled_by_poll.size() > kMaxRemembered) handled_by_poll.erase(handled_by_poll.begin());
+  void Remember(store::MessageId id, std::shared_ptr<PollOutcome> outcome) {
+    handled_by_poll[id] = std::move(outcome);
+    while (handled_by_poll.size() > kMaxRemembered) {
+      // Forgotten entries still answer anyone waiting, at their commit.
+      handled_by_poll.erase(handled_by_poll.begin());
+    }
   }
 };
 
@@ -201,7 +237,7 @@ void ChannelRuntime::Impl::Run() {
       PendingMessage& m = batch[i];
       auto known = handled_by_poll.find(m.id);
       if (known != handled_by_poll.end()) {
-        if (m.done) m.done(known->second);
+        known->second->Answer(std::move(m.done));
         handled_by_poll.erase(known);
         continue;
       }
@@ -249,7 +285,10 @@ void ChannelRuntime::Impl::Poll(bool full, const std::set<store::MessageId>& liv
       context.channel = config.name;
       context.peer = r.peer;
       context.received_at_us = r.received_at_us;
-      Remember(r.id, Process(r.id, std::move(r.raw), context, nullptr));
+      auto outcome = std::make_shared<PollOutcome>();
+      Remember(r.id, outcome);
+      Process(r.id, std::move(r.raw), context,
+              [outcome](const ProcessedResult& result) { outcome->Committed(result); });
     }
     if (!full || rows->size() < options.page) return;
   }

@@ -170,17 +170,188 @@ class Parser : public internal::ConfigParser {
       return Status::Ok();
     }
     if (!v.IsMap() || v.size() != 1) {
-      return Error(v, l, key, "must be a mapping with one source (mllp or file), or none");
+      return Error(v, l, key, "must be a mapping with one source (mllp, file or http), or none");
     }
-    return ForEachKey(v, l, key, {"mllp", "file"},
+    return ForEachKey(v, l, key, {"mllp", "file", "http"},
                       [&](const std::string& k, const YAML::Node& m, int ml) -> Status {
                         if (k == key + ".file") {
                           out->source = SourceKind::kFile;
                           return internal::ParseFileSource(*this, m, ml, k, &out->file);
                         }
+                        if (k == key + ".http") {
+                          out->source = SourceKind::kHttp;
+                          return HttpSource(m, ml, k, &out->http);
+                        }
                         out->source = SourceKind::kMllp;
                         return Mllp(m, ml, k, &out->mllp);
                       });
+  }
+
+  Status HttpSource(const YAML::Node& node, int line, const std::string& prefix,
+                    HttpSourceConfig* out) {
+    JUNCTION_RETURN_IF_ERROR(ForEachKey(
+        node, line, prefix, {"path", "ack", "validate"},
+        [&](const std::string& key, const YAML::Node& v, int l) -> Status {
+          if (key == prefix + ".path") {
+            auto s = NonEmpty(v, l, key);
+            if (!s.ok()) return s.status();
+            if (s->rfind("/hl7/", 0) != 0 || s->size() <= 5 || s->find_first_of("?#% ") != std::string::npos) {
+              return Error(v, l, key, "must be a path under /hl7/, e.g. /hl7/lab");
+            }
+            out->path = *s;
+          } else if (key == prefix + ".ack") {
+            auto s = Enum(v, l, key, {"after-store", "after-processing"});
+            if (!s.ok()) return s.status();
+            out->ack = *s == "after-store" ? AckPolicy::kAfterStore : AckPolicy::kAfterProcessing;
+          } else {
+            auto b = Bool(v, l, key);
+            if (!b.ok()) return b.status();
+            out->validate = *b;
+          }
+          return Status::Ok();
+        }));
+    if (out->path.empty()) return ErrorAt(line, prefix + ".path", "is required");
+    return Status::Ok();
+  }
+
+  Status Http(const YAML::Node& node, int line, HttpConfig* out) {
+    out->enabled = true;
+    bool have_listen = false;
+    JUNCTION_RETURN_IF_ERROR(ForEachKey(
+        node, line, "http",
+        {"listen", "tls", "max_body_bytes", "max_header_bytes", "read_timeout", "idle_timeout",
+         "max_connections", "cors_origins"},
+        [&](const std::string& key, const YAML::Node& v, int l) -> Status {
+          const std::string name = key.substr(5);
+          if (name == "listen") {
+            auto s = NonEmpty(v, l, key);
+            if (!s.ok()) return s.status();
+            Status st = ParseListenAddress(*s, &out->host, &out->port);
+            if (!st.ok()) return Error(v, l, key, st.message());
+            have_listen = true;
+          } else if (name == "tls") {
+            return Tls(v, l, key, &out->tls);
+          } else if (name == "max_body_bytes") {
+            auto n = Int(v, l, key, 1024, 1ll << 30);
+            if (!n.ok()) return n.status();
+            out->max_body_bytes = static_cast<std::size_t>(*n);
+          } else if (name == "max_header_bytes") {
+            auto n = Int(v, l, key, 1024, 1 << 20);
+            if (!n.ok()) return n.status();
+            out->max_header_bytes = static_cast<std::size_t>(*n);
+          } else if (name == "read_timeout" || name == "idle_timeout") {
+            auto d = internal::ParseDuration(*this, v, l, key, std::chrono::milliseconds(100),
+                                             std::chrono::milliseconds(kMaxTimeoutMs));
+            if (!d.ok()) return d.status();
+            (name == "read_timeout" ? out->read_timeout : out->idle_timeout) = *d;
+          } else if (name == "max_connections") {
+            auto n = Int(v, l, key, 1, static_cast<std::int64_t>(kMaxConnectionsLimit));
+            if (!n.ok()) return n.status();
+            out->max_connections = static_cast<std::size_t>(*n);
+          } else {
+            if (v.IsNull()) return Status::Ok();
+            if (!v.IsSequence()) return Error(v, l, key, "must be a list of origins");
+            for (const YAML::Node& o : v) {
+              auto s = NonEmpty(o, l, key);
+              if (!s.ok()) return s.status();
+              if (*s != "*" && s->rfind("http://", 0) != 0 && s->rfind("https://", 0) != 0) {
+                return Error(o, l, key, "an origin is \"*\" or starts with http:// or https://");
+              }
+              out->cors_origins.push_back(*s);
+            }
+          }
+          return Status::Ok();
+        }));
+    if (!have_listen) return ErrorAt(line, "http.listen", "is required");
+    return Status::Ok();
+  }
+
+  Status Auth(const YAML::Node& node, int line, AuthConfig* out) {
+    JUNCTION_RETURN_IF_ERROR(ForEachKey(
+        node, line, "auth",
+        {"issuer", "audience", "hs256_secret", "rs256", "es256", "clock_skew", "token_ttl", "clients"},
+        [&](const std::string& key, const YAML::Node& v, int l) -> Status {
+          const std::string name = key.substr(5);
+          if (name == "issuer" || name == "audience") {
+            auto s = NonEmpty(v, l, key);
+            if (!s.ok()) return s.status();
+            (name == "issuer" ? out->issuer : out->audience) = *s;
+          } else if (name == "hs256_secret") {
+            auto s = NonEmpty(v, l, key);
+            if (!s.ok()) return s.status();
+            if (s->size() < 32) return Error(v, l, key, "must be at least 32 bytes");
+            out->hs256_secret = *s;
+          } else if (name == "rs256" || name == "es256") {
+            return ForEachKey(v, l, key, {"private_key", "jwks"},
+                              [&](const std::string& k, const YAML::Node& f, int fl) -> Status {
+                                auto file = ReadableFile(f, fl, k);
+                                if (!file.ok()) return file.status();
+                                if (k == key + ".jwks") {
+                                  out->jwks = *file;
+                                } else {
+                                  (name == "rs256" ? out->rs256_private_key
+                                                   : out->es256_private_key) = *file;
+                                }
+                                return Status::Ok();
+                              });
+          } else if (name == "clock_skew" || name == "token_ttl") {
+            auto d = internal::ParseDuration(*this, v, l, key, std::chrono::milliseconds(0),
+                                             std::chrono::hours(24 * 366));
+            if (!d.ok()) return d.status();
+            auto secs = std::chrono::duration_cast<std::chrono::seconds>(*d);
+            if (name == "token_ttl" && secs.count() < 1) return Error(v, l, key, "must be at least 1s");
+            (name == "clock_skew" ? out->clock_skew : out->token_ttl) = secs;
+          } else {
+            return AuthClients(v, l, key, &out->clients);
+          }
+          return Status::Ok();
+        }));
+    return Status::Ok();
+  }
+
+  Status AuthClients(const YAML::Node& v, int l, const std::string& key,
+                     std::vector<AuthClientConfig>* out) {
+    if (v.IsNull()) return Status::Ok();
+    if (!v.IsSequence()) return Error(v, l, key, "must be a list of clients");
+    std::size_t i = 0;
+    for (const YAML::Node& c : v) {
+      const std::string ckey = key + "[" + std::to_string(i++) + "]";
+      AuthClientConfig client;
+      client.line = LineOf(c, l);
+      JUNCTION_RETURN_IF_ERROR(ForEachKey(
+          c, client.line, ckey, {"id", "secret_sha256", "scopes"},
+          [&](const std::string& k, const YAML::Node& f, int fl) -> Status {
+            if (k == ckey + ".scopes") {
+              if (!f.IsSequence()) return Error(f, fl, k, "must be a list of scopes");
+              for (const YAML::Node& sc : f) {
+                auto s = NonEmpty(sc, fl, k);
+                if (!s.ok()) return s.status();
+                client.scopes.push_back(*s);
+              }
+              return Status::Ok();
+            }
+            auto s = NonEmpty(f, fl, k);
+            if (!s.ok()) return s.status();
+            if (k == ckey + ".id") {
+              client.id = *s;
+            } else {
+              const bool hex = s->size() == 64 && s->find_first_not_of("0123456789abcdefABCDEF") ==
+                                                      std::string::npos;
+              if (!hex) return Error(f, fl, k, "must be 64 hex digits (SHA-256 of the secret)");
+              client.secret_sha256 = *s;
+            }
+            return Status::Ok();
+          }));
+      if (client.id.empty()) return ErrorAt(client.line, ckey + ".id", "is required");
+      if (client.secret_sha256.empty()) {
+        return ErrorAt(client.line, ckey + ".secret_sha256", "is required");
+      }
+      for (const AuthClientConfig& other : *out) {
+        if (other.id == client.id) return ErrorAt(client.line, ckey + ".id", "duplicate client id");
+      }
+      out->push_back(std::move(client));
+    }
+    return Status::Ok();
   }
 
   Status Retention(const YAML::Node& v, int l, const std::string& key, RetentionConfig* out) {
@@ -280,6 +451,11 @@ class Parser : public internal::ConfigParser {
           return Error(c["name"], channel.line, prefix + ".name",
                        "'" + channel.name + "' is already used by another channel");
         }
+        if (channel.source == SourceKind::kHttp && other.source == SourceKind::kHttp &&
+            channel.http.path == other.http.path) {
+          return Error(c["source"]["http"]["path"], channel.line, prefix + ".source.http.path",
+                       "path already used by channel '" + other.name + "'");
+        }
         if (channel.source == SourceKind::kMllp && other.source == SourceKind::kMllp &&
             channel.mllp.port != 0 && other.mllp.port == channel.mllp.port &&
             other.mllp.host == channel.mllp.host) {
@@ -342,17 +518,26 @@ class Parser : public internal::ConfigParser {
     config->tables = tables;
     bool have_channels = false;
     JUNCTION_RETURN_IF_ERROR(ForEachKey(
-        root, 1, "", {"log", "server", "store", "tables", "fhir", "channels"},
+        root, 1, "", {"log", "server", "store", "tables", "fhir", "http", "auth", "channels"},
         [&](const std::string& key, const YAML::Node& v, int l) -> Status {
           if (key == "log") return Log(v, l, &config->log);
           if (key == "server") return Server(v, l, &config->server);
           if (key == "store") return Store(v, l, &config->store);
           if (key == "tables") return Status::Ok();
           if (key == "fhir") return internal::ParseFhirSettings(*this, v, l, &config->fhir);
+          if (key == "http") return Http(v, l, &config->http);
+          if (key == "auth") return Auth(v, l, &config->auth);
           have_channels = true;
           return Channels(v, l, *tables, &config->channels);
         }));
     if (!have_channels) return Error(root, 1, "channels", "is required");
+    for (std::size_t i = 0; i < config->channels.size(); ++i) {
+      const ChannelConfig& c = config->channels[i];
+      if (c.source == SourceKind::kHttp && !config->http.enabled) {
+        return ErrorAt(c.line, "channels[" + std::to_string(i) + "].source.http",
+                       "needs the top-level http: section (the server it is served by)");
+      }
+    }
     return Status::Ok();
   }
 };

@@ -100,8 +100,24 @@ DestinationStats Dispatcher::stats() const {
   return s;
 }
 
+bool Dispatcher::StillQueued(const store::DeliveryRecord& record) {
+  auto rows = store_->ListDeliveries(record.message_id);
+  if (!rows.ok()) return true;  // cannot tell: keep trying, the row decides later
+  for (const store::DeliveryRecord& row : *rows) {
+    if (row.id == record.id) return row.state == store::DeliveryState::kQueued;
+  }
+  return false;  // pruned or gone
+}
+
 bool Dispatcher::Attempt(store::DeliveryRecord* record,
                          std::chrono::steady_clock::time_point* retry_at) {
+  // A retry held in memory may have been superseded meanwhile (a reprocess
+  // marks queued deliveries as error): then it is dropped, not resent.
+  if (record->attempts > 0 && !StillQueued(*record)) {
+    spdlog::info("channel {}: destination {}: delivery {} is no longer queued; not retried",
+                 channel_, config_.name, record->id);
+    return true;
+  }
   DeliveryContext context;
   context.message_id = record->message_id;
   context.control_id = ControlIdOf(record->payload, record->control_id);

@@ -335,7 +335,8 @@ Status Engine::Reload(const Config& next) {
   const bool rebuild_listeners = !SameListeners(config_, next);
 
   // Listeners go first when they change: their in-flight frames are answered
-  // by the old runtimes (after-processing ACKs) before those stop.
+  // by the old runtimes (after-processing ACKs) before those stop. If the new
+  // ones cannot bind, the old ones come back and nothing else changes.
   if (rebuild_listeners) {
     std::unique_ptr<mllp::Server> old;
     {
@@ -343,6 +344,16 @@ Status Engine::Reload(const Config& next) {
       old = std::move(impl.server);
     }
     if (old) old->Stop(std::chrono::seconds(10));
+    old.reset();
+    Status bound = impl.StartListeners(next);
+    if (!bound.ok()) {
+      Status back = impl.StartListeners(config_);
+      if (!back.ok()) {
+        spdlog::error("reload: the previous listeners could not be restored either: {}",
+                      back.message());
+      }
+      return bound;
+    }
   }
   impl.StopFileSources();
   // New runtimes take Submit at once (they queue until started); the old ones
@@ -360,12 +371,9 @@ Status Engine::Reload(const Config& next) {
     }
   }
   for (auto& [name, runtime] : *runtimes) runtime->Start();
-  Status s = Status::Ok();
-  if (rebuild_listeners) s = impl.StartListeners(next);
   Status f = impl.StartFileSources(next);
   impl.SetRetention(next);
   config_ = next;
-  if (!s.ok()) return s;
   return f;
 }
 

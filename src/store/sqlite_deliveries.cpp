@@ -237,7 +237,10 @@ Status SqliteStore::RecordOne(const ProcessingOutcome& p, std::int64_t now_us, O
   std::string channel = rc == SQLITE_ROW ? s.ColumnText(0) : std::string();
   s.Reset();
   if (rc == SQLITE_DONE) {
-    outcome.status = Status::NotFound("no message with id " + std::to_string(p.id));
+    // Only a waiting message takes an outcome: a second run of the same
+    // message (a race around a reload) must not queue its deliveries twice.
+    outcome.status = Status::NotFound("message " + std::to_string(p.id) +
+                                      " is unknown or not waiting to be processed");
     return Status::Ok();
   }
   if (rc != SQLITE_ROW) return SqliteError(w, rc, "store: recording processing failed");

@@ -127,7 +127,8 @@ class Store {
 
   // Writes a channel's outcome for a message: state, error, transformed bytes
   // and the new delivery rows, in one transaction. `done` gets the new
-  // delivery ids (in the order given), kNotFound for an unknown message.
+  // delivery ids (in the order given), kNotFound for an unknown message or
+  // one not in state kReceived (an outcome is recorded once per run).
   virtual Status RecordProcessing(ProcessingOutcome outcome,
                                   std::function<void(Result<std::vector<DeliveryId>>)> done) = 0;
 

@@ -55,6 +55,8 @@ class Dispatcher {
   // or in error), false when it stays queued for a retry at *retry_at.
   bool Attempt(store::DeliveryRecord* record, std::chrono::steady_clock::time_point* retry_at);
   void DeliverStrict(store::DeliveryRecord record);
+  // Re-reads the row: false when it left state queued (superseded, resent).
+  bool StillQueued(const store::DeliveryRecord& record);
   void RunDueRetries();
 
   store::Store* store_;

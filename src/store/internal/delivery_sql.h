@@ -14,7 +14,7 @@ namespace junction::store::internal::sql {
 
 inline constexpr const char* kRecordSql =
     "UPDATE messages SET status = ?1, error = ?2, transformed = ?3, updated_at = ?4"
-    " WHERE id = ?5 RETURNING channel";
+    " WHERE id = ?5 AND status = 'received' RETURNING channel";
 inline constexpr const char* kInsertDeliverySql =
     "INSERT INTO deliveries (message_id, channel, destination, state, attempts, created_at,"
     " updated_at, next_attempt_at, error, response, payload)"

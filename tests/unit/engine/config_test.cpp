@@ -157,7 +157,7 @@ TEST(EngineConfigTest, ErrorsNameFileLineAndKey) {
   ExpectError("store:\n  sqlite: [a, b]\n" + std::string(kMinimal), 2, "store.sqlite",
               "must be a string");
   ExpectError("storage:\n  sqlite: x\n" + std::string(kMinimal), 1, "storage",
-              "unknown key (expected one of: log, server, store, channels)");
+              "unknown key (expected one of: log, server, store, tables, fhir, http, auth, channels)");
   ExpectError(std::string(kMinimal) + "        colour: blue\n", 6, "channels[0].source.mllp.colour",
               "unknown key");
   ExpectError(std::string(kMinimal) + "        listen: 127.0.0.1:2\n", 6,
@@ -204,8 +204,8 @@ TEST(EngineConfigTest, ChannelRules) {
   ExpectError("channels:\n  - source:\n      mllp:\n        listen: 127.0.0.1:1\n", 2,
               "channels[0].name", "is required");
   ExpectError("channels:\n  - name: a\n", 2, "channels[0].source", "is required");
-  ExpectError("channels:\n  - name: a\n    source:\n      file: {}\n", 4, "channels[0].source.file",
-              "unknown key (expected one of: mllp)");
+  ExpectError("channels:\n  - name: a\n    source:\n      ftp: {}\n", 4, "channels[0].source.ftp",
+              "unknown key (expected one of: mllp, file, http)");
   ExpectError("channels:\n  - name: a\n    source:\n      mllp:\n        ack: never\n", 4,
               "channels[0].source.mllp.listen", "is required");
   const std::string two =

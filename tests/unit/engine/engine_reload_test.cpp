@@ -29,7 +29,7 @@ std::string ReplaceAll(std::string text, const std::string& from, const std::str
   return text;
 }
 
-class EngineTest : public ::testing::Test {
+class EngineReloadTest : public ::testing::Test {
  protected:
   void TearDown() override {
     if (engine_) {
@@ -93,7 +93,7 @@ channels:
         file: { dir: "{DIR}/out", name: "{MSH-10}.hl7" }
 )";
 
-TEST_F(EngineTest, AckAfterProcessingWaitsForTheChannel) {
+TEST_F(EngineReloadTest, AckAfterProcessingWaitsForTheChannel) {
   ASSERT_TRUE(Start(Make(kAfterProcessing)));
   const std::string ack = testing::SendAndReceive(Port(), WithControlId("OK1"));
   EXPECT_EQ(AckField(ack, "MSA-1"), "AA") << ack;
@@ -118,7 +118,7 @@ TEST_F(EngineTest, AckAfterProcessingWaitsForTheChannel) {
   EXPECT_FALSE(std::filesystem::exists(dir_.Sub("out/BOOM.hl7")));
 }
 
-TEST_F(EngineTest, AckAfterProcessingAcceptsFilteredMessages) {
+TEST_F(EngineReloadTest, AckAfterProcessingAcceptsFilteredMessages) {
   ASSERT_TRUE(Start(Make(R"(store: { sqlite: "{DB}" }
 channels:
   - name: in
@@ -143,7 +143,7 @@ channels:
         file: { dir: "{DIR}/out", name: "{MSH-10}.hl7" }
 )";
 
-TEST_F(EngineTest, MessagesStoredBeforeStartAreProcessedAtStart) {
+TEST_F(EngineReloadTest, MessagesStoredBeforeStartAreProcessedAtStart) {
   std::vector<store::MessageId> ids;
   {
     store::StoreOptions o;
@@ -164,7 +164,7 @@ TEST_F(EngineTest, MessagesStoredBeforeStartAreProcessedAtStart) {
   EXPECT_EQ(dir_.Files("out"), (std::vector<std::string>{"R1.hl7", "R2.hl7", "R3.hl7"}));
 }
 
-TEST_F(EngineTest, QueuedDeliveriesSurviveARestart) {
+TEST_F(EngineReloadTest, QueuedDeliveriesSurviveARestart) {
   // First run: the receiver is down, the message stays queued with attempts.
   const std::uint16_t port = testing::ReservePort();
   const std::string yaml = ReplaceAll(R"(store: { sqlite: "{DB}" }
@@ -200,7 +200,7 @@ channels:
   engine_.reset();
 }
 
-TEST_F(EngineTest, ReprocessRunsTheChannelAgain) {
+TEST_F(EngineReloadTest, ReprocessRunsTheChannelAgain) {
   ASSERT_TRUE(Start(Make(kFileOut)));
   EXPECT_EQ(AckField(testing::SendAndReceive(Port(), WithControlId("RP1")), "MSA-1"), "AA");
   const store::MessageId id = WaitFor("in", "RP1");
@@ -220,7 +220,7 @@ TEST_F(EngineTest, ReprocessRunsTheChannelAgain) {
   EXPECT_GT(d[1].id, d[0].id);
 }
 
-TEST_F(EngineTest, ResendDeliversAgain) {
+TEST_F(EngineReloadTest, ResendDeliversAgain) {
   testing::ReceiverServer rx;
   ASSERT_TRUE(Start(Make(ReplaceAll(R"(store: { sqlite: "{DB}" }
 channels:
@@ -251,7 +251,7 @@ channels:
   engine_.reset();
 }
 
-TEST_F(EngineTest, ChainedChannelStoresAndDeliversTheMessage) {
+TEST_F(EngineReloadTest, ChainedChannelStoresAndDeliversTheMessage) {
   ASSERT_TRUE(Start(Make(R"(store: { sqlite: "{DB}" }
 channels:
   - name: in
@@ -305,7 +305,7 @@ channels:
                     "VALUE", value);
 }
 
-TEST_F(EngineTest, ReloadAppliesNewRulesToLaterMessages) {
+TEST_F(EngineReloadTest, ReloadAppliesNewRulesToLaterMessages) {
   ASSERT_TRUE(Start(Make(WithValue("FIRST"))));
   const std::uint16_t port = Port();
   EXPECT_EQ(AckField(testing::SendAndReceive(port, WithControlId("B1")), "MSA-1"), "AA");
@@ -327,7 +327,7 @@ TEST_F(EngineTest, ReloadAppliesNewRulesToLaterMessages) {
   EXPECT_NE(testing::ReadFile(dir_.Sub("out/B3.hl7")).find("|SECOND|"), std::string::npos);
 }
 
-TEST_F(EngineTest, FailedReloadKeepsTheRunningConfig) {
+TEST_F(EngineReloadTest, FailedReloadKeepsTheRunningConfig) {
   ASSERT_TRUE(Start(Make(WithValue("KEPT"))));
   const std::uint16_t port = Port();
 
@@ -356,7 +356,7 @@ TEST_F(EngineTest, FailedReloadKeepsTheRunningConfig) {
   EXPECT_NE(testing::ReadFile(dir_.Sub("out/K1.hl7")).find("|KEPT|"), std::string::npos);
 }
 
-TEST_F(EngineTest, ReloadWithAChangedSourceRebuildsTheListener) {
+TEST_F(EngineReloadTest, ReloadWithAChangedSourceRebuildsTheListener) {
   ASSERT_TRUE(Start(Make(kAfterProcessing)));
   EXPECT_EQ(AckField(testing::SendAndReceive(Port(), WithControlId("L1")), "MSA-1"), "AA");
   // ack policy changed: the listener is rebuilt (maybe on another port: 0).
@@ -371,7 +371,7 @@ TEST_F(EngineTest, ReloadWithAChangedSourceRebuildsTheListener) {
   EXPECT_GE(engine_->ingest_stats().stored, 3u) << "counts survive the rebuild";
 }
 
-TEST_F(EngineTest, ReloadThatCannotBindKeepsTheOldListener) {
+TEST_F(EngineReloadTest, ReloadThatCannotBindKeepsTheOldListener) {
   ASSERT_TRUE(Start(Make(kFileOut)));
   const std::uint16_t port = Port();
   EXPECT_EQ(AckField(testing::SendAndReceive(port, WithControlId("O1")), "MSA-1"), "AA");
@@ -398,7 +398,7 @@ TEST_F(EngineTest, ReloadThatCannotBindKeepsTheOldListener) {
   EXPECT_EQ(AckField(*ack, "MSA-1"), "AA");
 }
 
-TEST_F(EngineTest, ReloadUnderLoadProcessesEveryMessageOnce) {
+TEST_F(EngineReloadTest, ReloadUnderLoadProcessesEveryMessageOnce) {
   ASSERT_TRUE(Start(Make(WithValue("V"))));
   // A backlog found by polling (stored without a sink): the worker is busy
   // with it while the reload happens.
@@ -427,7 +427,7 @@ TEST_F(EngineTest, ReloadUnderLoadProcessesEveryMessageOnce) {
 
 // --- retention -------------------------------------------------------------------------
 
-TEST_F(EngineTest, PruneOnceDeletesOnlyOldFinishedMessages) {
+TEST_F(EngineReloadTest, PruneOnceDeletesOnlyOldFinishedMessages) {
   const std::uint16_t down = testing::ReservePort();
   ASSERT_TRUE(Start(Make(ReplaceAll(R"(store: { sqlite: "{DB}" }
 channels:
