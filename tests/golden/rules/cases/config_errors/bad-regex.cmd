@@ -1,0 +1,6 @@
+transform
+--config
+bad-regex.yaml
+--channel
+lab
+input.hl7

@@ -1,0 +1,6 @@
+transform
+--config
+lua-syntax.yaml
+--channel
+lab
+input.hl7

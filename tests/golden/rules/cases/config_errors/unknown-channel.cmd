@@ -1,0 +1,6 @@
+transform
+--config
+ok.yaml
+--channel
+nope
+input.hl7

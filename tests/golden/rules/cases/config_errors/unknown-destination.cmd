@@ -1,0 +1,8 @@
+transform
+--config
+ok.yaml
+--channel
+lab
+--destination
+nope
+input.hl7

@@ -1,0 +1,6 @@
+transform
+--config
+unknown-table.yaml
+--channel
+lab
+input.hl7

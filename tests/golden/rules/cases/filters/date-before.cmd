@@ -1,0 +1,6 @@
+transform
+--config
+config.yaml
+--channel
+date-before
+input.hl7

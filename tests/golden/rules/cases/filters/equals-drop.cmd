@@ -1,0 +1,6 @@
+transform
+--config
+config.yaml
+--channel
+equals-drop
+input.hl7

@@ -1,0 +1,6 @@
+transform
+--config
+config.yaml
+--channel
+equals-pass
+input.hl7

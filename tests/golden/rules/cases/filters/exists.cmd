@@ -1,0 +1,6 @@
+transform
+--config
+config.yaml
+--channel
+exists
+input.hl7

@@ -1,0 +1,6 @@
+transform
+--config
+config.yaml
+--channel
+ignore-case
+input.hl7

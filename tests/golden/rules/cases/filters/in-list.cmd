@@ -1,0 +1,6 @@
+transform
+--config
+config.yaml
+--channel
+in-list
+input.hl7

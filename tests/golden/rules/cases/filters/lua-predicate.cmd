@@ -1,0 +1,6 @@
+transform
+--config
+config.yaml
+--channel
+lua-predicate
+input.hl7

@@ -1,0 +1,6 @@
+transform
+--config
+config.yaml
+--channel
+repeat-any
+input.hl7

@@ -1,0 +1,6 @@
+transform
+--config
+config.yaml
+--channel
+segment-pinned
+input.hl7

@@ -1,0 +1,6 @@
+transform
+--config
+config.yaml
+--channel
+add-remove
+input.hl7

@@ -1,0 +1,6 @@
+transform
+--config
+config.yaml
+--channel
+error-line
+input.hl7

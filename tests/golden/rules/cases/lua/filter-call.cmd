@@ -1,0 +1,6 @@
+transform
+--config
+config.yaml
+--channel
+filter-call
+input.hl7

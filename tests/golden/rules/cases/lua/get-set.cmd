@@ -1,0 +1,6 @@
+transform
+--config
+config.yaml
+--channel
+get-set
+input.hl7

@@ -1,0 +1,6 @@
+transform
+--config
+config.yaml
+--channel
+infinite-loop
+input.hl7

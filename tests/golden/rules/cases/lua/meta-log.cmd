@@ -1,0 +1,6 @@
+transform
+--config
+config.yaml
+--channel
+meta-log
+input.hl7

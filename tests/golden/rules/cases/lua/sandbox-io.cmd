@@ -1,0 +1,6 @@
+transform
+--config
+config.yaml
+--channel
+sandbox-io
+input.hl7

@@ -1,0 +1,6 @@
+transform
+--config
+config.yaml
+--channel
+sandbox-load-bytecode
+input.hl7

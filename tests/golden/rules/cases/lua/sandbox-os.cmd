@@ -1,0 +1,6 @@
+transform
+--config
+config.yaml
+--channel
+sandbox-os
+input.hl7

@@ -1,0 +1,6 @@
+transform
+--config
+config.yaml
+--channel
+sandbox-require
+input.hl7

@@ -1,0 +1,6 @@
+transform
+--config
+config.yaml
+--channel
+segments
+input.hl7

@@ -1,0 +1,6 @@
+transform
+--config
+config.yaml
+--channel
+string-rep-bomb
+input.hl7

@@ -1,0 +1,6 @@
+transform
+--config
+config.yaml
+--channel
+add-segment
+input.hl7

@@ -1,0 +1,6 @@
+transform
+--config
+config.yaml
+--channel
+copy
+input.hl7

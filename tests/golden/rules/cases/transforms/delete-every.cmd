@@ -1,0 +1,6 @@
+transform
+--config
+config.yaml
+--channel
+delete-every
+input.hl7

@@ -1,0 +1,8 @@
+transform
+--config
+config.yaml
+--channel
+with-destination
+--destination
+archive
+input.hl7

@@ -1,0 +1,6 @@
+transform
+--config
+config.yaml
+--channel
+every-occurrence
+input.hl7

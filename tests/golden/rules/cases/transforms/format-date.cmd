@@ -1,0 +1,6 @@
+transform
+--config
+config.yaml
+--channel
+format-date
+input.hl7

@@ -1,0 +1,6 @@
+transform
+--config
+config.yaml
+--channel
+map-step-default
+input.hl7

@@ -1,0 +1,6 @@
+transform
+--config
+config.yaml
+--channel
+precision-shorter
+input.hl7

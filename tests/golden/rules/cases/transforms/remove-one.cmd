@@ -1,0 +1,6 @@
+transform
+--config
+config.yaml
+--channel
+remove-one
+input.hl7

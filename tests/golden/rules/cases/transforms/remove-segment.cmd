@@ -1,0 +1,6 @@
+transform
+--config
+config.yaml
+--channel
+remove-segment
+input.hl7

@@ -1,0 +1,6 @@
+transform
+--config
+config.yaml
+--channel
+rename-segment
+input.hl7

@@ -1,0 +1,6 @@
+transform
+--config
+config.yaml
+--channel
+set
+input.hl7

@@ -1,0 +1,6 @@
+transform
+--config
+config.yaml
+--channel
+step-error
+input.hl7

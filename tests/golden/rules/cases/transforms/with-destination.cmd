@@ -1,0 +1,6 @@
+transform
+--config
+config.yaml
+--channel
+with-destination
+input.hl7
