@@ -287,6 +287,10 @@ class Parser : public internal::ConfigParser {
                                 auto file = ReadableFile(f, fl, k);
                                 if (!file.ok()) return file.status();
                                 if (k == key + ".jwks") {
+                                  if (!out->jwks.empty() && out->jwks != *file) {
+                                    return Error(f, fl, k,
+                                                 "only one JWKS file (it may hold RSA and EC keys)");
+                                  }
                                   out->jwks = *file;
                                 } else {
                                   (name == "rs256" ? out->rs256_private_key
@@ -295,8 +299,10 @@ class Parser : public internal::ConfigParser {
                                 return Status::Ok();
                               });
           } else if (name == "clock_skew" || name == "token_ttl") {
-            auto d = internal::ParseDuration(*this, v, l, key, std::chrono::milliseconds(0),
-                                             std::chrono::hours(24 * 366));
+            // The bounds Authenticator::Create accepts: skew <= 1h, ttl <= 30d.
+            const auto max = name == "clock_skew" ? std::chrono::milliseconds(std::chrono::hours(1))
+                                                  : std::chrono::milliseconds(std::chrono::hours(24 * 30));
+            auto d = internal::ParseDuration(*this, v, l, key, std::chrono::milliseconds(0), max);
             if (!d.ok()) return d.status();
             auto secs = std::chrono::duration_cast<std::chrono::seconds>(*d);
             if (name == "token_ttl" && secs.count() < 1) return Error(v, l, key, "must be at least 1s");
