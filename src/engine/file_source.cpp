@@ -143,27 +143,34 @@ Result<std::size_t> StoreAll(store::Store* store, const std::string& channel,
     std::condition_variable done;
     std::size_t outstanding = 0;
     for (std::size_t i = begin; i < end; ++i) {
-      store::IncomingMessage in;
-      auto parsed = hl7::Message::Parse(std::string_view(raws[i]));
-      if (parsed.ok()) {
-        ExtractMetadata(*parsed, &in);
-      } else {
-        in.state = store::MessageState::kError;
-        slots[i - begin].parse_error = "unparseable message: " + parsed.status().ToString();
-      }
-      in.raw = raws[i];
-      in.channel = channel;
-      in.peer = "file:" + file_name;
       Slot* slot = &slots[i - begin];
+      auto incoming = [&]() {
+        store::IncomingMessage in;
+        auto parsed = hl7::Message::Parse(std::string_view(raws[i]));
+        if (parsed.ok()) {
+          ExtractMetadata(*parsed, &in);
+        } else {
+          in.state = store::MessageState::kError;
+          slot->parse_error = "unparseable message: " + parsed.status().ToString();
+        }
+        in.raw = raws[i];
+        in.channel = channel;
+        in.peer = "file:" + file_name;
+        return in;
+      };
+      auto callback = [&, slot](Result<store::AppendResult> r) {
+        std::lock_guard lock(mu);
+        slot->result = std::move(r);
+        if (--outstanding == 0) done.notify_all();
+      };
       {
         std::lock_guard lock(mu);
         ++outstanding;
       }
-      Status queued = store->Append(std::move(in), [&, slot](Result<store::AppendResult> r) {
-        std::lock_guard lock(mu);
-        slot->result = std::move(r);
-        if (--outstanding == 0) done.notify_all();
-      });
+      Status queued = store->Append(incoming(), callback);
+      if (queued.code() == StatusCode::kOutOfRange && store->Flush().ok()) {
+        queued = store->Append(incoming(), callback);  // the queue was full; it has room now
+      }
       if (!queued.ok()) {
         std::lock_guard lock(mu);
         --outstanding;
@@ -174,20 +181,26 @@ Result<std::size_t> StoreAll(store::Store* store, const std::string& channel,
       std::unique_lock lock(mu);
       done.wait(lock, [&] { return outstanding == 0; });
     }
+    // Every committed message goes to the channel, even when a later one failed.
+    Status first_error;
     for (std::size_t i = begin; i < end; ++i) {
       Slot& slot = slots[i - begin];
-      if (!slot.result->ok()) return slot.result->status();
+      if (!slot.result->ok()) {
+        if (first_error.ok()) first_error = slot.result->status();
+        continue;
+      }
       const store::AppendResult& r = **slot.result;
       if (r.duplicate) continue;
       ++stored;
       counter->fetch_add(1);
       if (!slot.parse_error.empty()) {
         Status st = store->UpdateStatusAndWait(r.id, store::MessageState::kError, slot.parse_error);
-        if (!st.ok()) return st;
+        if (!st.ok() && first_error.ok()) first_error = st;
         continue;
       }
       if (on_stored) on_stored(r.id, std::move(raws[i]));
     }
+    if (!first_error.ok()) return first_error;
   }
   return stored;
 }

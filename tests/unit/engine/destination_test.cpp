@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/json.hpp>
@@ -19,6 +20,7 @@
 #include "junction/hl7/ack.h"
 #include "junction/hl7/json.h"
 #include "junction/mllp/server.h"
+#include "junction/mllp/tls.h"
 
 namespace junction::engine {
 namespace {
@@ -299,7 +301,9 @@ struct SeenRequest {
 // closes; anything else 200 "accepted".
 class HttpReceiver {
  public:
-  HttpReceiver() : acceptor_(io_, tcp::endpoint(net::ip::make_address("127.0.0.1"), 0)) {
+  // With `tls`: HTTPS with that server context.
+  explicit HttpReceiver(std::shared_ptr<net::ssl::context> tls = nullptr)
+      : tls_(std::move(tls)), acceptor_(io_, tcp::endpoint(net::ip::make_address("127.0.0.1"), 0)) {
     port_ = acceptor_.local_endpoint().port();
     accept_thread_ = std::thread([this] { AcceptLoop(); });
   }
@@ -341,10 +345,17 @@ class HttpReceiver {
       const int id = ++connections_;
       std::lock_guard lock(mu_);
       sockets_.push_back(socket);
-      threads_.emplace_back([this, socket, id] { Serve(*socket, id); });
+      threads_.emplace_back([this, socket, id] {
+        if (!tls_) return Serve(*socket, id);
+        net::ssl::stream<tcp::socket&> stream(*socket, *tls_);
+        boost::system::error_code hs;
+        stream.handshake(net::ssl::stream_base::server, hs);
+        if (!hs) Serve(stream, id);
+      });
     }
   }
-  void Serve(tcp::socket& socket, int connection) {
+  template <typename Stream>
+  void Serve(Stream& socket, int connection) {
     beast::flat_buffer buffer;
     while (true) {
       http::request<http::string_body> req;
@@ -373,12 +384,13 @@ class HttpReceiver {
       res.prepare_payload();
       http::write(socket, res, ec);
       if (ec || close) {
-        socket.shutdown(tcp::socket::shutdown_both, ec);
+        beast::get_lowest_layer(socket).shutdown(tcp::socket::shutdown_both, ec);
         return;
       }
     }
   }
 
+  std::shared_ptr<net::ssl::context> tls_;
   net::io_context io_;
   tcp::acceptor acceptor_;
   std::uint16_t port_ = 0;
@@ -679,6 +691,85 @@ TEST(ChannelDestinationTest, SubmitsToTheOtherChannel) {
 
   auto lonely = Make(c, DestinationEnv{});
   EXPECT_EQ(Send(*lonely, "CH4").kind, Kind::kFailed);
+}
+
+// --- TLS ------------------------------------------------------------------------
+
+// Certificates made by the openssl CLI (as in the mllp TLS tests): a CA and a
+// server certificate for 127.0.0.1.
+class DestinationTlsTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = fs::temp_directory_path() / ("junction-dest-tls-" + std::to_string(::getpid()));
+    fs::create_directories(dir_);
+    const std::string script =
+        "cd " + dir_.string() +
+        " && openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=test-ca -keyout ca.key "
+        "-out ca.pem && openssl req -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 -keyout "
+        "server.key -out server.csr && printf 'subjectAltName=IP:127.0.0.1' > san.ext && openssl "
+        "x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 -extfile "
+        "san.ext -out server.pem";
+    ok_ = std::system(("(" + script + ") >/dev/null 2>&1").c_str()) == 0;
+  }
+  static void TearDownTestSuite() { fs::remove_all(dir_); }
+  static std::string F(const char* name) { return (dir_ / name).string(); }
+  static inline fs::path dir_;
+  static inline bool ok_ = false;
+};
+
+TEST_F(DestinationTlsTest, MllpOverTlsVerifiesTheServer) {
+  ASSERT_TRUE(ok_) << "openssl could not make test certificates";
+  auto handler = std::make_shared<Receiver>();
+  mllp::Server server(1);
+  mllp::ListenerOptions o;
+  o.port = 0;
+  o.tls = mllp::TlsOptions{.cert = F("server.pem"), .key = F("server.key")};
+  auto port = server.AddListener(o, handler);
+  ASSERT_TRUE(port.ok()) << port.status().ToString();
+  server.Start();
+
+  DestinationConfig c = MllpConfig(*port);
+  c.mllp.tls = TlsClientConfig{.ca = F("ca.pem")};
+  auto d = Make(c);
+  ASSERT_TRUE(d);
+  DeliveryOutcome o1 = Send(*d, "TLS1");
+  EXPECT_EQ(o1.kind, Kind::kSent) << Describe(o1);
+
+  // A name the certificate does not carry: the handshake fails, a transient error.
+  c.mllp.tls->server_name = "someone-else.example";
+  auto wrong = Make(c);
+  DeliveryOutcome o2 = Send(*wrong, "TLS2");
+  EXPECT_EQ(o2.kind, Kind::kRetry) << Describe(o2);
+  EXPECT_NE(o2.error.find("TLS handshake"), std::string::npos) << o2.error;
+  server.Stop(1s);
+  EXPECT_EQ(handler->received(), std::vector<std::string>{"TLS1"});
+}
+
+TEST_F(DestinationTlsTest, HttpsPostsOverTls) {
+  ASSERT_TRUE(ok_) << "openssl could not make test certificates";
+  auto ctx = mllp::MakeServerContext({.cert = F("server.pem"), .key = F("server.key")});
+  ASSERT_TRUE(ctx.ok()) << ctx.status().ToString();
+  HttpReceiver server(*ctx);
+  DestinationConfig c = HttpConfig(server.port());
+  c.http.https = true;
+  c.http.tls = TlsClientConfig{.ca = F("ca.pem")};
+  auto d = Make(c);
+  ASSERT_TRUE(d);
+  DeliveryOutcome o = Send(*d, "S1");
+  EXPECT_EQ(o.kind, Kind::kSent) << Describe(o);
+  EXPECT_EQ(Send(*d, "S2").kind, Kind::kSent);
+  EXPECT_EQ(server.connections(), 1);  // keep-alive over TLS too
+  ASSERT_EQ(server.requests().size(), 2u);
+  EXPECT_EQ(server.requests()[1].body, WithControlId("S2"));
+
+  // Without the CA the server is not trusted.
+  DestinationConfig untrusted = HttpConfig(server.port());
+  untrusted.http.https = true;
+  auto u = Make(untrusted);
+  ASSERT_TRUE(u);
+  DeliveryOutcome bad = Send(*u, "S3");
+  EXPECT_EQ(bad.kind, Kind::kRetry) << Describe(bad);
+  EXPECT_NE(bad.error.find("TLS handshake"), std::string::npos) << bad.error;
 }
 
 }  // namespace
