@@ -202,3 +202,256 @@ TEST(EngineTest, OversizeFrameGetsARejectAndIsNotStored) {
 
 }  // namespace
 }  // namespace junction::engine
+
+namespace junction::engine {
+namespace {
+
+TEST(MessagesTest, LineDiffMarksChangedSegments) {
+  EXPECT_EQ(LineDiff("MSH|a\rPID|b\rPV1|c\r", "MSH|a\rPID|B\rPV1|c\rZZZ|1\r"),
+            "  MSH|a\n- PID|b\n+ PID|B\n  PV1|c\n+ ZZZ|1\n");
+  EXPECT_EQ(LineDiff("A\rB\r", "A\r\nB"), "  A\n  B\n");
+  EXPECT_EQ(LineDiff("A\rB\rC\r", "C\r"), "- A\n- B\n  C\n");
+  EXPECT_EQ(LineDiff("", "X\r"), "+ X\n");
+}
+
+TEST(MessagesTest, LineDiffOfHugeInputsFallsBackToRemovedAndAdded) {
+  std::string before, after;
+  for (int i = 0; i < 2100; ++i) {
+    before += "OBX|" + std::to_string(i) + "\r";
+    after += "OBX|" + std::to_string(i) + "\r";
+  }
+  after += "NTE|1\r";
+  const std::string diff = LineDiff(before, after);
+  EXPECT_EQ(diff.rfind("- OBX|0\n", 0), 0u);
+  EXPECT_NE(diff.find("+ OBX|0\n"), std::string::npos);
+  EXPECT_EQ(diff.find("  OBX|"), std::string::npos);
+}
+
+store::DeliveryRecord SampleDelivery() {
+  store::DeliveryRecord d;
+  d.id = 5;
+  d.message_id = 1;
+  d.destination = "lab";
+  d.state = store::DeliveryState::kError;
+  d.attempts = 3;
+  d.created_at_us = 1'714'557'600'000'000;
+  d.updated_at_us = 1'714'557'660'000'000;
+  d.error = "AE: unknown patient";
+  d.response = "MSH|^~\\&|LAB\rMSA|AE|CTRL1\r";
+  return d;
+}
+
+TEST(MessagesTest, DetailShowsTransformedDiffAndDeliveries) {
+  store::MessageRecord r;
+  r.id = 1;
+  r.raw = "MSH|a\rPID|b\r";
+  r.transformed = "MSH|a\rPID|c\r";
+  r.has_transformed = true;
+  store::DeliveryRecord queued;
+  queued.id = 6;
+  queued.destination = "archive";
+  queued.state = store::DeliveryState::kQueued;
+  queued.next_attempt_at_us = 1'714'557'700'000'000;
+  queued.has_payload = true;
+  queued.payload = "XYZ";
+  const std::string text = FormatDetail(r, {SampleDelivery(), queued});
+  EXPECT_NE(text.find("\n\nMSH|a\nPID|b\n\ntransformed (diff against received: - removed, + "
+                      "added):\n  MSH|a\n- PID|b\n+ PID|c\n"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("\ndelivery 5: lab\n  state: error\n  attempts: 3\n"
+                      "  created_at: 2024-05-01T10:00:00.000Z\n"
+                      "  updated_at: 2024-05-01T10:01:00.000Z\n"
+                      "  error: AE: unknown patient\n"
+                      "  response:\n    MSH|^~\\&|LAB\n    MSA|AE|CTRL1\n"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("delivery 6: archive\n  state: queued\n  attempts: 0\n"), std::string::npos);
+  EXPECT_NE(text.find("  next_attempt_at: 2024-05-01T10:01:40.000Z\n"), std::string::npos);
+  EXPECT_NE(text.find("  payload: own (3 bytes)\n  response: -\n"), std::string::npos) << text;
+
+  // Unchanged by the channel: no transformed section.
+  r.has_transformed = false;
+  EXPECT_EQ(FormatDetail(r, {}).find("transformed"), std::string::npos);
+  EXPECT_EQ(FormatDetail(r, {}), FormatDetail(r));
+}
+
+TEST(MessagesTest, ShowJsonHasTransformedAndDeliveries) {
+  store::MessageRecord r;
+  r.id = 9;
+  r.raw = "MSH|a\r";
+  std::string json = FormatShowJson(r, {});
+  EXPECT_NE(json.find(",\"raw\":\"MSH|a\\r\",\"transformed\":null,\"deliveries\":[]}\n"),
+            std::string::npos)
+      << json;
+  r.transformed = "MSH|b\r";
+  r.has_transformed = true;
+  json = FormatShowJson(r, {SampleDelivery()});
+  EXPECT_NE(json.find("\"transformed\":\"MSH|b\\r\",\"deliveries\":[{\"id\":5,\"destination\":"
+                      "\"lab\",\"state\":\"error\",\"attempts\":3,\"created_at\":\"2024-05-01T10:"
+                      "00:00.000Z\",\"updated_at\":\"2024-05-01T10:01:00.000Z\",\"next_attempt_"
+                      "at\":null,\"error\":\"AE: unknown patient\",\"response\":\"MSH|^~\\\\&|"
+                      "LAB\\rMSA|AE|CTRL1\\r\",\"has_payload\":false}]}\n"),
+            std::string::npos)
+      << json;
+  EXPECT_EQ(json.find('\n'), json.size() - 1);
+}
+
+TEST(MessagesTest, ParseMessageIdAndSelection) {
+  EXPECT_EQ(*ParseMessageId("12"), 12);
+  for (const char* bad : {"", "0", "-1", "x", "12a", " 12", "99999999999999999999999"}) {
+    EXPECT_EQ(ParseMessageId(bad).status().code(), StatusCode::kInvalidArgument) << bad;
+  }
+  ListFilters f;
+  f.limit = 5;
+  EXPECT_FALSE(HasSelection(f));
+  f.status = "error";
+  EXPECT_TRUE(HasSelection(f));
+  f = {};
+  f.since = "1h";
+  EXPECT_TRUE(HasSelection(f));
+}
+
+TEST(MessagesTest, OpenStoreForChangesCreatesNothing) {
+  Config config;
+  const auto dir = std::filesystem::temp_directory_path() / "junction_messages_no_store";
+  std::filesystem::remove_all(dir);
+  config.store.sqlite = (dir / "j.db").string();
+  auto store = OpenStoreForChanges(config);
+  EXPECT_EQ(store.status().code(), StatusCode::kIoError);
+  EXPECT_FALSE(std::filesystem::exists(dir));
+}
+
+// The operator actions against a real store.
+class MessageActionsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    store_ = testing::OpenTempStore();
+    ASSERT_NE(store_, nullptr);
+    ChannelConfig adt;
+    adt.name = "adt";
+    DestinationConfig lab, archive;
+    lab.name = "lab";
+    archive.name = "archive";
+    adt.destinations = {lab, archive};
+    config_.file = "t.yaml";
+    config_.channels = {adt};
+  }
+  void TearDown() override {
+    if (store_) {
+      EXPECT_TRUE(store_->Close().ok());
+    }
+  }
+
+  store::MessageId Append(const std::string& channel, const std::string& control_id) {
+    store::IncomingMessage in;
+    in.raw = testing::WithControlId(control_id);
+    in.channel = channel;
+    in.control_id = control_id;
+    auto r = store_->AppendAndWait(std::move(in));
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    return r.ok() ? r->id : 0;
+  }
+
+  // Processes `id` into one queued delivery to lab (with its own payload).
+  store::DeliveryId Process(store::MessageId id) {
+    store::ProcessingOutcome o;
+    o.id = id;
+    o.state = store::MessageState::kQueued;
+    o.transformed = "MSH|changed\r";
+    o.has_transformed = true;
+    o.deliveries.push_back({.destination = "lab", .payload = "LAB-BYTES", .has_payload = true});
+    auto ids = store_->RecordProcessingAndWait(std::move(o));
+    EXPECT_TRUE(ids.ok()) << ids.status().ToString();
+    return ids.ok() && !ids->empty() ? ids->front() : 0;
+  }
+
+  Config config_;
+  std::unique_ptr<store::Store> store_;
+};
+
+TEST_F(MessageActionsTest, ReprocessPutsMessagesBackToReceived) {
+  const store::MessageId m1 = Append("adt", "R1");
+  const store::MessageId m2 = Append("adt", "R2");
+  const store::DeliveryId d1 = Process(m1);
+  ASSERT_NE(d1, 0);
+
+  auto ids = SelectIds(*store_, *MakeQuery(ListFilters{.channel = "adt"}, NowMicros()));
+  ASSERT_TRUE(ids.ok()) << ids.status().ToString();
+  EXPECT_EQ(*ids, (std::vector<store::MessageId>{m1, m2}));
+
+  const auto results = Reprocess(*store_, {m1, 999, m1});
+  ASSERT_EQ(results.size(), 2u);  // duplicates once, ascending
+  EXPECT_EQ(results[0].id, m1);
+  EXPECT_TRUE(results[0].status.ok()) << results[0].status.ToString();
+  EXPECT_EQ(results[0].previous, store::MessageState::kQueued);
+  EXPECT_EQ(FormatReprocessLine(results[0]), std::to_string(m1) + " adt: queued -> received\n");
+  EXPECT_EQ(results[1].id, 999);
+  EXPECT_EQ(results[1].status.code(), StatusCode::kNotFound);
+  EXPECT_EQ(FormatReprocessLine(results[1]).rfind("999: ", 0), 0u);
+  EXPECT_EQ(FormatReprocessSummary(results), "1 message back to received (1 failed)\n");
+
+  auto record = store_->Get(m1);
+  ASSERT_TRUE(record.ok());
+  EXPECT_EQ(record->state, store::MessageState::kReceived);
+  EXPECT_FALSE(record->has_transformed);
+  auto deliveries = store_->ListDeliveries(m1);
+  ASSERT_TRUE(deliveries.ok()) << deliveries.status().ToString();
+  ASSERT_EQ(deliveries->size(), 1u);
+  EXPECT_EQ((*deliveries)[0].state, store::DeliveryState::kError);  // superseded
+}
+
+TEST_F(MessageActionsTest, ResendAddsADeliveryToAConfiguredDestination) {
+  const store::MessageId m = Append("adt", "S1");
+  const store::DeliveryId first = Process(m);
+  ASSERT_NE(first, 0);
+  store::DeliveryUpdate sent;
+  sent.id = first;
+  sent.state = store::DeliveryState::kSent;
+  sent.attempts = 1;
+  ASSERT_TRUE(store_->UpdateDeliveryAndWait(sent).ok());
+
+  auto bad = Resend(config_, *store_, m, "billing");
+  EXPECT_EQ(bad.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(bad.status().message().find("(it has lab, archive)"), std::string::npos)
+      << bad.status().message();
+  EXPECT_EQ(Resend(config_, *store_, 999, "lab").status().code(), StatusCode::kNotFound);
+
+  auto again = Resend(config_, *store_, m, "lab");
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_GT(*again, first);
+  auto deliveries = store_->ListDeliveries(m);
+  ASSERT_TRUE(deliveries.ok());
+  ASSERT_EQ(deliveries->size(), 2u);
+  EXPECT_EQ((*deliveries)[1].id, *again);
+  EXPECT_EQ((*deliveries)[1].destination, "lab");
+  EXPECT_EQ((*deliveries)[1].state, store::DeliveryState::kQueued);
+  EXPECT_TRUE((*deliveries)[1].has_payload);  // the destination's own bytes again
+  EXPECT_EQ((*deliveries)[1].payload, "LAB-BYTES");
+  EXPECT_EQ(store_->Get(m)->state, store::MessageState::kQueued);
+
+  // archive never had a delivery: the new one sends the channel's output.
+  auto archive = Resend(config_, *store_, m, "archive");
+  ASSERT_TRUE(archive.ok()) << archive.status().ToString();
+  deliveries = store_->ListDeliveries(m);
+  ASSERT_TRUE(deliveries.ok());
+  ASSERT_EQ(deliveries->size(), 3u);
+  EXPECT_FALSE((*deliveries)[2].has_payload);
+}
+
+TEST_F(MessageActionsTest, ResendRefusesWaitingAndUnconfiguredMessages) {
+  const store::MessageId waiting = Append("adt", "W1");
+  auto r = Resend(config_, *store_, waiting, "lab");
+  EXPECT_EQ(r.status().code(), StatusCode::kOutOfRange) << r.status().ToString();
+  const store::MessageId other = Append("elsewhere", "W2");
+  r = Resend(config_, *store_, other, "lab");
+  EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(r.status().message().find("'elsewhere' is not in t.yaml"), std::string::npos)
+      << r.status().message();
+  auto deliveries = store_->ListDeliveries(waiting);
+  ASSERT_TRUE(deliveries.ok()) << deliveries.status().ToString();
+  EXPECT_TRUE(deliveries->empty());
+}
+
+}  // namespace
+}  // namespace junction::engine
