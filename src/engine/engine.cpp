@@ -339,15 +339,25 @@ Status Engine::Reload(const Config& next) {
   // ones cannot bind, the old ones come back and nothing else changes.
   if (rebuild_listeners) {
     std::unique_ptr<mllp::Server> old;
+    std::vector<ListenerInfo> bound_before;
     {
       std::lock_guard<std::mutex> lock(impl.mutex);
       old = std::move(impl.server);
+      bound_before = impl.listeners;
     }
     if (old) old->Stop(std::chrono::seconds(10));
     old.reset();
     Status bound = impl.StartListeners(next);
     if (!bound.ok()) {
-      Status back = impl.StartListeners(config_);
+      // Back on the ports that were bound (port 0 in the config means "any",
+      // but senders know the port that was given out).
+      Config previous = config_;
+      for (ChannelConfig& c : previous.channels) {
+        for (const ListenerInfo& l : bound_before) {
+          if (c.source == SourceKind::kMllp && l.channel == c.name) c.mllp.port = l.port;
+        }
+      }
+      Status back = impl.StartListeners(previous);
       if (!back.ok()) {
         spdlog::error("reload: the previous listeners could not be restored either: {}",
                       back.message());

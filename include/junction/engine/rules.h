@@ -46,7 +46,7 @@ using Tables = std::map<std::string, LookupTable>;
 
 // The parsed form of a `filter:` plus `transform:`. Its content is private to
 // the rules implementation (src/engine/rules*); the config parser builds it
-// with ParsePipelineSpec (src/engine/internal/rules_config.h).
+// with ParseFilter and ParseTransform (src/engine/internal/rules_config.h).
 struct PipelineSpecData;
 struct PipelineSpec {
   std::shared_ptr<const PipelineSpecData> data;  // null = no filter, no transform
