@@ -279,9 +279,9 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     if (IEquals(encoding, "gzip") || IEquals(encoding, "x-gzip")) {
       auto plain = GzipDecompress(req.body(), state_->options.max_body_bytes);
       if (!plain.ok()) {
-        keep_alive_ = false;
+        // The body was read whole, so the connection can stay open.
         const int status = plain.status().code() == StatusCode::kOutOfRange ? 413 : 400;
-        return WriteResponse(ErrorResponse(request.path, status, plain.status().message()), true);
+        return WriteResponse(ErrorResponse(request.path, status, plain.status().message()), false);
       }
       request.body = std::move(*plain);
     } else if (!encoding.empty() && !IEquals(encoding, "identity")) {
