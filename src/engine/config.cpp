@@ -9,10 +9,11 @@
 #include <array>
 #include <charconv>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <functional>
-#include <map>
 #include <initializer_list>
+#include <map>
 #include <set>
 #include <sstream>
 
@@ -76,6 +77,22 @@ class Parser : public internal::ConfigParser {
                           auto b = Bool(v, l, key);
                           if (!b.ok()) return b.status();
                           out->detect_duplicates = *b;
+                        }
+                        return Status::Ok();
+                      });
+  }
+
+  Status FhirStore(const YAML::Node& node, int line, FhirStoreConfig* out) {
+    return ForEachKey(node, line, "fhir_store", {"sqlite", "durable"},
+                      [&](const std::string& key, const YAML::Node& v, int l) -> Status {
+                        if (key == "fhir_store.sqlite") {
+                          auto s = NonEmpty(v, l, key);
+                          if (!s.ok()) return s.status();
+                          out->sqlite = *s;
+                        } else {
+                          auto b = Bool(v, l, key);
+                          if (!b.ok()) return b.status();
+                          out->durable = *b;
                         }
                         return Status::Ok();
                       });
@@ -195,7 +212,8 @@ class Parser : public internal::ConfigParser {
           if (key == prefix + ".path") {
             auto s = NonEmpty(v, l, key);
             if (!s.ok()) return s.status();
-            if (s->rfind("/hl7/", 0) != 0 || s->size() <= 5 || s->find_first_of("?#% ") != std::string::npos) {
+            if (s->rfind("/hl7/", 0) != 0 || s->size() <= 5 ||
+                s->find_first_of("?#% ") != std::string::npos) {
               return Error(v, l, key, "must be a path under /hl7/, e.g. /hl7/lab");
             }
             out->path = *s;
@@ -269,7 +287,8 @@ class Parser : public internal::ConfigParser {
   Status Auth(const YAML::Node& node, int line, AuthConfig* out) {
     JUNCTION_RETURN_IF_ERROR(ForEachKey(
         node, line, "auth",
-        {"issuer", "audience", "hs256_secret", "rs256", "es256", "clock_skew", "token_ttl", "clients"},
+        {"issuer", "audience", "hs256_secret", "rs256", "es256", "clock_skew", "token_ttl",
+         "clients"},
         [&](const std::string& key, const YAML::Node& v, int l) -> Status {
           const std::string name = key.substr(5);
           if (name == "issuer" || name == "audience") {
@@ -282,30 +301,31 @@ class Parser : public internal::ConfigParser {
             if (s->size() < 32) return Error(v, l, key, "must be at least 32 bytes");
             out->hs256_secret = *s;
           } else if (name == "rs256" || name == "es256") {
-            return ForEachKey(v, l, key, {"private_key", "jwks"},
-                              [&](const std::string& k, const YAML::Node& f, int fl) -> Status {
-                                auto file = ReadableFile(f, fl, k);
-                                if (!file.ok()) return file.status();
-                                if (k == key + ".jwks") {
-                                  if (!out->jwks.empty() && out->jwks != *file) {
-                                    return Error(f, fl, k,
-                                                 "only one JWKS file (it may hold RSA and EC keys)");
-                                  }
-                                  out->jwks = *file;
-                                } else {
-                                  (name == "rs256" ? out->rs256_private_key
-                                                   : out->es256_private_key) = *file;
-                                }
-                                return Status::Ok();
-                              });
+            return ForEachKey(
+                v, l, key, {"private_key", "jwks"},
+                [&](const std::string& k, const YAML::Node& f, int fl) -> Status {
+                  auto file = ReadableFile(f, fl, k);
+                  if (!file.ok()) return file.status();
+                  if (k == key + ".jwks") {
+                    if (!out->jwks.empty() && out->jwks != *file) {
+                      return Error(f, fl, k, "only one JWKS file (it may hold RSA and EC keys)");
+                    }
+                    out->jwks = *file;
+                  } else {
+                    (name == "rs256" ? out->rs256_private_key : out->es256_private_key) = *file;
+                  }
+                  return Status::Ok();
+                });
           } else if (name == "clock_skew" || name == "token_ttl") {
             // The bounds Authenticator::Create accepts: skew <= 1h, ttl <= 30d.
-            const auto max = name == "clock_skew" ? std::chrono::milliseconds(std::chrono::hours(1))
-                                                  : std::chrono::milliseconds(std::chrono::hours(24 * 30));
+            const auto max = name == "clock_skew"
+                                 ? std::chrono::milliseconds(std::chrono::hours(1))
+                                 : std::chrono::milliseconds(std::chrono::hours(24 * 30));
             auto d = internal::ParseDuration(*this, v, l, key, std::chrono::milliseconds(0), max);
             if (!d.ok()) return d.status();
             auto secs = std::chrono::duration_cast<std::chrono::seconds>(*d);
-            if (name == "token_ttl" && secs.count() < 1) return Error(v, l, key, "must be at least 1s");
+            if (name == "token_ttl" && secs.count() < 1)
+              return Error(v, l, key, "must be at least 1s");
             (name == "clock_skew" ? out->clock_skew : out->token_ttl) = secs;
           } else {
             return AuthClients(v, l, key, &out->clients);
@@ -341,8 +361,8 @@ class Parser : public internal::ConfigParser {
             if (k == ckey + ".id") {
               client.id = *s;
             } else {
-              const bool hex = s->size() == 64 && s->find_first_not_of("0123456789abcdefABCDEF") ==
-                                                      std::string::npos;
+              const bool hex = s->size() == 64 &&
+                               s->find_first_not_of("0123456789abcdefABCDEF") == std::string::npos;
               if (!hex) return Error(f, fl, k, "must be 64 hex digits (SHA-256 of the secret)");
               client.secret_sha256 = *s;
             }
@@ -388,8 +408,9 @@ class Parser : public internal::ConfigParser {
       if (dest.line == 0) dest.line = LineOf(d, l);
       for (const DestinationConfig& other : *out) {
         if (other.name == dest.name) {
-          return Error(d["name"], dest.line, dkey + ".name",
-                       "'" + dest.name + "' is already used by another destination of this channel");
+          return Error(
+              d["name"], dest.line, dkey + ".name",
+              "'" + dest.name + "' is already used by another destination of this channel");
         }
       }
       out->push_back(std::move(dest));
@@ -403,8 +424,7 @@ class Parser : public internal::ConfigParser {
     if (!node.IsMap()) return Error(node, line, prefix, "must be a mapping with name and source");
     bool have_source = false;
     JUNCTION_RETURN_IF_ERROR(ForEachKey(
-        node, line, prefix,
-        {"name", "source", "filter", "transform", "destinations", "retention"},
+        node, line, prefix, {"name", "source", "filter", "transform", "destinations", "retention"},
         [&](const std::string& key, const YAML::Node& v, int l) -> Status {
           const std::string name = key.substr(prefix.size() + 1);
           if (name == "name") {
@@ -427,7 +447,8 @@ class Parser : public internal::ConfigParser {
             have_source = true;
             return Source(v, l, key, out);
           }
-          if (name == "filter") return internal::ParseFilter(*this, v, l, key, tables, &out->pipeline);
+          if (name == "filter")
+            return internal::ParseFilter(*this, v, l, key, tables, &out->pipeline);
           if (name == "transform") {
             return internal::ParseTransform(*this, v, l, key, tables, &out->pipeline);
           }
@@ -483,11 +504,10 @@ class Parser : public internal::ConfigParser {
       for (std::size_t j = 0; j < channels[i].destinations.size(); ++j) {
         const DestinationConfig& d = channels[i].destinations[j];
         if (d.kind != DestinationKind::kChannel) continue;
-        const std::string key = "channels[" + std::to_string(i) + "].destinations[" +
-                                std::to_string(j) + "].channel";
-        const bool known = std::any_of(channels.begin(), channels.end(), [&](const auto& c) {
-          return c.name == d.channel.channel;
-        });
+        const std::string key =
+            "channels[" + std::to_string(i) + "].destinations[" + std::to_string(j) + "].channel";
+        const bool known = std::any_of(channels.begin(), channels.end(),
+                                       [&](const auto& c) { return c.name == d.channel.channel; });
         if (!known) return ErrorAt(d.line, key, "no channel named '" + d.channel.channel + "'");
         links[channels[i].name].push_back(d.channel.channel);
       }
@@ -524,11 +544,13 @@ class Parser : public internal::ConfigParser {
     config->tables = tables;
     bool have_channels = false;
     JUNCTION_RETURN_IF_ERROR(ForEachKey(
-        root, 1, "", {"log", "server", "store", "tables", "fhir", "http", "auth", "channels"},
+        root, 1, "",
+        {"log", "server", "store", "fhir_store", "tables", "fhir", "http", "auth", "channels"},
         [&](const std::string& key, const YAML::Node& v, int l) -> Status {
           if (key == "log") return Log(v, l, &config->log);
           if (key == "server") return Server(v, l, &config->server);
           if (key == "store") return Store(v, l, &config->store);
+          if (key == "fhir_store") return FhirStore(v, l, &config->fhir_store);
           if (key == "tables") return Status::Ok();
           if (key == "fhir") return internal::ParseFhirSettings(*this, v, l, &config->fhir);
           if (key == "http") return Http(v, l, &config->http);
@@ -549,6 +571,13 @@ class Parser : public internal::ConfigParser {
 };
 
 }  // namespace
+
+std::string FhirStorePath(const StoreConfig& store, const FhirStoreConfig& fhir_store) {
+  if (!fhir_store.sqlite.empty()) return fhir_store.sqlite;
+  if (store.sqlite == ":memory:") return store.sqlite;
+  std::filesystem::path p(store.sqlite);
+  return (p.parent_path() / (p.stem().string() + "-fhir.db")).string();
+}
 
 std::string_view AckPolicyName(AckPolicy policy) {
   switch (policy) {

@@ -20,6 +20,7 @@
 #include "engine/internal/destination_names.h"
 #include "engine/internal/http_client.h"
 #include "junction/fhir/convert.h"
+#include "junction/fhir/rest.h"
 #include "junction/hl7/json.h"
 #include "junction/hl7/message.h"
 #include "junction/mllp/client.h"
@@ -355,6 +356,66 @@ class FhirConvertDestination : public Destination {
   std::unique_ptr<Sink> sink_;
 };
 
+// --- fhir-store -------------------------------------------------------------
+
+// Applies the message's transaction Bundle to the FHIR resource store. The
+// converter's ids and conditional requests make a re-sent message a no-op.
+class FhirStoreDestination : public Destination {
+ public:
+  FhirStoreDestination(fhir::ConvertOptions options, fhir::ResourceStore* store)
+      : options_(std::move(options)), store_(store) {}
+
+  DeliveryOutcome Deliver(std::string_view payload, const DeliveryContext&) override {
+    auto message = hl7::Message::Parse(payload);
+    if (!message.ok()) {
+      return Outcome(Kind::kFailed,
+                     "FHIR conversion: the message does not parse: " + message.status().ToString());
+    }
+    auto converted = fhir::Convert(*message, options_);
+    if (!converted.ok()) {
+      return Outcome(Kind::kFailed, "FHIR conversion: " + converted.status().ToString());
+    }
+    auto batch = fhir::BundleToWriteBatch(converted->bundle);
+    if (!batch.ok()) return Outcome(Kind::kFailed, "FHIR bundle: " + batch.status().message());
+    auto outcome = store_->ApplyAndWait(std::move(batch).value(), fhir::Access{});
+    if (!outcome.ok()) return Outcome(Kind::kRetry, "FHIR store: " + outcome.status().message());
+    if (!outcome->committed) {
+      return Outcome(Kind::kFailed, "FHIR store: entry " + std::to_string(outcome->failed_entry) +
+                                        " (" + std::to_string(outcome->status) +
+                                        "): " + outcome->error);
+    }
+    return Outcome(Kind::kSent, "", Summary(*outcome));
+  }
+
+ private:
+  static std::string Summary(const fhir::WriteOutcome& outcome) {
+    std::size_t created = 0, updated = 0, unchanged = 0;
+    for (const fhir::WriteResult& r : outcome.entries) {
+      if (r.unchanged) {
+        ++unchanged;
+      } else if (r.created) {
+        ++created;
+      } else {
+        ++updated;
+      }
+    }
+    return std::to_string(outcome.entries.size()) + " entries: " + std::to_string(created) +
+           " created, " + std::to_string(updated) + " updated, " + std::to_string(unchanged) +
+           " unchanged";
+  }
+
+  fhir::ConvertOptions options_;
+  fhir::ResourceStore* store_;
+};
+
+fhir::ConvertOptions ConvertOptionsFor(const DestinationEnv& env) {
+  fhir::ConvertOptions options;
+  options.default_timezone = env.fhir.default_timezone;
+  options.local_system_base = env.fhir.local_system_base;
+  options.identifier_systems = env.fhir.identifier_systems;
+  return options;
+}
+
 Result<std::shared_ptr<boost::asio::ssl::context>> HttpTls(const HttpDestinationConfig& c,
                                                            const std::string& label) {
   if (!c.https) return std::shared_ptr<boost::asio::ssl::context>();
@@ -375,6 +436,8 @@ std::string_view DestinationKindName(DestinationKind kind) {
       return "file";
     case DestinationKind::kChannel:
       return "channel";
+    case DestinationKind::kFhirStore:
+      return "fhir-store";
   }
   return "file";
 }
@@ -402,6 +465,11 @@ Result<std::unique_ptr<Destination>> MakeDestination(const DestinationConfig& co
       if (config.channel.channel.empty()) return Status::Invalid(label + ": no target channel");
       return std::unique_ptr<Destination>(
           std::make_unique<ChannelDestination>(config.channel.channel, env));
+    case DestinationKind::kFhirStore:
+      if (config.fhir_convert) return Status::Invalid(label + ": fhir-convert needs http or file");
+      if (env.resource_store == nullptr) return Status::Invalid(label + ": no FHIR store is open");
+      return std::unique_ptr<Destination>(
+          std::make_unique<FhirStoreDestination>(ConvertOptionsFor(env), env.resource_store));
     case DestinationKind::kHttp: {
       if (config.http.host.empty() || config.http.port == 0) {
         return Status::Invalid(label + ": http needs a url");
@@ -421,13 +489,10 @@ Result<std::unique_ptr<Destination>> MakeDestination(const DestinationConfig& co
       break;
   }
   if (!config.fhir_convert) return std::unique_ptr<Destination>(std::move(sink));
-  fhir::ConvertOptions options;
+  fhir::ConvertOptions options = ConvertOptionsFor(env);
   auto bundle = fhir::ParseBundleType(config.fhir_convert->bundle);
   if (!bundle.ok()) return Status::Invalid(label + ": fhir-convert: " + bundle.status().message());
   options.bundle = *bundle;
-  options.default_timezone = env.fhir.default_timezone;
-  options.local_system_base = env.fhir.local_system_base;
-  options.identifier_systems = env.fhir.identifier_systems;
   return std::unique_ptr<Destination>(
       std::make_unique<FhirConvertDestination>(std::move(options), std::move(sink)));
 }

@@ -67,17 +67,31 @@ bool SameListeners(const Config& a, const Config& b) {
   return matched == left.size();
 }
 
+// Opened when something uses it: the HTTP API (/fhir) or a fhir-store destination.
+bool NeedsResourceStore(const Config& config) {
+  if (config.http.enabled) return true;
+  for (const ChannelConfig& c : config.channels) {
+    for (const DestinationConfig& d : c.destinations) {
+      if (d.kind == DestinationKind::kFhirStore) return true;
+    }
+  }
+  return false;
+}
+
 }  // namespace
 
 struct Engine::Impl {
   store::Store* store = nullptr;
+  fhir::ResourceStore* resource_store = nullptr;
   std::shared_ptr<internal::Router> router = std::make_shared<internal::Router>();
   std::unique_ptr<mllp::Server> server;
   std::vector<std::shared_ptr<IngestHandler>> handlers;
   IngestStats retired;  // counts of handlers dropped by reloads
   std::vector<ListenerInfo> listeners;
   std::vector<std::unique_ptr<FileSource>> file_sources;
-  mutable std::mutex mutex;  // listeners, handlers, retired
+  // http sources by path ("/hl7/lab"); "/hl7/v2" also names the first one.
+  std::map<std::string, std::shared_ptr<IngestHandler>, std::less<>> http_handlers;
+  mutable std::mutex mutex;  // listeners, handlers, http_handlers, retired
 
   std::thread pruner;
   std::mutex prune_mutex;
@@ -88,6 +102,7 @@ struct Engine::Impl {
   DestinationEnv Env(const Config& config) {
     DestinationEnv env;
     env.fhir = config.fhir;
+    env.resource_store = resource_store;
     store::Store* s = store;
     auto r = router;
     env.submit_to_channel = [s, r](const std::string& channel, std::string raw,
@@ -155,6 +170,30 @@ struct Engine::Impl {
     return Status::Ok();
   }
 
+  // Ingest handlers for http sources (nothing to bind: the HTTP server, wired
+  // by the app, hands requests to Engine::SubmitHttp).
+  void BuildHttpHandlers(const Config& config) {
+    std::map<std::string, std::shared_ptr<IngestHandler>, std::less<>> built;
+    for (const ChannelConfig& c : config.channels) {
+      if (c.source != SourceKind::kHttp) continue;
+      IngestOptions io;
+      io.channel = c.name;
+      io.ack = c.http.ack;
+      io.validate = c.http.validate;
+      io.sink = router.get();
+      auto handler = std::make_shared<IngestHandler>(store, io);
+      if (built.empty()) built[std::string(kDefaultHttpPath)] = handler;
+      built[c.http.path] = handler;
+      spdlog::info("channel {}: http on {} (ack {}, validate {})", c.name, c.http.path,
+                   AckPolicyName(c.http.ack), c.http.validate ? "on" : "off");
+    }
+    std::lock_guard<std::mutex> lock(mutex);
+    for (const auto& [path, h] : http_handlers) {
+      if (path != kDefaultHttpPath) Add(&retired, h->stats());
+    }
+    http_handlers.swap(built);
+  }
+
   static void Add(IngestStats* total, const IngestStats& s) {
     total->messages += s.messages;
     total->stored += s.stored;
@@ -168,9 +207,10 @@ struct Engine::Impl {
       if (c.source != SourceKind::kFile) continue;
       auto r = router;
       const std::string name = c.name;
-      auto source = std::make_unique<FileSource>(
-          store, c.name, c.file,
-          [r, name](store::MessageId id, std::string raw) { r->Submit(name, id, std::move(raw), nullptr); });
+      auto source = std::make_unique<FileSource>(store, c.name, c.file,
+                                                 [r, name](store::MessageId id, std::string raw) {
+                                                   r->Submit(name, id, std::move(raw), nullptr);
+                                                 });
       Status s = source->Start();
       if (!s.ok()) return Status(s.code(), "channel " + c.name + ": " + s.message());
       spdlog::info("channel {}: polling {} for {}", c.name, c.file.dir, c.file.pattern);
@@ -273,6 +313,19 @@ Result<std::unique_ptr<Engine>> Engine::Start(const Config& config) {
   engine->store_ = std::move(store).value();
   Impl& impl = *engine->impl_;
   impl.store = engine->store_.get();
+  if (NeedsResourceStore(config)) {
+    fhir::ResourceStoreOptions fo;
+    fo.sqlite_path = FhirStorePath(config.store, config.fhir_store);
+    fo.durable = config.fhir_store.durable;
+    auto resources = fhir::ResourceStore::Open(fo);
+    if (!resources.ok()) {
+      engine->Stop(std::chrono::milliseconds(0));
+      return Status::Io("fhir_store " + fo.sqlite_path + ": " + resources.status().message());
+    }
+    engine->resource_store_ = std::move(resources).value();
+    impl.resource_store = engine->resource_store_.get();
+    spdlog::info("fhir store {} open", fo.sqlite_path);
+  }
   spdlog::info("store {} open (max_batch {}, max_delay_us {}, duplicate detection {})",
                config.store.sqlite, config.store.max_batch, config.store.max_delay_us,
                config.store.detect_duplicates ? "on" : "off");
@@ -289,6 +342,7 @@ Result<std::unique_ptr<Engine>> Engine::Start(const Config& config) {
                  c.destinations.size(), c.pipeline.empty() ? "none" : "on");
   }
 
+  impl.BuildHttpHandlers(config);
   Status s = impl.StartListeners(config);
   if (s.ok()) s = impl.StartFileSources(config);
   if (!s.ok()) {
@@ -311,7 +365,23 @@ IngestStats Engine::ingest_stats() const {
   std::lock_guard<std::mutex> lock(impl_->mutex);
   IngestStats total = impl_->retired;
   for (const auto& h : impl_->handlers) Impl::Add(&total, h->stats());
+  for (const auto& [path, h] : impl_->http_handlers) {
+    if (path != kDefaultHttpPath) Impl::Add(&total, h->stats());
+  }
   return total;
+}
+
+bool Engine::SubmitHttp(std::string_view path, const mllp::PeerInfo& peer, std::string body,
+                        mllp::Handler::Reply reply) {
+  std::shared_ptr<IngestHandler> handler;
+  {
+    std::lock_guard<std::mutex> lock(impl_->mutex);
+    auto it = impl_->http_handlers.find(path);
+    if (it == impl_->http_handlers.end()) return false;
+    handler = it->second;
+  }
+  handler->OnMessage(peer, std::move(body), std::move(reply));
+  return true;
 }
 
 std::vector<ChannelStats> Engine::channel_stats() const {
@@ -325,7 +395,8 @@ Result<std::size_t> Engine::PruneOnce() { return impl_->PruneAll(); }
 Status Engine::Reload(const Config& next) {
   if (stopped_) return Status::Invalid("engine stopped");
   Impl& impl = *impl_;
-  if (next.store.sqlite != config_.store.sqlite || next.store.max_batch != config_.store.max_batch ||
+  if (next.store.sqlite != config_.store.sqlite ||
+      next.store.max_batch != config_.store.max_batch ||
       next.store.max_delay_us != config_.store.max_delay_us ||
       next.store.detect_duplicates != config_.store.detect_duplicates) {
     spdlog::warn("reload: store settings changed; they apply at the next restart");
@@ -366,6 +437,10 @@ Status Engine::Reload(const Config& next) {
     }
   }
   impl.StopFileSources();
+  if (NeedsResourceStore(next) && impl.resource_store == nullptr) {
+    spdlog::warn(
+        "reload: fhir-store destinations need the FHIR store, which opens at the next restart");
+  }
   // New runtimes take Submit at once (they queue until started); the old ones
   // stop outside the router's lock and hand over what they had not done.
   internal::Router::Map old = impl.router->Swap(*runtimes);
@@ -381,6 +456,7 @@ Status Engine::Reload(const Config& next) {
     }
   }
   for (auto& [name, runtime] : *runtimes) runtime->Start();
+  impl.BuildHttpHandlers(next);
   Status f = impl.StartFileSources(next);
   impl.SetRetention(next);
   config_ = next;
@@ -405,7 +481,15 @@ Status Engine::Stop(std::chrono::milliseconds drain) {
   impl.StopFileSources();
   impl.StopPruner();
   impl.StopRuntimes();
+  {
+    std::lock_guard<std::mutex> lock(impl.mutex);
+    impl.http_handlers.clear();
+  }
   Status closed = store_ ? store_->Close() : Status::Ok();
+  if (resource_store_) {
+    Status fhir_closed = resource_store_->Close();
+    if (closed.ok()) closed = fhir_closed;
+  }
   server.reset();
   return closed;
 }

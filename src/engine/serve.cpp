@@ -7,8 +7,8 @@
 #include <unistd.h>
 
 #include <csignal>
-#include <filesystem>
 #include <cstdio>
+#include <filesystem>
 
 namespace junction::engine {
 std::string HostPort(const std::string& host, std::uint16_t port) {
@@ -96,9 +96,25 @@ int RunServe(const Config& config, const ServeOptions& options) {
     std::fprintf(stderr, "junction: %s\n", engine.status().message().c_str());
     return engine.status().code() == StatusCode::kInvalidArgument ? 2 : 3;
   }
+  std::unique_ptr<Attachment> attached;
+  if (options.attach) {
+    auto a = options.attach(**engine);
+    if (!a.ok()) {
+      spdlog::error("startup failed: {}", a.status().message());
+      std::fprintf(stderr, "junction: %s\n", a.status().message().c_str());
+      (*engine)->Stop(std::chrono::milliseconds(0));
+      return a.status().code() == StatusCode::kInvalidArgument ? 2 : 3;
+    }
+    attached = std::move(a).value();
+  }
   for (const ListenerInfo& l : (*engine)->listeners()) {
     std::fprintf(options.out, "junction: listening mllp %s %s\n", l.channel.c_str(),
                  HostPort(l.host, l.port).c_str());
+  }
+  if (attached) {
+    for (const std::string& line : attached->listening()) {
+      std::fprintf(options.out, "junction: listening %s\n", line.c_str());
+    }
   }
   std::fprintf(options.out, "junction: ready\n");
   std::fflush(options.out);
@@ -114,7 +130,9 @@ int RunServe(const Config& config, const ServeOptions& options) {
   if (have_pid_file) std::remove(config.server.pid_file.c_str());
   spdlog::info("{} received: stopping (drain up to {} ms)",
                signal_number == SIGTERM ? "SIGTERM" : "SIGINT", options.drain.count());
+  if (attached) attached->Stop(options.drain);
   Status closed = (*engine)->Stop(options.drain);
+  attached.reset();
   const IngestStats before = (*engine)->ingest_stats();
   spdlog::info("stopped: {} messages, {} stored, {} duplicates, {} stored as error, {} rejected",
                before.messages, before.stored, before.duplicates, before.invalid, before.rejected);

@@ -56,6 +56,16 @@ struct StoreConfig {
   bool detect_duplicates = false;  // by (MSH-3, MSH-4, MSH-10)
 };
 
+// `fhir_store:` — the FHIR resource store (its own SQLite file: one writer
+// per file, so the record does not compete with the message journal).
+struct FhirStoreConfig {
+  // "" = next to store.sqlite: "<dir>/<stem>-fhir.db" (":memory:" stays).
+  std::string sqlite;
+  bool durable = true;  // synchronous=FULL; false only for benchmarks
+};
+// The FHIR store's file for `config` (applies the default above).
+std::string FhirStorePath(const StoreConfig& store, const FhirStoreConfig& fhir_store);
+
 struct TlsConfig {
   std::string cert;
   std::string key;
@@ -80,11 +90,12 @@ struct MllpSourceConfig {
 // stream, MLLP-framed). Stored messages are ACKed by moving the file.
 struct FileSourceConfig {
   std::string dir;
-  std::string pattern = "*.hl7";      // fnmatch(3) glob on the file name
-  std::string move_to;                // processed files go here ("" = delete them)
-  std::string error_dir;              // files that hold no message ("" = <dir>/error)
+  std::string pattern = "*.hl7";  // fnmatch(3) glob on the file name
+  std::string move_to;            // processed files go here ("" = delete them)
+  std::string error_dir;          // files that hold no message ("" = <dir>/error)
   std::chrono::milliseconds poll_interval{1000};
-  std::chrono::milliseconds min_age{1000};  // skip files modified more recently (still being written)
+  std::chrono::milliseconds min_age{
+      1000};  // skip files modified more recently (still being written)
   std::size_t max_file_bytes = 64u << 20;
 };
 
@@ -141,7 +152,9 @@ struct FhirConvertConfig {
   std::string bundle = "transaction";  // transaction | batch | collection
 };
 
-enum class DestinationKind { kMllp, kHttp, kFile, kChannel };
+// kFhirStore (`fhir-store: {}`): the message is converted to a FHIR
+// transaction Bundle and applied to the engine's FHIR resource store.
+enum class DestinationKind { kMllp, kHttp, kFile, kChannel, kFhirStore };
 std::string_view DestinationKindName(DestinationKind kind);  // "mllp", ...
 
 enum class Ordering { kStrict, kBestEffort };
@@ -160,7 +173,7 @@ struct DestinationConfig {
   FileDestinationConfig file;
   ChannelDestinationConfig channel;
   std::optional<FhirConvertConfig> fhir_convert;  // set: kind is kHttp or kFile
-  PipelineSpec pipeline;  // the destination's own filter and transform
+  PipelineSpec pipeline;                          // the destination's own filter and transform
   RetryConfig retry;
   Ordering ordering = Ordering::kStrict;
   int line = 0;
@@ -211,7 +224,7 @@ struct HttpConfig {
 // no signing key configured every protected route answers 401.
 struct AuthClientConfig {
   std::string id;
-  std::string secret_sha256;  // hex SHA-256 of the client secret
+  std::string secret_sha256;        // hex SHA-256 of the client secret
   std::vector<std::string> scopes;  // the most this client may be granted
   int line = 0;
 };
@@ -219,7 +232,7 @@ struct AuthClientConfig {
 struct AuthConfig {
   std::string issuer = "junction";
   std::string audience = "junction";
-  std::string hs256_secret;     // >= 32 bytes
+  std::string hs256_secret;       // >= 32 bytes
   std::string rs256_private_key;  // PEM, for minting (junction token, /auth/token)
   std::string jwks;               // JWKS file with the public keys that verify (RS256/ES256)
   std::string es256_private_key;  // PEM, for minting ES256
@@ -243,6 +256,7 @@ struct Config {
   StoreConfig store;
   std::shared_ptr<const Tables> tables = std::make_shared<Tables>();  // `tables:`
   FhirSettings fhir;                                                  // `fhir:`
+  FhirStoreConfig fhir_store;                                         // `fhir_store:`
   HttpConfig http;                                                    // `http:`
   AuthConfig auth;                                                    // `auth:`
   std::vector<ChannelConfig> channels;

@@ -12,13 +12,18 @@
 // throws. It keeps connections open between calls (MLLP: one persistent
 // connection, reconnected after failures; HTTP: keep-alive).
 //
-//   kind     sent when                          retry (transient)                 failed (permanent)
-//   mllp     ACK with MSA-2 == MSH-10, AA/CA    I/O, timeout, wrong MSA-2, AE/CE  AR/CR, AE/CE with on_ae: error,
+//   kind     sent when                          retry (transient)                 failed
+//   (permanent) mllp     ACK with MSA-2 == MSH-10, AA/CA    I/O, timeout, wrong MSA-2, AE/CE AR/CR,
+//   AE/CE with on_ae: error,
 //                                               with on_ae: retry                 not an ACK
 //   http     2xx                                I/O, timeout, 408, 429, 5xx       other 4xx, 3xx
-//   file     written (temp file, fsync, rename) I/O errors (disk full, perms)     bad template result
-//   channel  committed to the store             store busy                        unknown channel
-//   fhir-convert (+http/file): conversion failure is permanent; then as http/file.
+//   file     written (temp file, fsync, rename) I/O errors (disk full, perms)     bad template
+//   result channel  committed to the store             store busy                        unknown
+//   channel fhir-convert (+http/file): conversion failure is permanent; then as http/file.
+//   fhir-store  the transaction committed       store busy/closed, I/O            conversion
+//   failure, a
+//               (new versions or unchanged)                                       rejected
+//               transaction (4xx)
 //
 // Ownership: the Destination owns its connection. Thread safety: one thread
 // at a time (each destination has one dispatcher thread).
@@ -31,6 +36,7 @@
 #include <string_view>
 
 #include "junction/engine/config.h"
+#include "junction/fhir/resource_store.h"
 #include "junction/hl7/status.h"
 
 namespace junction::engine {
@@ -50,6 +56,9 @@ struct DeliveryOutcome {
 
 struct DestinationEnv {
   FhirSettings fhir;
+  // For fhir-store destinations: the engine's FHIR resource store (borrowed;
+  // outlives every destination).
+  fhir::ResourceStore* resource_store = nullptr;
   // For channel destinations: stores `raw` as a new message of `channel`
   // (durably) and hands it to that channel's worker. Returns the store's error.
   std::function<Status(const std::string& channel, std::string raw, std::int64_t source_id)>

@@ -26,6 +26,7 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -34,11 +35,14 @@
 #include "junction/engine/config.h"
 #include "junction/engine/file_source.h"
 #include "junction/engine/ingest.h"
+#include "junction/fhir/resource_store.h"
 #include "junction/hl7/status.h"
 #include "junction/mllp/server.h"
 #include "junction/store/store.h"
 
 namespace junction::engine {
+
+inline constexpr std::string_view kDefaultHttpPath = "/hl7/v2";
 
 struct ListenerInfo {
   std::string channel;
@@ -60,7 +64,17 @@ class Engine {
   // Bound listeners (copy: a reload may rebuild them).
   std::vector<ListenerInfo> listeners() const;
   store::Store* store() { return store_.get(); }
-  IngestStats ingest_stats() const;         // summed over channels (and reloads)
+  // The FHIR resource store (config fhir_store:), open when http: is
+  // configured or a channel has a fhir-store destination; else nullptr.
+  fhir::ResourceStore* resource_store() { return resource_store_.get(); }
+
+  // HL7 v2 over HTTP: hands `body` to the ingest of the channel whose
+  // `source: { http: { path } }` is `path` (kDefaultHttpPath = the first such
+  // channel); `reply` gets the ACK exactly as over MLLP (after the commit).
+  // false when no channel serves `path` (reply is not called).
+  bool SubmitHttp(std::string_view path, const mllp::PeerInfo& peer, std::string body,
+                  mllp::Handler::Reply reply);
+  IngestStats ingest_stats() const;  // summed over channels (and reloads)
   std::vector<ChannelStats> channel_stats() const;
   const Config& config() const { return config_; }
 
@@ -84,6 +98,7 @@ class Engine {
   struct Impl;
   Engine();
   std::unique_ptr<store::Store> store_;
+  std::unique_ptr<fhir::ResourceStore> resource_store_;
   std::unique_ptr<Impl> impl_;
   Config config_;
   bool stopped_ = false;
@@ -96,10 +111,23 @@ std::string HostPort(const std::string& host, std::uint16_t port);
 // info, warn, error). kInvalidArgument for an unknown level.
 Status SetUpLogging(const std::string& level);
 
+// Something that runs beside the engine and needs it, started after it and
+// stopped before it: the HTTP server (the http module sits above the engine,
+// so the app wires it in through ServeOptions::attach).
+class Attachment {
+ public:
+  virtual ~Attachment() = default;
+  // "listening" lines to print before "junction: ready" (e.g. "http 127.0.0.1:8080").
+  virtual std::vector<std::string> listening() const = 0;
+  virtual void Stop(std::chrono::milliseconds drain) = 0;
+};
+using AttachFunction = std::function<Result<std::unique_ptr<Attachment>>(Engine& engine)>;
+
 struct ServeOptions {
   std::string log_level;    // overrides config.log.level when not empty
   std::FILE* out = stdout;  // the "listening" and "ready" lines
   std::chrono::milliseconds drain{std::chrono::seconds(10)};
+  AttachFunction attach;  // optional; a failure stops startup (exit 2 or 3 as for the engine)
 };
 
 // Runs until SIGTERM or SIGINT. Blocks those signals in the calling thread

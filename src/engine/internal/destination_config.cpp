@@ -24,7 +24,7 @@ constexpr std::int64_t kMaxFileSourceBytes = std::int64_t{1} << 30;
 constexpr std::size_t kMaxHeaders = 64;
 constexpr std::size_t kMaxHeaderValueBytes = 8192;
 
-constexpr const char* kKinds = "mllp, http, file, channel, fhir-convert";
+constexpr const char* kKinds = "mllp, http, file, channel, fhir-convert, fhir-store";
 
 std::string Last(const std::string& key) {
   const std::size_t dot = key.rfind('.');
@@ -419,8 +419,8 @@ Status ParseDestination(ConfigParser& parser, const YAML::Node& node, int line,
   int filter_line = line, transform_line = line;
   JUNCTION_RETURN_IF_ERROR(
       p.ForEachKey(node, line, key,
-                   {"name", "mllp", "http", "file", "channel", "fhir-convert", "filter",
-                    "transform", "retry", "ordering"},
+                   {"name", "mllp", "http", "file", "channel", "fhir-convert", "fhir-store",
+                    "filter", "transform", "retry", "ordering"},
                    [&](const std::string& k, const YAML::Node& v, int l) -> Status {
                      const std::string name = Last(k);
                      if (name == "name") {
@@ -473,6 +473,11 @@ Status ParseDestination(ConfigParser& parser, const YAML::Node& node, int line,
                        out->kind = DestinationKind::kChannel;
                        out->channel.channel = *s;
                        return Status::Ok();
+                     }
+                     if (name == "fhir-store") {
+                       out->kind = DestinationKind::kFhirStore;
+                       if (v.IsNull() || (v.IsMap() && v.size() == 0)) return Status::Ok();
+                       return p.Error(v, l, k, "takes no settings: write fhir-store: {}");
                      }
                      return ParseFhirConvert(p, v, l, k, out);
                    }));

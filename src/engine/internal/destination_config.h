@@ -13,7 +13,7 @@
 namespace junction::engine::internal {
 
 // One entry of `destinations:` at `key` (e.g. "channels[0].destinations[1]"):
-// name, exactly one of mllp/http/file/channel/fhir-convert, filter,
+// name, exactly one of mllp/http/file/channel/fhir-convert/fhir-store, filter,
 // transform (via rules_config.h), retry, ordering. Channel names given to
 // `channel:` destinations are checked later by the caller (all channels must
 // be known).
