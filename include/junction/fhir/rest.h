@@ -47,12 +47,14 @@
 namespace junction::fhir {
 
 inline constexpr std::size_t kMaxJsonDepth = 100;
+// Entries of one transaction or batch Bundle; more is a 413.
+inline constexpr std::size_t kMaxBundleEntries = 10'000;
 
 enum class Interaction { kCreate, kRead, kUpdate, kDelete, kSearch };
 
 struct Caller {
-  std::string who;        // token subject / client id, for the audit trail
-  std::string client_id;  // for the audit trail
+  std::string who;                     // token subject / client id, for the audit trail
+  std::string client_id;               // for the audit trail
   std::optional<std::string> patient;  // patient context: compartment restriction
   bool admin = false;                  // may read AuditEvent
   std::string peer;                    // "127.0.0.1:5000", for the audit trail
@@ -77,7 +79,7 @@ struct RestResponse {
   int status = 200;
   std::string content_type = "application/fhir+json; charset=utf-8";
   std::vector<std::pair<std::string, std::string>> headers;  // ETag, Location, Last-Modified
-  std::string body;  // "" for 204
+  std::string body;                                          // "" for 204
 };
 
 struct RestOptions {
@@ -104,6 +106,7 @@ class RestApi {
 Result<WriteBatch> BundleToWriteBatch(const boost::json::object& bundle);
 
 // An OperationOutcome body: {"resourceType":"OperationOutcome","issue":[...]}.
-std::string OperationOutcomeJson(std::string_view severity, std::string_view code, std::string_view diagnostics);
+std::string OperationOutcomeJson(std::string_view severity, std::string_view code,
+                                 std::string_view diagnostics);
 
 }  // namespace junction::fhir
