@@ -300,6 +300,10 @@ void SqliteStore::ExecuteBatch(std::vector<Op>& batch, bool draining) {
     std::uint64_t seen = max_batch_.load(std::memory_order_relaxed);
     while (size > seen && !max_batch_.compare_exchange_weak(seen, size)) {
     }
+    std::size_t bucket = 0;
+    while (bucket < std::size(kBatchSizeBounds) && size > kBatchSizeBounds[bucket]) ++bucket;
+    batch_buckets_[bucket].fetch_add(1, std::memory_order_relaxed);
+    batch_ops_.fetch_add(size, std::memory_order_relaxed);
   }
 
   // Only now, after the commit, does anyone hear about their operation.
@@ -516,6 +520,11 @@ Result<std::vector<MessageRecord>> SqliteStore::List(const MessageQuery& query) 
   if (!query.patient_id.empty()) add_text("patient_id", query.patient_id);
   if (!query.control_id.empty()) add_text("control_id", query.control_id);
   if (query.state) add_text("status", std::string(MessageStateName(*query.state)));
+  if (!query.text.empty()) {
+    where += where.empty() ? " WHERE " : " AND ";
+    where += "instr(raw, ?) > 0";
+    text_args.push_back(query.text);
+  }
   // Integer conditions follow the text ones, so their placeholders come later.
   std::vector<std::int64_t> int_args;
   auto add_int = [&](const char* condition, std::int64_t value) {
@@ -565,6 +574,8 @@ StoreStats SqliteStore::Stats() const {
   s.max_batch = max_batch_.load(std::memory_order_relaxed);
   s.rejected_full = rejected_full_.load(std::memory_order_relaxed);
   s.pruned = pruned_.load(std::memory_order_relaxed);
+  for (const auto& b : batch_buckets_) s.batch_size_buckets.push_back(b.load(std::memory_order_relaxed));
+  s.batch_ops = batch_ops_.load(std::memory_order_relaxed);
   return s;
 }
 

@@ -17,6 +17,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <iterator>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -122,6 +123,9 @@ struct MessageQuery {
   std::int64_t since_us = 0;  // received_at >= since_us
   std::int64_t until_us = 0;  // received_at <  until_us
   MessageId before_id = 0;    // paging: only ids < before_id
+  // Text that must occur in the raw message (byte match, case-sensitive).
+  // Not indexed: it scans what the other conditions leave.
+  std::string text;
   std::size_t limit = 100;    // capped at kMaxQueryLimit
   bool include_raw = false;
 };
@@ -272,6 +276,14 @@ struct StoreStats {
   std::uint64_t max_batch = 0;       // largest batch committed at once
   std::uint64_t rejected_full = 0;   // appends refused because the queue was full
   std::uint64_t pruned = 0;          // messages deleted by Prune
+  // Operations per committed batch, as a histogram: batch_size_buckets[i]
+  // counts batches of at most kBatchSizeBounds[i] operations (the last
+  // bucket: any size); batch_ops = operations in committed batches.
+  std::vector<std::uint64_t> batch_size_buckets;
+  std::uint64_t batch_ops = 0;
 };
+
+inline constexpr std::uint64_t kBatchSizeBounds[] = {1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024};
+inline constexpr std::size_t kBatchSizeBucketCount = std::size(kBatchSizeBounds) + 1;
 
 }  // namespace junction::store

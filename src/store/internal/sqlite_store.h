@@ -5,6 +5,7 @@
 // connections, so they see committed data and never wait for the writer.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <condition_variable>
 #include <cstddef>
@@ -169,7 +170,8 @@ class SqliteStore final : public Store {
   bool readers_closed_ = false;
 
   std::atomic<std::uint64_t> appended_{0}, duplicates_{0}, status_updates_{0}, failed_ops_{0},
-      commits_{0}, max_batch_{0}, rejected_full_{0}, pruned_{0};
+      commits_{0}, max_batch_{0}, rejected_full_{0}, pruned_{0}, batch_ops_{0};
+  std::array<std::atomic<std::uint64_t>, kBatchSizeBucketCount> batch_buckets_{};
 };
 
 }  // namespace junction::store::internal

@@ -386,6 +386,26 @@ TEST_F(StoreQueryTest, FiltersCombine) {
   MessageQuery none;
   none.patient_id = "nobody";
   EXPECT_TRUE(ControlIds(none).empty());
+
+  // Text in the raw message, alone and with another condition.
+  MessageQuery text;
+  text.text = "|C3|";
+  EXPECT_EQ(ControlIds(text), (Ids{"C3"}));
+  text.text = "MSH|";
+  text.type = "ADT^A01";
+  text.limit = 2;
+  EXPECT_EQ(ControlIds(text), (Ids{"C5", "C4"}));
+  text.text = "no such text";
+  EXPECT_TRUE(ControlIds(text).empty());
+}
+
+TEST_F(StoreQueryTest, BatchSizeHistogramCountsEveryCommit) {
+  StoreStats stats = store_->Stats();
+  ASSERT_EQ(stats.batch_size_buckets.size(), kBatchSizeBucketCount);
+  std::uint64_t batches = 0;
+  for (std::uint64_t b : stats.batch_size_buckets) batches += b;
+  EXPECT_EQ(batches, stats.commits);
+  EXPECT_GE(stats.batch_ops, stats.appended);
 }
 
 TEST_F(StoreQueryTest, StatusFilterAndUpdates) {
