@@ -245,6 +245,7 @@ class Serve:
             f.write(config_text.replace("@STORE@", self.store_path))
         self.proc = None
         self.ports = {}
+        self.http_port = None  # from "junction: listening http HOST:PORT", when there is one
         self.stdout_lines = []
         self._stdout_lock = threading.Lock()
         self._ready = threading.Event()
@@ -258,6 +259,7 @@ class Serve:
         timeout = timeout if timeout is not None else scaled(90)
         self.starts += 1
         self.ports = {}
+        self.http_port = None
         self._ready.clear()
         stderr_path = os.path.join(self.workdir, "serve-%d.stderr" % self.starts)
         self._stderr_file = open(stderr_path, "wb")
@@ -283,6 +285,7 @@ class Serve:
 
     def _read_stdout(self, proc):
         pattern = re.compile(r"^junction: listening mllp (\S+) (\S+):(\d+)\s*$")
+        http_pattern = re.compile(r"^junction: listening http (\S+):(\d+)\s*$")
         for raw in proc.stdout:
             line = raw.decode("utf-8", "replace").rstrip("\n")
             with self._stdout_lock:
@@ -290,6 +293,8 @@ class Serve:
             m = pattern.match(line)
             if m:
                 self.ports[m.group(1)] = int(m.group(3))
+            elif http_pattern.match(line):
+                self.http_port = int(http_pattern.match(line).group(2))
             elif line.strip() == "junction: ready":
                 self._ready.set()
 
