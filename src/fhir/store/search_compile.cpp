@@ -221,46 +221,64 @@ class Compiler {
  public:
   explicit Compiler(CompileContext& ctx) : ctx_(ctx) {}
 
-  Result<bool> Param(std::string_view type, std::string_view alias, std::string_view full,
-                     std::string_view value, int depth, Sql* out) {
+  // nullopt: `type` has no such parameter.
+  Result<std::optional<Condition>> Param(std::string_view type, std::string_view alias,
+                                         std::string_view full, std::string_view value, int depth) {
     if (depth > kMaxChainDepth) return BadValue(full, "chains and _has nest at most 3 levels");
-    if (full.substr(0, 5) == "_has:") return Has(type, alias, full, value, depth, out);
+    if (full.substr(0, 5) == "_has:") return Has(type, alias, full, value, depth);
     ParamName pn = SplitName(full);
-    if (type.empty() && !IsCommonParam(pn.name)) return false;
-    if (!pn.chain.empty()) return Chain(type, alias, full, pn, value, depth, out);
-    if (pn.name == "_id") return Id(alias, full, pn.modifier, value, out);
-    if (pn.name == "_lastUpdated") return LastUpdated(alias, full, pn.modifier, value, out);
+    if (type.empty() && !IsCommonParam(pn.name)) return std::optional<Condition>();
+    if (!pn.chain.empty()) return Chain(type, full, pn, value, depth);
+    if (pn.name == "_id") return Id(alias, full, pn.modifier, value);
+    if (pn.name == "_lastUpdated") return LastUpdated(alias, full, pn.modifier, value);
     const SearchParamDef* def = FindSearchParam(type, pn.name);
-    if (def == nullptr) return false;
+    if (def == nullptr) return std::optional<Condition>();
+    Condition cond;
+    cond.table = TableOf(def->kind);
     if (pn.modifier == "missing") {
       auto missing = ParseMissing(full, value);
       if (!missing.ok()) return missing.status();
-      out->Text(*missing ? "NOT EXISTS" : "EXISTS");
-      out->Text(std::string(" (SELECT 1 FROM ") + TableOf(def->kind) +
-                " WHERE rid = " + std::string(alias) + ".rid AND param = ");
-      out->Add(def->key).Text(")");
-      return true;
+      cond.negate = *missing;
+      cond.sql.Text("param = ").Add(def->key);
+      return std::optional<Condition>(std::move(cond));
+    }
+    if (def->kind == ParamKind::kReference && pn.modifier == "identifier") {
+      // The target's identifier: the chain reference.identifier over the
+      // target types that have one.
+      ParamName chain{.name = pn.name, .modifier = {}, .chain = "identifier"};
+      return Chain(type, full, chain, value, depth);
     }
     auto terms = Terms(full, value);
     if (!terms.ok()) return terms.status();
-    if (def->kind == ParamKind::kReference && pn.modifier == "identifier") {
-      JUNCTION_RETURN_IF_ERROR(ReferenceIdentifier(*def, alias, full, *terms, out));
-      return true;
-    }
-    bool negate = false;
-    Sql where;
+    Sql any;
     for (std::size_t i = 0; i < terms->size(); ++i) {
-      if (i > 0) where.Text(" OR ");
-      JUNCTION_RETURN_IF_ERROR(Term(*def, full, pn.modifier, (*terms)[i], &negate, &where));
+      if (i > 0) any.Text(" OR ");
+      JUNCTION_RETURN_IF_ERROR(Term(*def, full, pn.modifier, (*terms)[i], &cond.negate, &any));
     }
-    out->Text(std::string(alias) + (negate ? ".rid NOT IN" : ".rid IN"));
-    out->Text(std::string(" (SELECT rid FROM ") + TableOf(def->kind) + " WHERE param = ")
-        .Add(def->key);
-    out->Text(" AND (").Append(where).Text("))");
-    return true;
+    cond.sql.Text("param = ").Add(def->key).Text(" AND (").Append(any).Text(")");
+    cond.rank = cond.negate ? kNeverDrives : RankOf(def->kind, pn.modifier);
+    return std::optional<Condition>(std::move(cond));
   }
 
  private:
+  static int RankOf(ParamKind kind, std::string_view modifier) {
+    if (modifier == "text" || modifier == "contains" || modifier == "above") return kRankScan;
+    switch (kind) {
+      case ParamKind::kReference:
+        return kRankReference;
+      case ParamKind::kToken:
+        return kRankToken;
+      case ParamKind::kString:
+      case ParamKind::kUri:
+        return kRankString;
+      case ParamKind::kDate:
+      case ParamKind::kQuantity:
+      case ParamKind::kNumber:
+        return kRankRange;
+    }
+    return kRankScan;
+  }
+
   Result<std::vector<std::string>> Terms(std::string_view full, std::string_view value) {
     auto terms = SplitEscaped(value, ',');
     if (terms.size() > kMaxOrTerms) return BadValue(full, "more than 100 values");
@@ -396,79 +414,50 @@ class Compiler {
     return Status::Ok();
   }
 
-  // reference:identifier=system|value: the reference's target (a current,
-  // visible resource) has that identifier.
-  Status ReferenceIdentifier(const SearchParamDef& def, std::string_view alias,
-                             std::string_view full, const std::vector<std::string>& terms,
-                             Sql* out) {
-    std::vector<std::string> keys;
-    std::vector<std::string> targets =
-        def.targets.empty() ? TypesWithParam("identifier") : def.targets;
-    for (const auto& target : targets) {
-      const SearchParamDef* id_def = FindSearchParam(target, "identifier");
-      if (id_def != nullptr && id_def->kind == ParamKind::kToken) keys.push_back(id_def->key);
-    }
-    if (keys.empty()) return BadValue(full, "the target types have no identifier");
-    std::string ir = ctx_.Alias("ir"), t = ctx_.Alias("t");
-    out->Text(std::string(alias) + ".rid IN (SELECT " + ir + ".rid FROM resources " + t +
-              " JOIN idx_reference " + ir + " ON " + ir + ".target_type = " + t + ".type AND " +
-              ir + ".target_id = " + t + ".id AND " + ir + ".param = ");
-    out->Add(def.key).Text(" WHERE " + t + ".deleted = 0");
-    AppendAccess(t, *ctx_.access, out);
-    out->Text(" AND " + t + ".rid IN (SELECT rid FROM idx_token WHERE param IN (");
-    for (std::size_t i = 0; i < keys.size(); ++i) {
-      if (i > 0) out->Text(", ");
-      out->Add(keys[i]);
-    }
-    out->Text(") AND (");
-    for (std::size_t i = 0; i < terms.size(); ++i) {
-      if (i > 0) out->Text(" OR ");
-      JUNCTION_RETURN_IF_ERROR(TokenTerm(full, terms[i], out));
-    }
-    out->Text(")))");
-    return Status::Ok();
-  }
-
-  Result<bool> Id(std::string_view alias, std::string_view full, std::string_view modifier,
-                  std::string_view value, Sql* out) {
+  Result<std::optional<Condition>> Id(std::string_view alias, std::string_view full,
+                                      std::string_view modifier, std::string_view value) {
     if (!modifier.empty() && modifier != "not")
       return BadValue(full, "modifier ':" + std::string(modifier) + "' is not supported");
     auto terms = Terms(full, value);
     if (!terms.ok()) return terms.status();
-    out->Text(std::string(alias) + (modifier == "not" ? ".id NOT IN (" : ".id IN ("));
+    Condition cond;
+    cond.rank = modifier == "not" ? kNeverDrives : kRankId;
+    cond.sql.Text(std::string(alias) + (modifier == "not" ? ".id NOT IN (" : ".id IN ("));
     for (std::size_t i = 0; i < terms->size(); ++i) {
-      if (i > 0) out->Text(", ");
-      out->Add(Unescape((*terms)[i]));
+      if (i > 0) cond.sql.Text(", ");
+      cond.sql.Add(Unescape((*terms)[i]));
     }
-    out->Text(")");
-    return true;
+    cond.sql.Text(")");
+    return std::optional<Condition>(std::move(cond));
   }
 
-  Result<bool> LastUpdated(std::string_view alias, std::string_view full, std::string_view modifier,
-                           std::string_view value, Sql* out) {
+  Result<std::optional<Condition>> LastUpdated(std::string_view alias, std::string_view full,
+                                               std::string_view modifier, std::string_view value) {
     if (!modifier.empty())
       return BadValue(full, "modifier ':" + std::string(modifier) + "' is not supported");
     auto terms = Terms(full, value);
     if (!terms.ok()) return terms.status();
     std::string col = std::string(alias) + ".last_updated_us";
-    out->Text("(");
+    Condition cond;
+    cond.sql.Text("(");
     for (std::size_t i = 0; i < terms->size(); ++i) {
-      if (i > 0) out->Text(" OR ");
+      if (i > 0) cond.sql.Text(" OR ");
       auto [prefix, rest] = SplitPrefix((*terms)[i]);
       auto range = ParseDateRange(rest);
       if (!range) return BadValue(full, "not a FHIR date or dateTime");
-      DatePredicate(prefix, *range, col, col, out);
+      DatePredicate(prefix, *range, col, col, &cond.sql);
     }
-    out->Text(")");
-    return true;
+    cond.sql.Text(")");
+    return std::optional<Condition>(std::move(cond));
   }
 
   // subject:Patient.name=x, patient.identifier=s|v, subject.name=x (every
-  // allowed target type that has the parameter).
-  Result<bool> Chain(std::string_view type, std::string_view alias, std::string_view full,
-                     const ParamName& pn, std::string_view value, int depth, Sql* out) {
+  // allowed target type that has the parameter): idx_reference rows whose
+  // target is a current, visible resource matching the rest of the chain.
+  Result<std::optional<Condition>> Chain(std::string_view type, std::string_view full,
+                                         const ParamName& pn, std::string_view value, int depth) {
     const SearchParamDef* def = FindSearchParam(type, pn.name);
-    if (def == nullptr) return false;
+    if (def == nullptr) return std::optional<Condition>();
     if (def->kind != ParamKind::kReference)
       return BadValue(full, "only reference parameters can be chained");
     std::vector<std::string> candidates;
@@ -486,47 +475,49 @@ class Compiler {
       std::string_view next = pn.chain.substr(0, pn.chain.find_first_of(":."));
       candidates = IsCommonParam(next) || next == "_has" ? IndexedTypes() : TypesWithParam(next);
     }
-    std::string ir = ctx_.Alias("ir");
+    Condition cond;
+    cond.table = "idx_reference";
+    cond.table_alias = ctx_.Alias("ir");
+    const std::string& ir = cond.table_alias;
     Sql alternatives;
     int known = 0;
     for (const auto& target : candidates) {
       std::string t = ctx_.Alias("t");
-      Sql cond;
-      auto compiled = Param(target, t, pn.chain, value, depth + 1, &cond);
-      if (!compiled.ok()) return compiled.status();
-      if (!*compiled) continue;
+      auto inner = Param(target, t, pn.chain, value, depth + 1);
+      if (!inner.ok()) return inner.status();
+      if (!inner->has_value()) continue;
       if (known++ > 0) alternatives.Text(" OR ");
       alternatives.Text("(" + ir + ".target_type = ").Add(target);
       alternatives.Text(" AND " + ir + ".target_id IN (SELECT " + t + ".id FROM resources " + t +
-                        " WHERE " + t + ".type = ");
-      alternatives.Add(target).Text(" AND " + t + ".deleted = 0");
-      AppendAccess(t, *ctx_.access, &alternatives);
-      alternatives.Text(" AND ").Append(cond).Text("))");
+                        " WHERE ");
+      std::vector<Condition> conds;
+      conds.push_back(std::move(**inner));
+      AppendWhere(t, {target}, conds, *ctx_.access, &alternatives);
+      alternatives.Text("))");
     }
-    if (known == 0) return false;
-    out->Text(std::string(alias) + ".rid IN (SELECT " + ir + ".rid FROM idx_reference " + ir +
-              " WHERE " + ir + ".param = ");
-    out->Add(def->key).Text(" AND (").Append(alternatives).Text("))");
-    return true;
+    if (known == 0) return std::optional<Condition>();
+    cond.sql.Text(ir + ".param = ").Add(def->key).Text(" AND (").Append(alternatives).Text(")");
+    cond.rank = kRankReference;
+    return std::optional<Condition>(std::move(cond));
   }
 
   // _has:Observation:patient:code=x: some current, visible Observation whose
   // `patient` references this resource matches code=x.
-  Result<bool> Has(std::string_view type, std::string_view alias, std::string_view full,
-                   std::string_view value, int depth, Sql* out) {
+  Result<std::optional<Condition>> Has(std::string_view type, std::string_view alias,
+                                       std::string_view full, std::string_view value, int depth) {
     std::string_view rest = full.substr(5);
     std::size_t c1 = rest.find(':');
     std::size_t c2 = c1 == std::string_view::npos ? c1 : rest.find(':', c1 + 1);
     if (c2 == std::string_view::npos || c1 == 0 || c2 == c1 + 1 || c2 + 1 == rest.size()) {
       return BadValue(full, "_has takes _has:Type:reference:parameter");
     }
-    if (type.empty()) return false;
+    if (type.empty()) return std::optional<Condition>();
     std::string_view source = rest.substr(0, c1), ref_name = rest.substr(c1 + 1, c2 - c1 - 1);
-    std::string_view inner = rest.substr(c2 + 1);
+    std::string_view inner_name = rest.substr(c2 + 1);
     if (!IsValidTypeName(source))
       return BadValue(full, "not a resource type: " + std::string(source));
     const SearchParamDef* def = FindSearchParam(source, ref_name);
-    if (def == nullptr) return false;
+    if (def == nullptr) return std::optional<Condition>();
     if (def->kind != ParamKind::kReference)
       return BadValue(full, std::string(ref_name) + " is not a reference");
     if (!def->targets.empty() &&
@@ -534,19 +525,21 @@ class Compiler {
       return BadValue(full, std::string(ref_name) + " never references " + std::string(type));
     }
     std::string ir = ctx_.Alias("ir"), s = ctx_.Alias("s");
-    Sql cond;
-    auto compiled = Param(source, s, inner, value, depth + 1, &cond);
-    if (!compiled.ok()) return compiled.status();
-    if (!*compiled) return false;
-    out->Text(std::string(alias) + ".id IN (SELECT " + ir + ".target_id FROM idx_reference " + ir +
-              " WHERE " + ir + ".param = ");
-    out->Add(def->key).Text(" AND " + ir + ".target_type = ").Add(std::string(type));
-    out->Text(" AND " + ir + ".rid IN (SELECT " + s + ".rid FROM resources " + s + " WHERE " + s +
-              ".type = ");
-    out->Add(std::string(source)).Text(" AND " + s + ".deleted = 0");
-    AppendAccess(s, *ctx_.access, out);
-    out->Text(" AND ").Append(cond).Text("))");
-    return true;
+    auto inner = Param(source, s, inner_name, value, depth + 1);
+    if (!inner.ok()) return inner.status();
+    if (!inner->has_value()) return std::optional<Condition>();
+    Condition cond;
+    // Driven by the sources' rids (the unary plus keeps SQLite off the
+    // (param, ...) and (target_type, ...) indexes, which hold every row).
+    cond.sql.Text(std::string(alias) + ".id IN (SELECT " + ir + ".target_id FROM idx_reference " +
+                  ir + " WHERE +" + ir + ".param = ");
+    cond.sql.Add(def->key).Text(" AND +" + ir + ".target_type = ").Add(std::string(type));
+    cond.sql.Text(" AND " + ir + ".rid IN (SELECT " + s + ".rid FROM resources " + s + " WHERE ");
+    std::vector<Condition> conds;
+    conds.push_back(std::move(**inner));
+    AppendWhere(s, {std::string(source)}, conds, *ctx_.access, &cond.sql);
+    cond.sql.Text("))");
+    return std::optional<Condition>(std::move(cond));
   }
 
   CompileContext& ctx_;
@@ -554,9 +547,88 @@ class Compiler {
 
 }  // namespace
 
-Result<bool> CompileParam(CompileContext& ctx, std::string_view type, std::string_view alias,
-                          std::string_view name, std::string_view value, Sql* out) {
-  return Compiler(ctx).Param(type, alias, name, value, 0, out);
+void AppendCondition(const Condition& cond, std::string_view alias, bool driver, Sql* out) {
+  std::string a(alias);
+  if (cond.table.empty()) {
+    out->Append(cond.sql);
+    return;
+  }
+  std::string t = cond.table_alias.empty() ? cond.table : cond.table_alias;
+  std::string from = cond.table + (cond.table_alias.empty() ? "" : " " + cond.table_alias);
+  if (driver && !cond.negate) {
+    out->Text(a + ".rid IN (SELECT " + t + ".rid FROM " + from + " WHERE ").Append(cond.sql);
+  } else {
+    // A probe per candidate row through the rid index (without INDEXED BY,
+    // SQLite, lacking statistics, may walk the (param, value) index instead).
+    out->Text(std::string(cond.negate ? "NOT " : "") + "EXISTS (SELECT 1 FROM " + from +
+              " INDEXED BY " + cond.table + "_rid WHERE " + t + ".rid = " + a + ".rid AND ");
+    out->Append(cond.sql);
+  }
+  out->Text(")");
+}
+
+void AppendWhere(std::string_view alias, const std::vector<std::string>& types,
+                 const std::vector<Condition>& conds, const Access& access, Sql* out) {
+  std::string a(alias);
+  // The driver: the best ranked index lookup, unless an _id list is there
+  // (the (type, id) index) or the patient's compartment is a better start
+  // (bounded by one patient's record; only references are more selective).
+  int best = -1;
+  bool by_id = false;
+  for (std::size_t i = 0; i < conds.size(); ++i) {
+    const Condition& c = conds[i];
+    if (c.table.empty() && c.rank == kRankId) by_id = true;
+    if (!c.table.empty() && !c.negate && c.rank < kNeverDrives &&
+        (best < 0 || c.rank < conds[static_cast<std::size_t>(best)].rank)) {
+      best = static_cast<int>(i);
+    }
+  }
+  if (by_id) best = -1;
+  bool by_access = access.patient.has_value() && !by_id &&
+                   (best < 0 || conds[static_cast<std::size_t>(best)].rank > kRankReference);
+  if (by_access) best = -1;
+  bool by_rid = best >= 0 || by_access;
+  out->Text(a + ".deleted = 0");
+  if (types.size() == 1) {
+    out->Text(" AND " + TypeEquals(a, by_rid)).Add(types[0]);
+  } else if (!types.empty()) {
+    out->Text(std::string(" AND ") + (by_rid ? "+" : "") + a + ".type IN (");
+    for (std::size_t i = 0; i < types.size(); ++i) {
+      if (i > 0) out->Text(", ");
+      out->Add(types[i]);
+    }
+    out->Text(")");
+  }
+  if (access.patient) {
+    if (by_access) {
+      out->Text(" AND " + a + ".rid IN (SELECT rid FROM compartments WHERE patient = ")
+          .Add(*access.patient)
+          .Text(")");
+    } else {
+      out->Text(" AND EXISTS (SELECT 1 FROM compartments WHERE patient = ")
+          .Add(*access.patient)
+          .Text(" AND rid = " + a + ".rid)");
+    }
+  }
+  if (best >= 0) {
+    out->Text(" AND ");
+    AppendCondition(conds[static_cast<std::size_t>(best)], alias, true, out);
+  }
+  for (std::size_t i = 0; i < conds.size(); ++i) {
+    if (static_cast<int>(i) == best) continue;
+    out->Text(" AND ");
+    AppendCondition(conds[i], alias, false, out);
+  }
+}
+
+std::string TypeEquals(std::string_view alias, bool rid_driven) {
+  return (rid_driven ? "+" : "") + std::string(alias) + ".type = ";
+}
+
+Result<std::optional<Condition>> CompileParam(CompileContext& ctx, std::string_view type,
+                                              std::string_view alias, std::string_view name,
+                                              std::string_view value) {
+  return Compiler(ctx).Param(type, alias, name, value, 0);
 }
 
 bool AppendSortExpression(std::string_view type, std::string_view alias, std::string_view name,
@@ -597,8 +669,8 @@ bool AppendSortExpression(std::string_view type, std::string_view alias, std::st
   std::string agg = std::string(descending ? "MAX(" : "MIN(") + column + ")";
   // Resources without a value sort last in both directions.
   for (int pass = 0; pass < 2; ++pass) {
-    out->Text("(SELECT " + agg + " FROM " + TableOf(def->kind) + " WHERE rid = " + a +
-              ".rid AND param = ");
+    out->Text("(SELECT " + agg + " FROM " + TableOf(def->kind) + " INDEXED BY " +
+              TableOf(def->kind) + "_rid WHERE rid = " + a + ".rid AND param = ");
     out->Add(def->key).Text(")");
     out->Text(pass == 0 ? " IS NULL, " : dir);
   }

@@ -28,11 +28,13 @@ Sql IncludeSql(const IncludeSpec& spec, const Access& access,
     }
     out->Text(")");
   };
+  // "+ir.param": SQLite must start from the given rids (the rid or the
+  // (target_type, target_id) index), never walk the parameter's every row.
   auto add_key = [&](Sql* out) {
     if (!spec.key.empty()) {
-      out->Text(" AND ir.param = ").Add(spec.key);
+      out->Text(" AND +ir.param = ").Add(spec.key);
     } else {  // "Type:*": every reference parameter of Type ('/' sorts right after '.')
-      out->Text(" AND ir.param > ")
+      out->Text(" AND +ir.param > ")
           .Add(spec.source_type + ".")
           .Text(" AND ir.param < ")
           .Add(spec.source_type + "/");

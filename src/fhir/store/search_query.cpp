@@ -135,10 +135,7 @@ Result<SearchPage> RunSearch(sqlite3* db, const SearchRequest& request, const Ac
   SearchPage page;
   ResultParams rp;
   CompileContext ctx{.access = &access};
-  Sql where;
-  where.Text("r.deleted = 0");
-  if (!request.type.empty()) where.Text(" AND r.type = ").Add(request.type);
-  AppendAccess("r", access, &where);
+  std::vector<Condition> conds;
   Params canonical;
   for (const auto& [name, value] : request.params) {
     bool keep = true;
@@ -149,25 +146,19 @@ Result<SearchPage> RunSearch(sqlite3* db, const SearchRequest& request, const Ac
       continue;
     }
     if (value.empty()) continue;  // R4: parameters without a value are ignored
-    Sql cond;
-    auto known = CompileParam(ctx, request.type, "r", name, value, &cond);
-    if (!known.ok()) return known.status();
-    if (!*known) {
+    auto cond = CompileParam(ctx, request.type, "r", name, value);
+    if (!cond.ok()) return cond.status();
+    if (!cond->has_value()) {
       if (request.strict) return BadParam(name, "unknown search parameter");
       page.ignored_params.push_back(name);
       continue;
     }
-    where.Text(" AND ").Append(cond);
+    conds.push_back(std::move(**cond));
     canonical.emplace_back(name, value);
   }
-  if (!rp.types.empty()) {
-    where.Text(" AND r.type IN (");
-    for (std::size_t i = 0; i < rp.types.size(); ++i) {
-      if (i > 0) where.Text(", ");
-      where.Add(rp.types[i]);
-    }
-    where.Text(")");
-  }
+  Sql where;
+  AppendWhere("r", request.type.empty() ? rp.types : std::vector<std::string>{request.type}, conds,
+              access, &where);
   Sql order;
   for (const auto& [key, desc] : rp.sort) {
     Sql expr;
@@ -276,26 +267,22 @@ Result<std::vector<std::int64_t>> MatchRids(sqlite3* db, std::string_view type,
   Params params = ParseQueryString(query);
   JUNCTION_RETURN_IF_ERROR(CheckBounds(params));
   CompileContext ctx{.access = &access};
-  Sql where;
-  where.Text("SELECT r.rid FROM resources r WHERE r.type = ")
-      .Add(std::string(type))
-      .Text(" AND r.deleted = 0");
-  AppendAccess("r", access, &where);
-  std::size_t conditions = 0;
+  std::vector<Condition> conds;
   for (const auto& [name, value] : params) {
     if (value.empty()) continue;
-    Sql cond;
-    auto known = CompileParam(ctx, type, "r", name, value, &cond);
-    if (!known.ok()) return known.status();
-    if (!*known) return BadParam(name, "unknown search parameter in a condition");
-    where.Text(" AND ").Append(cond);
-    ++conditions;
+    auto cond = CompileParam(ctx, type, "r", name, value);
+    if (!cond.ok()) return cond.status();
+    if (!cond->has_value()) return BadParam(name, "unknown search parameter in a condition");
+    conds.push_back(std::move(**cond));
   }
   // A condition that names nothing would match every resource of the type.
-  if (conditions == 0)
+  if (conds.empty())
     return Status::Invalid("a conditional operation needs at least one search parameter");
-  where.Text(" ORDER BY r.rid LIMIT ")
-      .Add(static_cast<std::int64_t>(std::min<std::size_t>(limit, INT64_MAX)));
+  Sql where;
+  where.Text("SELECT r.rid FROM resources r WHERE ");
+  AppendWhere("r", {std::string(type)}, conds, access, &where);
+  where.Text(" ORDER BY r.rid LIMIT ");
+  where.Add(static_cast<std::int64_t>(std::min<std::size_t>(limit, INT64_MAX)));
   return LoadInts(db, where.text, where.values);
 }
 
