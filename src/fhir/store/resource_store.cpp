@@ -319,6 +319,13 @@ void ResourceStoreImpl::RunGroup(std::vector<Job>& jobs) {
 // ---------------------------------------------------------------- closing
 
 Status ResourceStoreImpl::Close() {
+  {
+    std::lock_guard lock(mu_);
+    // The writer cannot wait for itself to finish.
+    if (std::this_thread::get_id() == writer_id_) {
+      return Status::Invalid("FHIR store: Close called from a store callback");
+    }
+  }
   std::lock_guard close_lock(close_mu_);
   if (closed_) return close_status_;
   closed_ = true;
