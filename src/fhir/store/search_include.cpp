@@ -33,7 +33,8 @@ Sql IncludeSql(const IncludeSpec& spec, const Access& access,
   auto add_key = [&](Sql* out) {
     if (!spec.key.empty()) {
       out->Text(" AND +ir.param = ").Add(spec.key);
-    } else {  // "Type:*": every reference parameter of Type ('/' sorts right after '.')
+    } else if (!spec.source_type.empty()) {  // "Type:*": every reference parameter of Type
+      // ('/' sorts right after '.')
       out->Text(" AND +ir.param > ")
           .Add(spec.source_type + ".")
           .Text(" AND ir.param < ")
@@ -77,6 +78,7 @@ Result<IncludeSpec> ParseInclude(std::string_view name, std::string_view value) 
     if (modifier != "iterate" && modifier != "recurse") return BadInclude(name, "unknown modifier");
     spec.iterate = true;
   }
+  if (value == "*") return spec;  // every reference of every included resource
   std::vector<std::string_view> parts;
   std::size_t start = 0;
   for (;;) {

@@ -31,13 +31,13 @@ inline constexpr std::size_t kMaxIncluded = 1000;
 struct IncludeSpec {
   bool reverse = false;     // _revinclude
   bool iterate = false;     // :iterate (or the R3 :recurse)
-  std::string source_type;  // the type holding the reference
+  std::string source_type;  // the type holding the reference; "" = any ("_include=*")
   std::string key;          // "Observation.subject"; "" = every reference of source_type ("*")
   std::string target_type;  // "" = any
 };
 
 // Parses `name` (_include, _include:iterate, _revinclude, ...) and `value`
-// ("Type:param", "Type:param:Target", "Type:*"). kNotFound when the source
+// ("Type:param", "Type:param:Target", "Type:*", "*"). kNotFound when the source
 // type has no such reference parameter (the caller decides between lenient
 // and strict), kInvalidArgument when the value is malformed.
 Result<IncludeSpec> ParseInclude(std::string_view name, std::string_view value);

@@ -17,6 +17,7 @@
 #include "fhir/store/schema.h"
 #include "fhir/store/search_parse.h"
 #include "fhir/store/search_query.h"
+#include "junction/fhir/resource_store.h"
 
 namespace junction::fhir::store_internal {
 namespace {
@@ -368,6 +369,12 @@ TEST_F(SearchTest, IncludeAndRevinclude) {
   page = Search("Observation", {{"_id", "oA1"}, {"_include", "Observation:*"}});
   ASSERT_TRUE(page.ok());
   EXPECT_EQ(Sorted(Names(page->included)), (Ids{"Patient/pA", "Practitioner/pr1"}));
+  page = Search("Observation", {{"_id", "oA1"}, {"_include", "*"}});
+  ASSERT_TRUE(page.ok());
+  EXPECT_EQ(Sorted(Names(page->included)), (Ids{"Patient/pA", "Practitioner/pr1"}));
+  page = Search("Observation", {{"_id", "oA1"}, {"_include", "Patient:*"}});
+  ASSERT_TRUE(page.ok());
+  EXPECT_TRUE(page->included.empty());
 }
 
 TEST_F(SearchTest, IncludeIterateAndNoDuplicates) {
@@ -696,6 +703,110 @@ TEST_F(SearchAccessTest, MatchRidsForConditionalOperations) {
   auto deleted = MatchRids(db_, "Patient", "identifier=urn:mrn|C1", {}, 10);
   ASSERT_TRUE(deleted.ok());
   EXPECT_TRUE(deleted->empty());
+}
+
+// The same search through the store's write path: versions, deletes,
+// transaction references and conditional creates (MatchRids) as written by
+// ResourceStore, searched through ResourceStore::Search / Everything.
+TEST(SearchStoreTest, SearchesWhatTheStoreWrote) {
+  auto opened = ResourceStore::Open({.sqlite_path = ":memory:", .durable = false});
+  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+  ResourceStore& store = **opened;
+  auto obj = [](std::string_view text) { return boost::json::parse(text).as_object(); };
+  WriteBatch batch;
+  batch.entries.push_back(
+      {.method = "POST",
+       .type = "Patient",
+       .full_url = "urn:uuid:11111111-1111-1111-1111-111111111111",
+       .resource =
+           obj(R"({"resourceType":"Patient","identifier":[{"system":"urn:mrn","value":"S1"}],
+                                               "name":[{"family":"Store"}]})")});
+  for (const char* code : {"1234-5", "2345-7"}) {
+    boost::json::object o = obj(R"({"resourceType":"Observation","status":"final",
+        "subject":{"reference":"urn:uuid:11111111-1111-1111-1111-111111111111"}})");
+    o["code"] = {{"coding", boost::json::array{{{"system", "http://loinc.org"}, {"code", code}}}}};
+    batch.entries.push_back({.method = "POST", .type = "Observation", .resource = std::move(o)});
+  }
+  batch.entries.push_back(
+      {.method = "PUT",
+       .type = "Patient",
+       .id = "other",
+       .resource = obj(R"({"resourceType":"Patient","id":"other","name":[{"family":"Other"}]})")});
+  auto written = store.ApplyAndWait(std::move(batch), {});
+  ASSERT_TRUE(written.ok()) << written.status().ToString();
+  ASSERT_TRUE(written->committed) << written->error;
+  ASSERT_EQ(written->entries.size(), 4u);
+  ASSERT_TRUE(written->entries[0].resource.has_value());
+  std::string patient_id = written->entries[0].resource->id;
+  std::string obs_id = written->entries[1].resource->id;
+
+  SearchRequest by_patient{.type = "Observation",
+                           .params = {{"patient", patient_id}, {"code", "1234-5"}}};
+  auto page = store.Search(by_patient, {});
+  ASSERT_TRUE(page.ok()) << page.status().ToString();
+  ASSERT_EQ(page->matches.size(), 1u);
+  EXPECT_EQ(page->matches[0].id, obs_id);
+  EXPECT_EQ(page->matches[0].version, 1);
+
+  // An update re-indexes: the old code no longer matches, the new one once.
+  boost::json::object changed = obj(R"({"resourceType":"Observation","status":"amended",
+      "code":{"coding":[{"system":"http://loinc.org","code":"9999-9"}]}})");
+  changed["id"] = obs_id;
+  changed["subject"] = {{"reference", "Patient/" + patient_id}};
+  WriteBatch update;
+  update.entries.push_back(
+      {.method = "PUT", .type = "Observation", .id = obs_id, .resource = changed});
+  ASSERT_TRUE(store.ApplyAndWait(std::move(update), {}).ok());
+  page = store.Search(by_patient, {});
+  ASSERT_TRUE(page.ok());
+  EXPECT_TRUE(page->matches.empty());
+  page = store.Search(
+      {.type = "Observation", .params = {{"code", "9999-9"}, {"patient.identifier", "urn:mrn|S1"}}},
+      {});
+  ASSERT_TRUE(page.ok());
+  ASSERT_EQ(page->matches.size(), 1u);
+  EXPECT_EQ(page->matches[0].version, 2);
+
+  // Deleted: gone from search, the patient's record and conditional matches.
+  WriteBatch remove;
+  remove.entries.push_back({.method = "DELETE", .type = "Observation", .id = obs_id});
+  ASSERT_TRUE(store.ApplyAndWait(std::move(remove), {}).ok());
+  page = store.Search({.type = "Observation", .params = {{"patient", patient_id}}}, {});
+  ASSERT_TRUE(page.ok());
+  EXPECT_EQ(page->total, 1);
+
+  // Conditional create through MatchRids: the identifier exists, nothing new.
+  WriteBatch conditional;
+  conditional.entries.push_back(
+      {.method = "POST",
+       .type = "Patient",
+       .condition = "identifier=urn:mrn|S1",
+       .resource = obj(R"({"resourceType":"Patient","name":[{"family":"Dup"}]})")});
+  auto cond = store.ApplyAndWait(std::move(conditional), {});
+  ASSERT_TRUE(cond.ok());
+  ASSERT_TRUE(cond->committed) << cond->error;
+  EXPECT_FALSE(cond->entries[0].created);
+  page = store.Search({.type = "Patient", .params = {{"_summary", "count"}}}, {});
+  ASSERT_TRUE(page.ok());
+  EXPECT_EQ(page->total, 2);
+
+  // _lastUpdated is the store's meta.lastUpdated (now).
+  page = store.Search(
+      {.type = "Patient", .params = {{"_lastUpdated", "ge2020-01-01"}, {"name", "store"}}}, {});
+  ASSERT_TRUE(page.ok());
+  EXPECT_EQ(page->matches.size(), 1u);
+
+  // Patient access through the store.
+  Access own{.patient = patient_id};
+  page = store.Search({.type = "Patient"}, own);
+  ASSERT_TRUE(page.ok());
+  ASSERT_EQ(page->matches.size(), 1u);
+  EXPECT_EQ(page->matches[0].id, patient_id);
+  auto everything = store.Everything(patient_id, 0, 10, own);
+  ASSERT_TRUE(everything.ok()) << everything.status().ToString();
+  EXPECT_EQ(everything->total, 2);  // the patient and its remaining observation
+  EXPECT_EQ(store.Everything("other", 0, 10, own).status().code(), StatusCode::kNotFound);
+  EXPECT_TRUE(store.Close().ok());
 }
 
 TEST(SearchParseTest, ValuesAndQueryStrings) {
