@@ -2,6 +2,7 @@
 #include <utility>
 
 #include "fhir/rest/rest_internal.h"
+#include "fhir/store/index_values.h"
 
 namespace junction::fhir {
 
@@ -28,23 +29,13 @@ std::vector<std::string_view> PathSegments(std::string_view path) {
 
 }  // namespace
 
+// The store's syntax rules, so that the REST layer and the store agree; a
+// type name has at least two letters.
 bool IsValidType(std::string_view type) {
-  if (type.size() < 2 || type.size() > 64 || type[0] < 'A' || type[0] > 'Z') return false;
-  for (char c : type) {
-    if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'))) return false;
-  }
-  return true;
+  return type.size() >= 2 && store_internal::IsValidTypeName(type);
 }
 
-bool IsValidId(std::string_view id) {
-  if (id.empty() || id.size() > 64) return false;
-  for (char c : id) {
-    bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-              c == '-' || c == '.';
-    if (!ok) return false;
-  }
-  return true;
-}
+bool IsValidId(std::string_view id) { return store_internal::IsValidId(id); }
 
 std::optional<Route> ParseRoute(std::string_view path, RestResponse* error) {
   auto seg = PathSegments(path);

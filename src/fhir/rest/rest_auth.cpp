@@ -100,4 +100,24 @@ std::optional<RestResponse> AuthorizeSearchParams(const Exchange& ex, std::strin
   return std::nullopt;
 }
 
+// Update-as-create also needs the create scope: always for a conditional
+// update (it may create), else when the resource does not exist now.
+// Conditional operations search, so they need the search scope too.
+std::optional<RestResponse> AuthorizeWrite(const Exchange& ex, const WriteOp& op) {
+  if (auto refused = Authorize(ex, op.type, WriteInteraction(op))) return refused;
+  bool conditional = !op.condition.empty();
+  if (op.method == "PUT") {
+    bool may_create = conditional;
+    if (!may_create) {
+      auto current = ex.store->Read(op.type, op.id, ex.access);
+      may_create = !current.ok() || current->deleted;
+    }
+    if (may_create) {
+      if (auto refused = Authorize(ex, op.type, Interaction::kCreate)) return refused;
+    }
+  }
+  if (conditional) return Authorize(ex, op.type, Interaction::kSearch);
+  return std::nullopt;
+}
+
 }  // namespace junction::fhir::rest_internal

@@ -154,23 +154,6 @@ struct Slot {
   RestResponse response;        // kGet / kDone: the answer
 };
 
-std::optional<RestResponse> AuthorizeWrite(Exchange& ex, const WriteOp& op) {
-  if (auto refused = Authorize(ex, op.type, WriteInteraction(op))) return refused;
-  bool conditional = !op.condition.empty();
-  if (op.method == "PUT") {
-    bool may_create = conditional;
-    if (!may_create) {
-      auto current = ex.store->Read(op.type, op.id, ex.access);
-      may_create = !current.ok() || current->deleted;
-    }
-    if (may_create) {
-      if (auto refused = Authorize(ex, op.type, Interaction::kCreate)) return refused;
-    }
-  }
-  if (conditional) return Authorize(ex, op.type, Interaction::kSearch);
-  return std::nullopt;
-}
-
 RestResponse RunGet(Exchange& ex, std::string_view url) {
   while (!url.empty() && url.front() == '/') url.remove_prefix(1);
   std::size_t q = url.find('?');

@@ -1,5 +1,6 @@
 // history: GET /_history, /Type/_history, /Type/id/_history -> Bundle type history.
 #include "fhir/rest/rest_internal.h"
+#include "fhir/store/search_parse.h"
 
 namespace junction::fhir::rest_internal {
 namespace {
@@ -75,10 +76,10 @@ RestResponse DoHistory(Exchange& ex, const Route& route, const Params& query) {
 
   const std::string& base = ex.request.base_url;
   auto link = [&](std::size_t offset) {
-    std::string url = base + path + "?_count=" + std::to_string(request.count) +
-                      "&_offset=" + std::to_string(offset);
-    if (!request.since.empty()) url += "&_since=" + PercentEncode(request.since);
-    return url;
+    Params params = {{"_count", std::to_string(request.count)},
+                     {"_offset", std::to_string(offset)}};
+    if (!request.since.empty()) params.emplace_back("_since", request.since);
+    return base + path + "?" + store_internal::EncodeQuery(params);
   };
   json::array links{json::object{{"relation", "self"}, {"url", link(request.offset)}}};
   if (page->has_more) {

@@ -1,41 +1,21 @@
 // HTTP-level helpers: query decoding, Prefer, ETag, dates, status lines.
+#include <algorithm>
 #include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
 
 #include "fhir/rest/rest_internal.h"
+#include "fhir/store/index_values.h"
+#include "fhir/store/search_parse.h"
 
 namespace junction::fhir::rest_internal {
 namespace {
-
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
 
 std::string_view Trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
   while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
   return s;
-}
-
-// Days since 1970-01-01 for a civil date (H. Hinnant's algorithm).
-std::int64_t DaysFromCivil(std::int64_t y, unsigned m, unsigned d) {
-  y -= m <= 2;
-  const std::int64_t era = (y >= 0 ? y : y - 399) / 400;
-  const auto yoe = static_cast<unsigned>(y - era * 400);
-  const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + static_cast<std::int64_t>(doe) - 719468;
-}
-
-bool ReadInt(std::string_view s, std::size_t pos, std::size_t len, int* out) {
-  if (pos + len > s.size()) return false;
-  auto r = std::from_chars(s.data() + pos, s.data() + pos + len, *out);
-  return r.ec == std::errc() && r.ptr == s.data() + pos + len;
 }
 
 }  // namespace
@@ -52,40 +32,10 @@ bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
 }
 
 std::string PercentDecode(std::string_view text, bool plus_is_space) {
-  std::string out;
-  out.reserve(text.size());
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    char c = text[i];
-    if (c == '%' && i + 2 < text.size()) {
-      int hi = HexValue(text[i + 1]);
-      int lo = HexValue(text[i + 2]);
-      if (hi >= 0 && lo >= 0) {
-        out.push_back(static_cast<char>(hi * 16 + lo));
-        i += 2;
-        continue;
-      }
-    }
-    out.push_back(plus_is_space && c == '+' ? ' ' : c);
-  }
-  return out;
-}
-
-std::string PercentEncode(std::string_view text) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : text) {
-    bool plain = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-                 c == '-' || c == '.' || c == '_' || c == '~' || c == ':' || c == '|' || c == ',' ||
-                 c == '/' || c == '$';
-    if (plain) {
-      out.push_back(static_cast<char>(c));
-    } else {
-      out.push_back('%');
-      out.push_back(kHex[c >> 4]);
-      out.push_back(kHex[c & 15]);
-    }
-  }
-  return out;
+  if (!plus_is_space) return store_internal::PercentDecode(text);
+  std::string spaced(text);  // a form body: '+' is a space, a literal '+' is %2B
+  std::replace(spaced.begin(), spaced.end(), '+', ' ');
+  return store_internal::PercentDecode(spaced);
 }
 
 Params ParseQuery(std::string_view raw, bool plus_is_space) {
@@ -139,25 +89,10 @@ std::string EtagVersion(std::string_view header) {
 std::string Etag(std::int64_t version) { return "W/\"" + std::to_string(version) + "\""; }
 
 std::string HttpDate(std::string_view instant) {
-  // YYYY-MM-DDThh:mm:ss[.fff](Z|+hh:mm); the store writes UTC with 'Z'.
-  int y = 0, mo = 0, d = 0, h = 0, mi = 0, s = 0;
-  if (!ReadInt(instant, 0, 4, &y) || !ReadInt(instant, 5, 2, &mo) || !ReadInt(instant, 8, 2, &d) ||
-      !ReadInt(instant, 11, 2, &h) || !ReadInt(instant, 14, 2, &mi) ||
-      !ReadInt(instant, 17, 2, &s) || mo < 1 || mo > 12 || d < 1 || d > 31) {
-    return {};
-  }
-  std::int64_t seconds =
-      DaysFromCivil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d)) * 86400 + h * 3600 +
-      mi * 60 + s;
-  std::size_t tz = instant.find_first_of("Z+-", 19);
-  if (tz != std::string_view::npos && instant[tz] != 'Z') {
-    int oh = 0, om = 0;
-    if (ReadInt(instant, tz + 1, 2, &oh) && ReadInt(instant, tz + 4, 2, &om)) {
-      int offset = oh * 3600 + om * 60;
-      seconds -= instant[tz] == '+' ? offset : -offset;
-    }
-  }
-  std::time_t t = static_cast<std::time_t>(seconds);
+  auto range = store_internal::ParseDateRange(instant);
+  if (!range || instant.size() < 19) return {};  // an instant, not a bare date
+  std::time_t t =
+      static_cast<std::time_t>(range->lo_us / 1'000'000 - (range->lo_us % 1'000'000 < 0 ? 1 : 0));
   std::tm tm{};
   gmtime_r(&t, &tm);
   char buf[64];
@@ -166,16 +101,9 @@ std::string HttpDate(std::string_view instant) {
 }
 
 std::string NowInstant() {
-  auto now = std::chrono::system_clock::now();
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
-  std::time_t t = static_cast<std::time_t>(ms / 1000);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[48];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                static_cast<int>(ms % 1000));
-  return buf;
+  auto now = std::chrono::system_clock::now().time_since_epoch();
+  return store_internal::FormatInstant(
+      std::chrono::duration_cast<std::chrono::microseconds>(now).count());
 }
 
 std::string StatusLine(int status) {

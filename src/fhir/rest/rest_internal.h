@@ -89,7 +89,6 @@ bool EqualsIgnoreCase(std::string_view a, std::string_view b);  // ASCII
 // Decodes "a=1&b=2"; `plus_is_space` for form bodies (application/x-www-form-urlencoded).
 Params ParseQuery(std::string_view raw, bool plus_is_space);
 std::string PercentDecode(std::string_view text, bool plus_is_space);
-std::string PercentEncode(std::string_view text);
 // Every "prefer" header token, e.g. {"return", "minimal"}, {"handling", "strict"}.
 std::string PreferValue(const RestRequest& request, std::string_view key);
 // W/"3" or "3" -> "3"; "" when absent or malformed.
@@ -130,6 +129,8 @@ void CollectPatients(const json::object& resource, std::set<std::string>* patien
 std::optional<RestResponse> Authorize(const Exchange& ex, std::string_view type,
                                       Interaction interaction);
 bool Allowed(const Exchange& ex, std::string_view type, Interaction interaction);
+// A write (create/update/delete, conditional or not); see rest_auth.cpp.
+std::optional<RestResponse> AuthorizeWrite(const Exchange& ex, const WriteOp& op);
 // Search parameters that reach other types: _include/_revinclude with a
 // target, _has, typed chains. nullopt = allowed.
 std::optional<RestResponse> AuthorizeSearchParams(const Exchange& ex, std::string_view type,

@@ -102,23 +102,47 @@ bool ReadIfMatch(const Exchange& ex, WriteOp* op, RestResponse* error) {
   return true;
 }
 
+// The common start of update and delete: the op for Type/id or Type?query,
+// authorized, with If-Match. nullopt when the exchange is already finished.
+std::optional<WriteOp> StartWrite(const ExchangePtr& ex, const Route& route, std::string method) {
+  WriteOp op;
+  op.method = std::move(method);
+  op.type = route.type;
+  op.id = route.id;
+  if (route.id.empty()) {
+    op.condition = ex->request.query;
+    if (op.condition.empty()) {
+      Finish(ex, ErrorResponse(400, op.method + " needs an id (Type/id) or a search (Type?query)"));
+      return std::nullopt;
+    }
+  } else {
+    ex->audit.references.push_back(route.type + "/" + route.id);
+    if (route.type == "Patient") ex->audit.patients.insert(route.id);
+  }
+  if (auto refused = AuthorizeWrite(*ex, op)) {
+    Finish(ex, std::move(*refused));
+    return std::nullopt;
+  }
+  RestResponse error;
+  if (!ReadIfMatch(*ex, &op, &error)) {
+    Finish(ex, std::move(error));
+    return std::nullopt;
+  }
+  return op;
+}
+
 }  // namespace
 
 void HandleCreate(const ExchangePtr& ex, const Route& route) {
   ex->audit.subtype = "create";
   ex->audit.action = 'C';
-  ex->audit.type = route.type;
-  if (auto refused = Authorize(*ex, route.type, Interaction::kCreate)) return Finish(ex, *refused);
   WriteOp op;
   op.method = "POST";
   op.type = route.type;
   op.condition = std::string(ex->request.Header("if-none-exist"));
   // "Type?a=b" is accepted as well as "a=b".
   if (auto q = op.condition.find('?'); q != std::string::npos) op.condition.erase(0, q + 1);
-  if (!op.condition.empty()) {
-    if (auto refused = Authorize(*ex, route.type, Interaction::kSearch))
-      return Finish(ex, *refused);
-  }
+  if (auto refused = AuthorizeWrite(*ex, op)) return Finish(ex, std::move(*refused));
   RestResponse error;
   auto resource = ParseResourceBody(*ex, route, &error);
   if (!resource) return Finish(ex, std::move(error));
@@ -130,37 +154,9 @@ void HandleCreate(const ExchangePtr& ex, const Route& route) {
 void HandleUpdate(const ExchangePtr& ex, const Route& route) {
   ex->audit.subtype = "update";
   ex->audit.action = 'U';
-  ex->audit.type = route.type;
-  WriteOp op;
-  op.method = "PUT";
-  op.type = route.type;
-  op.id = route.id;
-  if (route.id.empty()) {
-    op.condition = ex->request.query;
-    if (op.condition.empty()) {
-      return Finish(ex,
-                    ErrorResponse(400, "update needs an id (Type/id) or a search (Type?query)"));
-    }
-  }
-  if (!route.id.empty()) ex->audit.references.push_back(route.type + "/" + route.id);
-  if (auto refused = Authorize(*ex, route.type, Interaction::kUpdate)) return Finish(ex, *refused);
-  // Update-as-create also needs the create scope: always for a conditional
-  // update (it may create), else when the resource does not exist now.
-  bool may_create = !op.condition.empty();
-  if (!may_create) {
-    auto current = ex->store->Read(route.type, route.id, ex->access);
-    may_create = !current.ok() || current->deleted;
-  }
-  if (may_create) {
-    if (auto refused = Authorize(*ex, route.type, Interaction::kCreate))
-      return Finish(ex, *refused);
-  }
-  if (!op.condition.empty()) {
-    if (auto refused = Authorize(*ex, route.type, Interaction::kSearch))
-      return Finish(ex, *refused);
-  }
+  auto op = StartWrite(ex, route, "PUT");
+  if (!op) return;
   RestResponse error;
-  if (!ReadIfMatch(*ex, &op, &error)) return Finish(ex, std::move(error));
   auto resource = ParseResourceBody(*ex, route, &error);
   if (!resource) return Finish(ex, std::move(error));
   const json::value* body_id = resource->if_contains("id");
@@ -174,36 +170,16 @@ void HandleUpdate(const ExchangePtr& ex, const Route& route) {
   } else if (body_id != nullptr && (!body_id->is_string() || !IsValidId(body_id->as_string()))) {
     return Finish(ex, ErrorResponse(400, "the body's id is not a valid id"));
   }
-  op.resource = std::move(*resource);
-  Submit(ex, std::move(op), WriteKind::kUpdate);
+  op->resource = std::move(*resource);
+  Submit(ex, std::move(*op), WriteKind::kUpdate);
 }
 
 void HandleDelete(const ExchangePtr& ex, const Route& route) {
   ex->audit.subtype = "delete";
   ex->audit.action = 'D';
-  ex->audit.type = route.type;
-  WriteOp op;
-  op.method = "DELETE";
-  op.type = route.type;
-  op.id = route.id;
-  if (route.id.empty()) {
-    op.condition = ex->request.query;
-    if (op.condition.empty()) {
-      return Finish(ex,
-                    ErrorResponse(400, "delete needs an id (Type/id) or a search (Type?query)"));
-    }
-  } else {
-    ex->audit.references.push_back(route.type + "/" + route.id);
-    if (route.type == "Patient") ex->audit.patients.insert(route.id);
-  }
-  if (auto refused = Authorize(*ex, route.type, Interaction::kDelete)) return Finish(ex, *refused);
-  if (!op.condition.empty()) {
-    if (auto refused = Authorize(*ex, route.type, Interaction::kSearch))
-      return Finish(ex, *refused);
-  }
-  RestResponse error;
-  if (!ReadIfMatch(*ex, &op, &error)) return Finish(ex, std::move(error));
-  Submit(ex, std::move(op), WriteKind::kDelete);
+  auto op = StartWrite(ex, route, "DELETE");
+  if (!op) return;
+  Submit(ex, std::move(*op), WriteKind::kDelete);
 }
 
 }  // namespace junction::fhir::rest_internal
