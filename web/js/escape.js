@@ -12,8 +12,9 @@ function setProps(node, props) {
     if (key === 'class') node.setAttribute('class', value);
     else if (key === 'text') node.textContent = String(value);
     else if (key === 'dataset') Object.assign(node.dataset, value);
-    else if (key.startsWith('on') && typeof value === 'function') {
-      node.addEventListener(key.slice(2), value);
+    else if (key.startsWith('on')) {
+      // Handlers are functions from code; an inline handler string is never set.
+      if (typeof value === 'function') node.addEventListener(key.slice(2), value);
     } else if (key === 'href') node.setAttribute('href', safeHref(value));
     else node.setAttribute(key, value === true ? '' : String(value));
   }

@@ -154,7 +154,9 @@ async function showRecord(box, heading, id, own) {
 export function renderPatientPage(main, ctx, {id, identifier, own}) {
   const heading = el('h1', null, own ? 'My results' : 'Patient');
   const box = el('div', {id: 'patient-record'});
-  if (!own) main.append(el('p', {class: 'crumbs'}, el('a', {href: '#/patient'}, '← Find a patient')));
+  if (!own && !ctx.session.patient) {
+    main.append(el('p', {class: 'crumbs'}, el('a', {href: '#/patient'}, '← Find a patient')));
+  }
   main.append(heading, box);
   if (own && !id) {
     nothingFound(box, 'Nothing found: this token names no patient.');
