@@ -1,6 +1,7 @@
 #include "fhir/store/index_extract.h"
 
 #include <algorithm>
+#include <map>
 #include <optional>
 
 #include "fhir/store/index_values.h"
@@ -32,7 +33,7 @@ std::optional<double> NumberOf(const json::value& v) {
 }
 
 // Every value at `steps[i..]` below `node`; arrays are entered at every step.
-void Collect(const json::value& node, const std::vector<std::string_view>& steps, std::size_t i,
+void Collect(const json::value& node, const std::vector<std::string>& steps, std::size_t i,
              std::vector<const json::value*>& out) {
   if (node.is_array()) {
     for (const json::value& element : node.get_array()) Collect(element, steps, i, out);
@@ -48,15 +49,35 @@ void Collect(const json::value& node, const std::vector<std::string_view>& steps
   }
 }
 
-std::vector<std::string_view> SplitDots(std::string_view path) {
-  std::vector<std::string_view> steps;
+std::vector<std::string> SplitDots(std::string_view path) {
+  std::vector<std::string> steps;
   while (true) {
     std::size_t dot = path.find('.');
-    steps.push_back(path.substr(0, dot));
+    steps.emplace_back(path.substr(0, dot));
     if (dot == std::string_view::npos) break;
     path.remove_prefix(dot + 1);
   }
   return steps;
+}
+
+// A definition with its paths split into steps, computed once.
+struct CompiledParam {
+  const SearchParamDef* def;
+  std::vector<std::vector<std::string>> paths;
+};
+using CompiledParams = std::map<std::string, std::vector<CompiledParam>, std::less<>>;
+
+const CompiledParams& Compiled() {
+  static const CompiledParams compiled = [] {
+    CompiledParams out;
+    for (const SearchParamDef& def : AllSearchParams()) {
+      CompiledParam param{&def, {}};
+      for (const std::string& path : def.paths) param.paths.push_back(SplitDots(path));
+      out[def.type].push_back(std::move(param));
+    }
+    return out;
+  }();
+  return compiled;
 }
 
 class Extractor {
@@ -239,21 +260,20 @@ IndexRows ExtractIndex(std::string_view type, std::string_view id, const json::o
   IndexRows rows;
   Extractor extractor(rows);
   std::vector<const json::value*> values;
-  auto run = [&](const SearchParamDef& def) {
-    for (const std::string& path : def.paths) {
-      values.clear();
-      std::vector<std::string_view> steps = SplitDots(path);
-      if (const json::value* first = resource.if_contains(steps[0])) {
-        Collect(*first, steps, 1, values);
+  const CompiledParams& compiled = Compiled();
+  for (std::string_view group : {std::string_view("Resource"), type}) {
+    auto it = compiled.find(group);
+    if (it == compiled.end() || (group == type && type == "Resource")) continue;
+    for (const CompiledParam& param : it->second) {
+      for (const std::vector<std::string>& steps : param.paths) {
+        values.clear();
+        if (const json::value* first = resource.if_contains(steps[0])) {
+          Collect(*first, steps, 1, values);
+        }
+        for (const json::value* v : values) extractor.Add(*param.def, *v);
       }
-      for (const json::value* v : values) extractor.Add(def, *v);
     }
-  };
-  for (const SearchParamDef* def :
-       {FindSearchParam(type, "_id"), FindSearchParam(type, "_lastUpdated")}) {
-    if (def != nullptr) run(*def);
   }
-  for (const SearchParamDef* def : SearchParamsOf(type)) run(*def);
 
   if (type == "Patient" && !id.empty()) rows.compartment.insert(std::string(id));
   for (std::string_view name : PatientCompartmentParams(type)) {

@@ -200,53 +200,58 @@ Status ResourceWriter::InsertIndexRows(std::int64_t rid, const IndexRows& rows) 
   return Status::Ok();
 }
 
+Status ResourceWriter::StoreVersion(CurrentRow& row, std::string_view method, std::int64_t now_us) {
+  const StoredResource& r = row.resource;
+  const std::int64_t deleted = r.deleted ? 1 : 0;
+  if (row.rid == 0) {
+    Result<SqliteStmt*> s = Stmt(kInsertResourceSql);
+    if (!s.ok()) return s.status();
+    (*s)->BindText(1, r.type);
+    (*s)->BindText(2, r.id);
+    (*s)->BindInt64(3, r.version);
+    (*s)->BindText(4, r.last_updated);
+    (*s)->BindInt64(5, now_us);
+    (*s)->BindInt64(6, deleted);
+    (*s)->BindText(7, r.json);
+    JUNCTION_RETURN_IF_ERROR(StepDone(**s, "FHIR store: insert failed"));
+    row.rid = sqlite3_last_insert_rowid(db_);
+  } else {
+    Result<SqliteStmt*> s = Stmt(kUpdateResourceSql);
+    if (!s.ok()) return s.status();
+    (*s)->BindInt64(1, row.rid);
+    (*s)->BindInt64(2, r.version);
+    (*s)->BindText(3, r.last_updated);
+    (*s)->BindInt64(4, now_us);
+    (*s)->BindInt64(5, deleted);
+    (*s)->BindText(6, r.json);
+    JUNCTION_RETURN_IF_ERROR(StepDone(**s, "FHIR store: update failed"));
+    JUNCTION_RETURN_IF_ERROR(RemoveIndexRows(row.rid));
+  }
+  Result<SqliteStmt*> v = Stmt(kInsertVersionSql);
+  if (!v.ok()) return v.status();
+  (*v)->BindInt64(1, row.rid);
+  (*v)->BindInt64(2, r.version);
+  (*v)->BindText(3, r.last_updated);
+  (*v)->BindInt64(4, now_us);
+  (*v)->BindInt64(5, deleted);
+  (*v)->BindText(6, method);
+  (*v)->BindText(7, r.json);
+  return StepDone(**v, "FHIR store: version insert failed");
+}
+
 Result<CurrentRow> ResourceWriter::Write(std::string_view type, std::string_view id,
                                          std::int64_t rid, std::int64_t version,
                                          std::string_view method, std::string json,
                                          std::int64_t now_us, const IndexRows& rows) {
   CurrentRow row;
+  row.rid = rid;
   row.resource.type = std::string(type);
   row.resource.id = std::string(id);
   row.resource.version = version;
   row.resource.last_updated = FormatInstant(now_us);
   row.resource.json = std::move(json);
-  const StoredResource& r = row.resource;
-  if (rid == 0) {
-    Result<SqliteStmt*> s = Stmt(kInsertResourceSql);
-    if (!s.ok()) return s.status();
-    (*s)->BindText(1, type);
-    (*s)->BindText(2, id);
-    (*s)->BindInt64(3, version);
-    (*s)->BindText(4, r.last_updated);
-    (*s)->BindInt64(5, now_us);
-    (*s)->BindInt64(6, 0);
-    (*s)->BindText(7, r.json);
-    JUNCTION_RETURN_IF_ERROR(StepDone(**s, "FHIR store: insert failed"));
-    rid = sqlite3_last_insert_rowid(db_);
-  } else {
-    Result<SqliteStmt*> s = Stmt(kUpdateResourceSql);
-    if (!s.ok()) return s.status();
-    (*s)->BindInt64(1, rid);
-    (*s)->BindInt64(2, version);
-    (*s)->BindText(3, r.last_updated);
-    (*s)->BindInt64(4, now_us);
-    (*s)->BindInt64(5, 0);
-    (*s)->BindText(6, r.json);
-    JUNCTION_RETURN_IF_ERROR(StepDone(**s, "FHIR store: update failed"));
-    JUNCTION_RETURN_IF_ERROR(RemoveIndexRows(rid));
-  }
-  row.rid = rid;
-  Result<SqliteStmt*> v = Stmt(kInsertVersionSql);
-  if (!v.ok()) return v.status();
-  (*v)->BindInt64(1, rid);
-  (*v)->BindInt64(2, version);
-  (*v)->BindText(3, r.last_updated);
-  (*v)->BindInt64(4, now_us);
-  (*v)->BindInt64(5, 0);
-  (*v)->BindText(6, method);
-  (*v)->BindText(7, r.json);
-  JUNCTION_RETURN_IF_ERROR(StepDone(**v, "FHIR store: version insert failed"));
-  JUNCTION_RETURN_IF_ERROR(InsertIndexRows(rid, rows));
+  JUNCTION_RETURN_IF_ERROR(StoreVersion(row, method, now_us));
+  JUNCTION_RETURN_IF_ERROR(InsertIndexRows(row.rid, rows));
   return row;
 }
 
@@ -256,26 +261,7 @@ Result<CurrentRow> ResourceWriter::Delete(const CurrentRow& current, std::int64_
   row.resource.last_updated = FormatInstant(now_us);
   row.resource.deleted = true;
   row.resource.json.clear();
-  Result<SqliteStmt*> s = Stmt(kUpdateResourceSql);
-  if (!s.ok()) return s.status();
-  (*s)->BindInt64(1, row.rid);
-  (*s)->BindInt64(2, row.resource.version);
-  (*s)->BindText(3, row.resource.last_updated);
-  (*s)->BindInt64(4, now_us);
-  (*s)->BindInt64(5, 1);
-  (*s)->BindText(6, "");
-  JUNCTION_RETURN_IF_ERROR(StepDone(**s, "FHIR store: delete failed"));
-  JUNCTION_RETURN_IF_ERROR(RemoveIndexRows(row.rid));
-  Result<SqliteStmt*> v = Stmt(kInsertVersionSql);
-  if (!v.ok()) return v.status();
-  (*v)->BindInt64(1, row.rid);
-  (*v)->BindInt64(2, row.resource.version);
-  (*v)->BindText(3, row.resource.last_updated);
-  (*v)->BindInt64(4, now_us);
-  (*v)->BindInt64(5, 1);
-  (*v)->BindText(6, "DELETE");
-  (*v)->BindText(7, "");
-  JUNCTION_RETURN_IF_ERROR(StepDone(**v, "FHIR store: version insert failed"));
+  JUNCTION_RETURN_IF_ERROR(StoreVersion(row, "DELETE", now_us));
   return row;
 }
 

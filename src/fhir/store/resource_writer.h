@@ -62,6 +62,9 @@ class ResourceWriter {
 
  private:
   Result<SqliteStmt*> Stmt(const char* sql);
+  // The resources row (inserted when row.rid is 0, which then gets its rid)
+  // and the resource_versions row of `row`; an update drops the old index rows.
+  Status StoreVersion(CurrentRow& row, std::string_view method, std::int64_t now_us);
   Status RemoveIndexRows(std::int64_t rid);
   Status InsertIndexRows(std::int64_t rid, const IndexRows& rows);
   Status StepDone(SqliteStmt& stmt, const char* what);
