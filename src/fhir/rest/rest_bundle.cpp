@@ -253,6 +253,10 @@ void Complete(const ExchangePtr& ex, bool atomic, const std::vector<Slot>& slots
     const WriteResult& result = outcome->entries[slot.write_index];
     if (result.resource) {
       ex->audit.references.push_back(result.resource->type + "/" + result.resource->id);
+      // The references are resolved now (urn:uuid: -> Patient/id): the patients are known.
+      std::string error;
+      auto stored = ParseJson(result.resource->json, &error);
+      if (stored && stored->is_object()) CollectPatients(stored->as_object(), &ex->audit.patients);
     }
     entries.push_back(WriteEntry(*ex, result, representation));
   }

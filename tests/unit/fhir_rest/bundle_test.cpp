@@ -53,6 +53,23 @@ TEST_F(RestTest, TransactionCommitsAndResolvesReferences) {
   RestResponse obs = Call("GET", "/" + obs_location.substr(0, obs_location.find("/_history")));
   ASSERT_EQ(obs.status, 200) << obs.body;
   EXPECT_EQ(S(Json(obs).at("subject").at("reference")), "Patient/" + pid);
+  // One AuditEvent for the transaction, naming the patient the urn:uuid became.
+  int transactions = 0;
+  for (const auto& event : AuditEvents()) {
+    if (S(event.at("subtype").at(0).at("code")) != "transaction") continue;
+    ++transactions;
+    bool patient_entity = false;
+    for (const auto& entity : event.at("entity").as_array()) {
+      const auto* role = entity.as_object().if_contains("role");
+      const auto* what = entity.as_object().if_contains("what");
+      if (role != nullptr && what != nullptr && S(role->at("code")) == "1" &&
+          S(what->at("reference")) == "Patient/" + pid) {
+        patient_entity = true;
+      }
+    }
+    EXPECT_TRUE(patient_entity) << json::serialize(event);
+  }
+  EXPECT_EQ(transactions, 1);
 }
 
 TEST_F(RestTest, FailingTransactionRollsBack) {
