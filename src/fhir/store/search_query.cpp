@@ -1,6 +1,21 @@
 // Search execution over the index tables (see search_query.h): the result
 // parameters (_count, _offset, _sort, _total, _summary, _elements, _include,
 // _revinclude, _type), the WHERE clause from search_compile, paging links.
+//
+// Choices where R4 leaves room:
+// - Matches are ordered by the _sort keys, then by rid (insertion order).
+// - Paging is by offset. self/next/prev queries keep every applied parameter
+//   in request order (ignored ones are dropped), then "_count=<effective>"
+//   and "_offset=<n>" (left out when 0), percent-encoded (see EncodeQuery).
+//   next exists when one more row than the page was found.
+// - _total=estimate counts like accurate; _summary=count and _count=0 return
+//   only the total. Parameters with an empty value are ignored.
+// - Unknown parameters, _include targets and _sort keys are listed in
+//   ignored_params ("name", "_include=value", "_sort=key"), or are
+//   kInvalidArgument when the request is strict. Unknown modifiers are
+//   always kInvalidArgument.
+// - Date prefixes follow R4's range rules (search_compile.cpp); ap widens the
+//   search range by 10% of its distance from now, at least one day.
 #include "fhir/store/search_query.h"
 
 #include <charconv>
@@ -16,6 +31,8 @@ namespace junction::fhir::store_internal {
 namespace {
 
 using Params = std::vector<std::pair<std::string, std::string>>;
+
+constexpr std::size_t kMaxOffset = 1'000'000'000;
 
 Status BadParam(std::string_view name, std::string_view why) {
   return Status::Invalid("search parameter '" + std::string(name) + "': " + std::string(why));
@@ -70,6 +87,7 @@ Result<bool> ResultParam(const SearchRequest& request, const std::string& name,
   } else if (name == "_offset") {
     auto n = ParseCount(name, value);
     if (!n.ok()) return n.status();
+    if (*n > kMaxOffset) return BadParam(name, "at most 1000000000");
     rp->offset = *n;
     *keep = false;
   } else if (name == "_sort") {
@@ -217,6 +235,8 @@ Result<SearchPage> RunSearch(sqlite3* db, const SearchRequest& request, const Ac
 
 Result<SearchPage> RunEverything(sqlite3* db, std::string_view patient_id, std::size_t offset,
                                  std::size_t count, const Access& access) {
+  offset = std::min(offset, kMaxOffset);
+  count = std::min(count, kMaxOffset);
   ReadTransaction txn(db);
   Sql find;
   find.Text("SELECT r.rid FROM resources r WHERE r.type = 'Patient' AND r.id = ")

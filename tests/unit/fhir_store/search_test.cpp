@@ -505,6 +505,7 @@ TEST_F(SearchTest, PagingLinksAndTotals) {
   EXPECT_EQ(page->matches.size(), 3u);
 
   EXPECT_FALSE(Search("Patient", {{"_count", "-1"}}).ok());
+  EXPECT_FALSE(Search("Patient", {{"_offset", "18446744073709551615"}}).ok());
   EXPECT_FALSE(Search("Patient", {{"_total", "maybe"}}).ok());
   EXPECT_FALSE(Search("Patient", {{"_summary", "all"}}).ok());
 }
