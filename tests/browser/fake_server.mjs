@@ -3,6 +3,8 @@
 // and canned answers shaped as docs/admin-api.md and docs/fhir-api.md say.
 // Not used by the tests (they run the real binary).
 // Usage: node tests/browser/fake_server.mjs [PORT]   (default 8090)
+// With JUNCTION_UPSTREAM=http://127.0.0.1:PORT, /auth and /fhir go to a real
+// junction serve (its tokens work here: the fake reads their claims unchecked).
 import http from 'node:http';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -71,9 +73,23 @@ function send(res, status, body, type = 'application/json') {
   res.end(typeof body === 'string' || Buffer.isBuffer(body) ? body : JSON.stringify(body));
 }
 
+const upstream = process.env.JUNCTION_UPSTREAM;
+
+function proxy(req, res) {
+  const target = new URL(req.url, upstream);
+  const headers = {...req.headers, host: target.host};
+  const up = http.request(target, {method: req.method, headers}, (r) => {
+    res.writeHead(r.statusCode, r.headers);
+    r.pipe(res);
+  });
+  up.on('error', () => send(res, 502, {error: 'upstream unreachable'}));
+  req.pipe(up);
+}
+
 http.createServer((req, res) => {
   const url = new URL(req.url, 'http://x');
   const p = url.pathname;
+  if (upstream && (p.startsWith('/fhir') || p.startsWith('/auth/'))) return proxy(req, res);
   if (p === '/auth/token' && req.method === 'POST') {
     let body = '';
     req.on('data', (c) => { body += c; });

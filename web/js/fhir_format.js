@@ -78,13 +78,22 @@ export function referenceRange(o) {
   }).filter(Boolean).join('; ');
 }
 
+// HL7 table 0078 (v2-0078 / v3 ObservationInterpretation) codes in words, for
+// results whose interpretation carries only the code.
+const kInterpretation = {
+  N: 'Normal', A: 'Abnormal', AA: 'Critical abnormal', H: 'High', HH: 'Critical high', HU: 'Very high',
+  L: 'Low', LL: 'Critical low', LU: 'Very low', '>': 'Above absolute high', '<': 'Below absolute low',
+  POS: 'Positive', NEG: 'Negative', R: 'Resistant', S: 'Susceptible', I: 'Intermediate',
+};
+
 // Returns {text, abnormal}: abnormal unless every interpretation code is N (normal).
 export function interpretation(o) {
   const list = Array.isArray(o.interpretation) ? o.interpretation : [];
   const codes = list.flatMap((cc) => (cc.coding || []).map((c) => c.code)).filter(Boolean);
   const text = list.map((cc) => {
     const c = (cc.coding || [])[0] || {};
-    if (c.code && c.display) return `${c.display} (${c.code})`;
+    const display = c.display || kInterpretation[c.code];
+    if (c.code && display) return `${display} (${c.code})`;
     return codeText(cc);
   }).filter(Boolean).join(', ');
   return {text, abnormal: codes.some((c) => c !== 'N')};
