@@ -479,24 +479,38 @@ class Compiler {
     cond.table = "idx_reference";
     cond.table_alias = ctx_.Alias("ir");
     const std::string& ir = cond.table_alias;
-    Sql alternatives;
-    int known = 0;
+    std::vector<Sql> alternatives;
     for (const auto& target : candidates) {
       std::string t = ctx_.Alias("t");
       auto inner = Param(target, t, pn.chain, value, depth + 1);
       if (!inner.ok()) return inner.status();
       if (!inner->has_value()) continue;
-      if (known++ > 0) alternatives.Text(" OR ");
-      alternatives.Text("(" + ir + ".target_type = ").Add(target);
-      alternatives.Text(" AND " + ir + ".target_id IN (SELECT " + t + ".id FROM resources " + t +
-                        " WHERE ");
+      Sql alt;
+      alt.Text("(" + ir + ".target_type = ").Add(target);
+      alt.Text(" AND " + ir + ".target_id IN (SELECT " + t + ".id FROM resources " + t + " WHERE ");
       std::vector<Condition> conds;
       conds.push_back(std::move(**inner));
-      AppendWhere(t, {target}, conds, *ctx_.access, &alternatives);
-      alternatives.Text("))");
+      AppendWhere(t, {target}, conds, *ctx_.access, &alt);
+      alt.Text("))");
+      alternatives.push_back(std::move(alt));
     }
-    if (known == 0) return std::optional<Condition>();
-    cond.sql.Text(ir + ".param = ").Add(def->key).Text(" AND (").Append(alternatives).Text(")");
+    if (alternatives.empty()) return std::optional<Condition>();
+    cond.sql.Text(ir + ".param = ").Add(def->key).Text(" AND (");
+    for (std::size_t i = 0; i < alternatives.size(); ++i) {
+      if (i > 0) cond.sql.Text(" OR ");
+      cond.sql.Append(alternatives[i]);
+    }
+    cond.sql.Text(")");
+    if (alternatives.size() > 1) {
+      // Several target types: one index range per type (an OR would make
+      // SQLite walk every row of the parameter).
+      for (std::size_t i = 0; i < alternatives.size(); ++i) {
+        if (i > 0) cond.driver_sql.Text(" UNION ALL ");
+        cond.driver_sql.Text("SELECT " + ir + ".rid FROM idx_reference " + ir + " WHERE " + ir +
+                             ".param = ");
+        cond.driver_sql.Add(def->key).Text(" AND ").Append(alternatives[i]);
+      }
+    }
     cond.rank = kRankReference;
     return std::optional<Condition>(std::move(cond));
   }
@@ -555,7 +569,9 @@ void AppendCondition(const Condition& cond, std::string_view alias, bool driver,
   }
   std::string t = cond.table_alias.empty() ? cond.table : cond.table_alias;
   std::string from = cond.table + (cond.table_alias.empty() ? "" : " " + cond.table_alias);
-  if (driver && !cond.negate) {
+  if (driver && !cond.negate && !cond.driver_sql.text.empty()) {
+    out->Text(a + ".rid IN (").Append(cond.driver_sql);
+  } else if (driver && !cond.negate) {
     out->Text(a + ".rid IN (SELECT " + t + ".rid FROM " + from + " WHERE ").Append(cond.sql);
   } else {
     // A probe per candidate row through the rid index (without INDEXED BY,

@@ -50,6 +50,9 @@ struct Condition {
   std::string table;
   std::string table_alias;
   Sql sql;
+  // When set, the rid subquery to use when this condition drives the query
+  // (a UNION of index ranges) instead of "SELECT rid FROM table WHERE sql".
+  Sql driver_sql;
   bool negate = false;
   int rank = 100;  // how well it drives a query; lower is better (kRank*)
 };
