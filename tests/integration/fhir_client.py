@@ -191,7 +191,10 @@ class FhirClient:
 
     def search(self, type_and_query, **kw):
         """GET search; returns the Bundle (asserts 200)."""
-        res = self.get("/" + type_and_query.lstrip("/"), **kw)
+        path = type_and_query
+        if not path.startswith(("http://", "https://")):
+            path = "/" + path.lstrip("/")
+        res = self.get(path, **kw)
         if res.status != 200:
             raise AssertionError("search %s: %r" % (type_and_query, res))
         return res.json()
@@ -208,10 +211,12 @@ class FhirClient:
 
 
 def entries(bundle, mode=None):
-    """The entry resources of a Bundle (optionally only search.mode == mode)."""
+    """The entry resources of a Bundle: search.mode == mode, or (mode None) every
+    entry but the `outcome` ones (the warning about ignored parameters)."""
     out = []
     for e in bundle.get("entry", []):
-        if mode is not None and e.get("search", {}).get("mode", "match") != mode:
+        got = e.get("search", {}).get("mode", "match")
+        if (mode is None and got == "outcome") or (mode is not None and got != mode):
             continue
         if "resource" in e:
             out.append(e["resource"])
@@ -219,7 +224,7 @@ def entries(bundle, mode=None):
 
 
 def ids(bundle, mode=None, type_=None):
-    return sorted(r["id"] for r in entries(bundle, mode)
+    return sorted(r.get("id", "?") for r in entries(bundle, mode)
                   if type_ is None or r["resourceType"] == type_)
 
 

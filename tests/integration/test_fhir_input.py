@@ -6,6 +6,7 @@ Observation totals, and a known resource's version, are what they were).
 
 import json
 import unittest
+import uuid
 
 from fhir_client import FhirTestCase, is_outcome, parse_status, raw_http, uniq
 
@@ -61,6 +62,7 @@ class BadInputTest(FhirTestCase):
         body = dict(self.known, resourceType="Observation")
         self.assertOutcome(c.put("/Patient/" + self.known["id"], body), 400, 422)
         self.assertOutcome(c.post("/Patient", {"resourceType": "NoSuchType"}), 400, 404, 422)
+        # Not an R4 type (other R4 types are stored generically; this one is not R4).
         self.assertOutcome(c.post("/NoSuchType", {"resourceType": "NoSuchType"}), 400, 404)
         self.assert_unchanged()
 
@@ -185,7 +187,7 @@ class BadInputTest(FhirTestCase):
                      "request": {"method": "POST", "url": "Patient"}},
                     {"resource": {"resourceType": "Observation", "status": "final",
                                   "code": {"text": "x"},
-                                  "subject": {"reference": "urn:uuid:" + "0" * 8 + "-dead"}},
+                                  "subject": {"reference": "urn:uuid:" + str(uuid.uuid4())}},
                      "request": {"method": "POST", "url": "Observation"}}]},
                 {"resourceType": "Bundle", "type": "transaction", "entry": [
                     {"resource": {"resourceType": "Patient",
