@@ -20,14 +20,23 @@
 // 409 410 412 413 422). JSON is parsed with a bounded depth (kMaxJsonDepth):
 // deeper input is a 400, never a crash.
 //
+// Batch Bundles may hold GET entries (answered before the batch's writes);
+// transactions may not (400 naming the entry). docs/fhir-api.md is the
+// reference for users (every decision below is listed there).
+//
 // Authorization: Caller::allows is asked for every interaction and resource
-// type (403 when refused; a search needs kSearch, _include targets need
-// kRead on their type); Caller::patient restricts everything to that
-// patient's compartment through fhir::Access (inside the store's queries).
-// AuditEvent resources are readable only with Caller::admin. Every
-// interaction writes an AuditEvent (who, what, which patient, when, outcome)
-// through ResourceStore::AppendAudit; the response is sent after the audit
-// event is durable.
+// type before any store call (403 when refused; an empty `allows` refuses
+// everything). Reads and instance history need kRead, searches and type
+// history kSearch, _include/_revinclude targets kRead on their type, _has
+// and chains kSearch on the types they reach; update-as-create also needs
+// kCreate, conditional operations also kSearch; system history and a system
+// search without _type need Caller::admin. Caller::patient restricts
+// everything to that patient's compartment through fhir::Access (inside the
+// store's queries). AuditEvent resources are readable only with
+// Caller::admin. Every interaction but GET /metadata writes one AuditEvent
+// (who, what, which patient, when, outcome; search parameter names, never
+// values) through ResourceStore::AppendAudit; the response is sent after the
+// audit event is durable, and is a 500 when it could not be written.
 //
 // Ownership: RestApi keeps a reference to the store, which must outlive it.
 // Thread safety: Handle may be called from any number of threads at once;
