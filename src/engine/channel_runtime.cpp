@@ -80,6 +80,7 @@ struct ChannelRuntime::Impl {
   std::condition_variable cv;
   std::deque<PendingMessage> live;
   bool stopping = false;
+  bool paused = false;
   bool poke = false;
   bool overflowed = false;  // Submit dropped messages: poll the whole backlog
   std::thread worker;
@@ -102,9 +103,11 @@ struct ChannelRuntime::Impl {
   }
 };
 
-Result<std::unique_ptr<ChannelRuntime>> ChannelRuntime::Create(
-    store::Store* store, const ChannelConfig& config, std::shared_ptr<const Tables> tables,
-    const DestinationEnv& env, ChannelRuntimeOptions options) {
+Result<std::unique_ptr<ChannelRuntime>> ChannelRuntime::Create(store::Store* store,
+                                                               const ChannelConfig& config,
+                                                               std::shared_ptr<const Tables> tables,
+                                                               const DestinationEnv& env,
+                                                               ChannelRuntimeOptions options) {
   auto impl = std::make_unique<Impl>();
   impl->store = store;
   impl->config = config;
@@ -204,8 +207,31 @@ ChannelStats ChannelRuntime::stats() const {
   s.filtered = impl_->shared->filtered.load();
   s.errored = impl_->shared->errored.load();
   s.queued = impl_->shared->queued.load();
+  {
+    std::lock_guard<std::mutex> lock(impl_->mutex);
+    s.paused = impl_->paused;
+  }
   for (const auto& d : impl_->dests) s.destinations.push_back(d.dispatcher->stats());
   return s;
+}
+
+void ChannelRuntime::SetPaused(bool paused) {
+  {
+    std::lock_guard<std::mutex> lock(impl_->mutex);
+    impl_->paused = paused;
+    if (!paused) impl_->poke = true;
+  }
+  impl_->cv.notify_all();
+}
+
+Status ChannelRuntime::SetDestinationPaused(const std::string& destination, bool paused) {
+  for (auto& d : impl_->dests) {
+    if (d.name == destination) {
+      d.dispatcher->SetPaused(paused);
+      return Status::Ok();
+    }
+  }
+  return Status::NotFound("channel " + impl_->config.name + " has no destination " + destination);
 }
 
 void ChannelRuntime::Impl::Run() {
@@ -218,8 +244,13 @@ void ChannelRuntime::Impl::Run() {
     std::set<store::MessageId> live_ids;
     {
       std::unique_lock<std::mutex> lock(mutex);
-      cv.wait_until(lock, next_poll, [&] { return stopping || !live.empty() || poke; });
+      cv.wait_until(lock, next_poll,
+                    [&] { return stopping || (!paused && (!live.empty() || poke)); });
       if (stopping) return;
+      if (paused) {
+        next_poll = std::chrono::steady_clock::now() + options.poll_interval;
+        continue;
+      }
       batch.swap(live);
       const auto now = std::chrono::steady_clock::now();
       if (poke || now >= next_poll) {
@@ -357,7 +388,7 @@ ProcessedResult ChannelRuntime::Impl::Process(store::MessageId id, std::string r
         out.transformed = std::move(transformed);
         out.has_transformed = true;
       }
-      out.state = any_queued              ? store::MessageState::kQueued
+      out.state = any_queued             ? store::MessageState::kQueued
                   : !first_error.empty() ? store::MessageState::kError
                                          : store::MessageState::kProcessed;
       if (!first_error.empty()) {
@@ -369,7 +400,8 @@ ProcessedResult ChannelRuntime::Impl::Process(store::MessageId id, std::string r
 
   Shared& s = *shared;
   s.processed.fetch_add(1, std::memory_order_relaxed);
-  if (out.state == store::MessageState::kFiltered) s.filtered.fetch_add(1, std::memory_order_relaxed);
+  if (out.state == store::MessageState::kFiltered)
+    s.filtered.fetch_add(1, std::memory_order_relaxed);
   if (result.kind == ProcessedResult::Kind::kError) {
     s.errored.fetch_add(1, std::memory_order_relaxed);
     spdlog::info("channel {}: message {} in error: {}", config.name, id, out.error);

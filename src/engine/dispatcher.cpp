@@ -95,6 +95,7 @@ DestinationStats Dispatcher::stats() const {
   s.failed = failed_.load();
   s.retries = retried_.load();
   s.blocked = blocked_.load();
+  s.paused = paused_.load();
   std::lock_guard<std::mutex> lock(error_mutex_);
   s.last_error = last_error_;
   return s;
@@ -144,8 +145,8 @@ bool Dispatcher::Attempt(store::DeliveryRecord* record,
       if (config_.ordering == Ordering::kBestEffort &&
           record->attempts >= config_.retry.max_attempts) {
         update.state = store::DeliveryState::kError;
-        update.error = "gave up after " + std::to_string(record->attempts) +
-                       " attempts: " + outcome.error;
+        update.error =
+            "gave up after " + std::to_string(record->attempts) + " attempts: " + outcome.error;
         failed_.fetch_add(1, std::memory_order_relaxed);
         break;
       }
@@ -167,8 +168,8 @@ bool Dispatcher::Attempt(store::DeliveryRecord* record,
     spdlog::warn("channel {}: destination {}: message {} delivery {} failed: {}", channel_,
                  config_.name, record->message_id, record->id, update.error);
   } else if (!finished && (record->attempts == 1 || record->attempts % 10 == 0)) {
-    spdlog::info("channel {}: destination {}: message {} attempt {} failed, retrying: {}",
-                 channel_, config_.name, record->message_id, record->attempts, outcome.error);
+    spdlog::info("channel {}: destination {}: message {} attempt {} failed, retrying: {}", channel_,
+                 config_.name, record->message_id, record->attempts, outcome.error);
   }
   // Not waited for: a crash before this commits resends the message
   // (at-least-once), and waiting would cost a commit per message.
@@ -216,10 +217,19 @@ void Dispatcher::RunDueRetries() {
   }
 }
 
+void Dispatcher::SetPaused(bool paused) {
+  paused_.store(paused);
+  waker_->Wake();
+}
+
 void Dispatcher::Run() {
   const bool strict = config_.ordering == Ordering::kStrict;
   store::DeliveryId cursor = 0;
   while (!waker_->stopping()) {
+    if (paused_.load()) {
+      waker_->SleepUntil(std::chrono::steady_clock::now() + kIdlePoll, /*only_stop=*/false);
+      continue;
+    }
     if (!strict) RunDueRetries();
     std::vector<store::DeliveryRecord> page;
     if (strict || retries_.size() < kMaxSetAside) {
@@ -244,7 +254,7 @@ void Dispatcher::Run() {
       continue;
     }
     for (store::DeliveryRecord& record : page) {
-      if (waker_->stopping()) break;
+      if (waker_->stopping() || paused_.load()) break;
       if (strict) {
         const store::DeliveryId id = record.id;
         DeliverStrict(std::move(record));

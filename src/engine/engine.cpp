@@ -392,6 +392,64 @@ std::vector<ChannelStats> Engine::channel_stats() const {
 
 Result<std::size_t> Engine::PruneOnce() { return impl_->PruneAll(); }
 
+std::string_view RunStateName(RunState state) {
+  switch (state) {
+    case RunState::kRunning:
+      return "running";
+    case RunState::kPaused:
+      return "paused";
+    case RunState::kStopped:
+      return "stopped";
+  }
+  return "running";
+}
+
+Status Engine::SetChannelState(const std::string& channel, RunState state) {
+  auto runtimes = impl_->router->Snapshot();
+  auto it = runtimes.find(channel);
+  if (it == runtimes.end()) return Status::NotFound("no channel " + channel);
+  {
+    std::lock_guard<std::mutex> lock(impl_->mutex);
+    for (const auto& h : impl_->handlers) {
+      if (h->channel() == channel) h->SetRefusing(state == RunState::kStopped);
+    }
+    for (const auto& [path, h] : impl_->http_handlers) {
+      if (h->channel() == channel) h->SetRefusing(state == RunState::kStopped);
+    }
+  }
+  it->second->SetPaused(state != RunState::kRunning);
+  spdlog::info("channel {}: {}", channel, RunStateName(state));
+  return Status::Ok();
+}
+
+Result<RunState> Engine::channel_state(const std::string& channel) const {
+  auto runtimes = impl_->router->Snapshot();
+  auto it = runtimes.find(channel);
+  if (it == runtimes.end()) return Status::NotFound("no channel " + channel);
+  {
+    std::lock_guard<std::mutex> lock(impl_->mutex);
+    for (const auto& h : impl_->handlers) {
+      if (h->channel() == channel && h->refusing()) return RunState::kStopped;
+    }
+    for (const auto& [path, h] : impl_->http_handlers) {
+      if (h->channel() == channel && h->refusing()) return RunState::kStopped;
+    }
+  }
+  return it->second->stats().paused ? RunState::kPaused : RunState::kRunning;
+}
+
+Status Engine::SetDestinationPaused(const std::string& channel, const std::string& destination,
+                                    bool paused) {
+  auto runtimes = impl_->router->Snapshot();
+  auto it = runtimes.find(channel);
+  if (it == runtimes.end()) return Status::NotFound("no channel " + channel);
+  Status s = it->second->SetDestinationPaused(destination, paused);
+  if (s.ok())
+    spdlog::info("channel {}: destination {}: {}", channel, destination,
+                 paused ? "paused" : "running");
+  return s;
+}
+
 Status Engine::Reload(const Config& next) {
   if (stopped_) return Status::Invalid("engine stopped");
   Impl& impl = *impl_;
@@ -456,6 +514,10 @@ Status Engine::Reload(const Config& next) {
     }
   }
   for (auto& [name, runtime] : *runtimes) runtime->Start();
+  {
+    std::lock_guard<std::mutex> lock(impl.mutex);  // a reload runs every channel again
+    for (const auto& h : impl.handlers) h->SetRefusing(false);
+  }
   impl.BuildHttpHandlers(next);
   Status f = impl.StartFileSources(next);
   impl.SetRetention(next);

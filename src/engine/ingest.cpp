@@ -102,6 +102,16 @@ void ExtractMetadata(const hl7::Message& m, store::IncomingMessage* out) {
 IngestHandler::IngestHandler(store::Store* store, IngestOptions options)
     : store_(store), options_(std::move(options)) {}
 
+void IngestHandler::Counters::RecordLatency(std::chrono::steady_clock::duration d) {
+  const double seconds = std::chrono::duration<double>(d).count();
+  std::size_t bucket = 0;
+  while (bucket < std::size(kAckLatencyBounds) && seconds > kAckLatencyBounds[bucket]) ++bucket;
+  latency_buckets[bucket].fetch_add(1, std::memory_order_relaxed);
+  latency_count.fetch_add(1, std::memory_order_relaxed);
+  latency_sum_ns.fetch_add(static_cast<std::uint64_t>(std::chrono::nanoseconds(d).count()),
+                           std::memory_order_relaxed);
+}
+
 IngestStats IngestHandler::stats() const {
   IngestStats s;
   s.messages = counters_->messages.load();
@@ -109,17 +119,43 @@ IngestStats IngestHandler::stats() const {
   s.duplicates = counters_->duplicates.load();
   s.invalid = counters_->invalid.load();
   s.rejected = counters_->rejected.load();
+  for (std::size_t i = 0; i < kAckLatencyBucketCount; ++i) {
+    s.ack_latency_buckets[i] = counters_->latency_buckets[i].load(std::memory_order_relaxed);
+  }
+  s.ack_latency_count = counters_->latency_count.load(std::memory_order_relaxed);
+  s.ack_latency_sum_s =
+      static_cast<double>(counters_->latency_sum_ns.load(std::memory_order_relaxed)) / 1e9;
   return s;
 }
 
 void IngestHandler::OnMessage(const mllp::PeerInfo& peer, std::string payload, Reply reply) {
   counters_->messages.fetch_add(1, std::memory_order_relaxed);
+  // Every answer is timed (the ACK latency histogram).
+  reply = [counters = counters_, start = std::chrono::steady_clock::now(),
+           inner = std::move(reply)](std::string answer) {
+    counters->RecordLatency(std::chrono::steady_clock::now() - start);
+    inner(std::move(answer));
+  };
   auto parsed = hl7::Message::Parse(std::string_view(payload));
   if (!parsed.ok()) {
     HandleUnparseable(peer, std::move(payload), parsed.status(), std::move(reply));
     return;
   }
   const hl7::Message& msg = *parsed;
+  // With ack: never a refusal could not be heard: the message is stored (and waits).
+  if (counters_->refusing.load(std::memory_order_relaxed) && options_.ack != AckPolicy::kNever) {
+    counters_->rejected.fetch_add(1, std::memory_order_relaxed);
+    hl7::AckOptions refuse;
+    refuse.application = options_.application;
+    refuse.outcome = hl7::AckOutcome::kReject;
+    refuse.text =
+        "channel " + options_.channel + " is stopped: message not stored, send it again later";
+    refuse.errors.push_back(
+        {"", hl7::error_code::kApplicationInternalError, hl7::ErrorSeverity::kError, refuse.text});
+    auto made = hl7::MakeAckText(msg, refuse);
+    reply(made.ok() ? std::move(made).value() : hl7::MakeNakForUnparseable(payload, refuse.text));
+    return;
+  }
 
   store::IncomingMessage in;
   ExtractMetadata(msg, &in);
@@ -174,11 +210,10 @@ void IngestHandler::OnMessage(const mllp::PeerInfo& peer, std::string payload, R
   const bool after_processing = options_.ack == AckPolicy::kAfterProcessing && sink != nullptr;
   std::string raw_copy = sink != nullptr ? in.raw : std::string();
   Status queued = store_->Append(
-      std::move(in),
-      [counters, store, reply, ack = std::move(ack), msh_line, error_text = std::move(error_text),
-       invalid, error_count, send_nak, channel, connection, sink, after_processing,
-       raw_copy = std::move(raw_copy),
-       application = options_.application](Result<store::AppendResult> r) mutable {
+      std::move(in), [counters, store, reply, ack = std::move(ack), msh_line,
+                      error_text = std::move(error_text), invalid, error_count, send_nak, channel,
+                      connection, sink, after_processing, raw_copy = std::move(raw_copy),
+                      application = options_.application](Result<store::AppendResult> r) mutable {
         if (!r.ok()) {
           counters->rejected.fetch_add(1, std::memory_order_relaxed);
           spdlog::error("channel {}: connection {}: message not stored: {}", channel, connection,
@@ -206,9 +241,9 @@ void IngestHandler::OnMessage(const mllp::PeerInfo& peer, std::string payload, R
                            SendAndRelease(*shared_reply, std::move(ack));
                          } else {
                            SendAndRelease(*shared_reply,
-                                          send_nak ? ProcessingNak(msh_line, result.reason,
-                                                                   application)
-                                                   : std::string());
+                                          send_nak
+                                              ? ProcessingNak(msh_line, result.reason, application)
+                                              : std::string());
                          }
                        });
           return;

@@ -53,7 +53,7 @@ struct PendingMessage {
 };
 
 struct ChannelRuntimeOptions {
-  std::size_t max_live_queue = 10'000;          // beyond this, Submit leaves it to polling
+  std::size_t max_live_queue = 10'000;            // beyond this, Submit leaves it to polling
   std::chrono::milliseconds poll_interval{1000};  // store poll for `received` messages
   std::size_t page = 256;                         // rows read per store query
   LuaLimits lua;
@@ -62,9 +62,10 @@ struct ChannelRuntimeOptions {
 struct DestinationStats {
   std::string name;
   std::uint64_t sent = 0;
-  std::uint64_t failed = 0;    // ended in error
-  std::uint64_t retries = 0;   // failed attempts that will be retried
-  bool blocked = false;        // strict queue waiting behind a failing head
+  std::uint64_t failed = 0;   // ended in error
+  std::uint64_t retries = 0;  // failed attempts that will be retried
+  bool blocked = false;       // strict queue waiting behind a failing head
+  bool paused = false;        // SetDestinationPaused: the queue holds
   std::string last_error;
 };
 
@@ -72,8 +73,9 @@ struct ChannelStats {
   std::string name;
   std::uint64_t processed = 0;  // outcomes recorded
   std::uint64_t filtered = 0;
-  std::uint64_t errored = 0;    // parse/filter/transform errors
-  std::uint64_t queued = 0;     // deliveries queued
+  std::uint64_t errored = 0;  // parse/filter/transform errors
+  std::uint64_t queued = 0;   // deliveries queued
+  bool paused = false;        // SetPaused: messages wait as received
   std::vector<DestinationStats> destinations;
 };
 
@@ -102,6 +104,11 @@ class ChannelRuntime {
   void Submit(store::MessageId id, std::string raw, ProcessedCallback done);
   // Wakes the worker to poll the store now (e.g. after a reprocess).
   void Poke();
+  // Paused: the worker processes nothing (messages wait in state received;
+  // after-processing ACKs wait too); resuming polls the store at once.
+  void SetPaused(bool paused);
+  // kNotFound for an unknown destination.
+  Status SetDestinationPaused(const std::string& destination, bool paused);
 
   const std::string& name() const;
   const ChannelConfig& config() const;

@@ -35,9 +35,12 @@
 // safety: called concurrently from I/O threads; stats() from anywhere.
 #pragma once
 
+#include <array>
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
+#include <iterator>
 #include <string>
 #include <string_view>
 
@@ -82,12 +85,22 @@ struct IngestOptions {
   MessageSink* sink = nullptr;
 };
 
+// ACK latency histogram bounds (seconds, Prometheus style: bucket i counts
+// answers that took at most kAckLatencyBounds[i]; one more bucket for +Inf).
+inline constexpr double kAckLatencyBounds[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+                                               0.05,   0.1,   0.25,   0.5,   1.0,  2.5};
+inline constexpr std::size_t kAckLatencyBucketCount = std::size(kAckLatencyBounds) + 1;
+
 struct IngestStats {
   std::uint64_t messages = 0;    // frames handled
   std::uint64_t stored = 0;      // committed (new rows)
   std::uint64_t duplicates = 0;  // committed earlier, ACKed again
   std::uint64_t invalid = 0;     // stored with status error (validation or bad MSH)
-  std::uint64_t rejected = 0;    // not stored (store busy/failed, oversize frames)
+  std::uint64_t rejected = 0;    // not stored (store busy/failed, oversize frames, channel stopped)
+  // Time from a complete frame to its answer (ACK or NAK).
+  std::array<std::uint64_t, kAckLatencyBucketCount> ack_latency_buckets{};
+  std::uint64_t ack_latency_count = 0;
+  double ack_latency_sum_s = 0;
 };
 
 // The metadata the store keeps, read from the header (each field cut to the
@@ -104,6 +117,11 @@ class IngestHandler : public mllp::Handler {
                            std::string_view frame_head) override;
 
   IngestStats stats() const;
+  const std::string& channel() const { return options_.channel; }
+  // A stopped channel refuses new messages with AR/CR ("channel stopped"):
+  // nothing is stored, the sender keeps the message.
+  void SetRefusing(bool refusing) { counters_->refusing.store(refusing); }
+  bool refusing() const { return counters_->refusing.load(); }
 
  private:
   struct Counters {
@@ -112,6 +130,11 @@ class IngestHandler : public mllp::Handler {
     std::atomic<std::uint64_t> duplicates{0};
     std::atomic<std::uint64_t> invalid{0};
     std::atomic<std::uint64_t> rejected{0};
+    std::atomic<bool> refusing{false};
+    std::array<std::atomic<std::uint64_t>, kAckLatencyBucketCount> latency_buckets{};
+    std::atomic<std::uint64_t> latency_count{0};
+    std::atomic<std::uint64_t> latency_sum_ns{0};
+    void RecordLatency(std::chrono::steady_clock::duration d);
   };
   void HandleUnparseable(const mllp::PeerInfo& peer, std::string payload, const Status& error,
                          Reply reply);

@@ -11,7 +11,8 @@
 //   switch (r.kind) {
 //     case StageResult::Kind::kPass:     ... message now holds the transformed result
 //     case StageResult::Kind::kFiltered: ... r.reason names the rule that dropped it
-//     case StageResult::Kind::kError:    ... r.reason, e.g. "transform[4] (lua): line 3: attempt to index a nil value"
+//     case StageResult::Kind::kError:    ... r.reason, e.g. "transform[4] (lua): line 3: attempt to
+//     index a nil value"
 //   }
 //
 // A Pipeline runs its filter first, then its transform steps in order. An

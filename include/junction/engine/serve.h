@@ -44,6 +44,12 @@ namespace junction::engine {
 
 inline constexpr std::string_view kDefaultHttpPath = "/hl7/v2";
 
+// A channel's run state (admin API). kPaused: messages are received and
+// stored but wait unprocessed; kStopped: as paused, and new messages are
+// refused with AR/CR (the sender keeps them).
+enum class RunState { kRunning, kPaused, kStopped };
+std::string_view RunStateName(RunState state);  // "running", "paused", "stopped"
+
 struct ListenerInfo {
   std::string channel;
   std::string host;
@@ -77,6 +83,13 @@ class Engine {
   IngestStats ingest_stats() const;  // summed over channels (and reloads)
   std::vector<ChannelStats> channel_stats() const;
   const Config& config() const { return config_; }
+
+  // Run states, not persisted: a reload or restart runs everything again.
+  // kNotFound for an unknown channel or destination.
+  Status SetChannelState(const std::string& channel, RunState state);
+  Result<RunState> channel_state(const std::string& channel) const;
+  Status SetDestinationPaused(const std::string& channel, const std::string& destination,
+                              bool paused);
 
   // Applies a new configuration without a restart. Every channel runtime is
   // rebuilt from `next` (compiled and checked first: on any error nothing

@@ -43,6 +43,9 @@ class Dispatcher {
   void Start();
   void Stop();  // the attempt in hand finishes first
   const std::shared_ptr<Waker>& waker() const { return waker_; }
+  // Paused: no new attempt starts (the one in hand finishes); the queue holds.
+  void SetPaused(bool paused);
+  bool paused() const { return paused_.load(); }
   DestinationStats stats() const;
 
  private:
@@ -70,6 +73,7 @@ class Dispatcher {
 
   std::atomic<std::uint64_t> sent_{0}, failed_{0}, retried_{0};
   std::atomic<bool> blocked_{false};
+  std::atomic<bool> paused_{false};
   mutable std::mutex error_mutex_;
   std::string last_error_;
 };

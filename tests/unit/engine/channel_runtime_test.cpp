@@ -147,6 +147,40 @@ TEST_F(ChannelRuntimeTest, DoneIsCalledOnceAfterTheOutcomeIsCommitted) {
   EXPECT_EQ(answer->calls, 1);
 }
 
+TEST_F(ChannelRuntimeTest, PausedChannelKeepsMessagesReceivedUntilResumed) {
+  ASSERT_TRUE(Build("  - name: in\n    source: none\n"));
+  runtime_->SetPaused(true);
+  EXPECT_TRUE(runtime_->stats().paused);
+  auto answer = std::make_shared<Answer>();
+  const auto id = Submit(kAdt, answer);
+  std::this_thread::sleep_for(300ms);
+  EXPECT_EQ(testing::StateOf(store_.get(), id), "received");
+  EXPECT_FALSE(answer->done());
+  runtime_->SetPaused(false);
+  ASSERT_TRUE(testing::WaitForState(store_.get(), id, MState::kProcessed));
+  ASSERT_TRUE(Eventually([&] { return answer->done(); }));
+  EXPECT_FALSE(runtime_->stats().paused);
+}
+
+TEST_F(ChannelRuntimeTest, PausedDestinationHoldsItsQueueOnly) {
+  ASSERT_TRUE(
+      Build("  - name: in\n    source: none\n    destinations:\n" + FileDest("a") + FileDest("b")));
+  ASSERT_TRUE(runtime_->SetDestinationPaused("a", true).ok());
+  EXPECT_EQ(runtime_->SetDestinationPaused("nope", true).code(), StatusCode::kNotFound);
+  const auto id = Submit(WithControlId("P1"));
+  ASSERT_TRUE(Eventually([&] { return dir_.Files("b").size() == 1; }));
+  std::this_thread::sleep_for(300ms);
+  EXPECT_TRUE(dir_.Files("a").empty());
+  EXPECT_EQ(testing::StateOf(store_.get(), id), "queued");
+  const ChannelStats paused = runtime_->stats();
+  ASSERT_EQ(paused.destinations.size(), 2u);
+  EXPECT_TRUE(paused.destinations[0].paused);
+  EXPECT_FALSE(paused.destinations[1].paused);
+  ASSERT_TRUE(runtime_->SetDestinationPaused("a", false).ok());
+  ASSERT_TRUE(testing::WaitForState(store_.get(), id, MState::kSent));
+  EXPECT_EQ(dir_.Files("a").size(), 1u);
+}
+
 TEST_F(ChannelRuntimeTest, ChannelFilterFiltersWithTheRule) {
   ASSERT_TRUE(
       Build("  - name: in\n    source: none\n    filter: { path: MSH-9.1, in: [ORU] }\n"

@@ -180,6 +180,37 @@ TEST(IngestTest, DuplicatesAreAckedAgainButStoredOnce) {
   EXPECT_EQ(handler.stats().stored, 2u);
 }
 
+TEST(IngestTest, StoppedChannelRefusesWithArAndStoresNothing) {
+  auto store = OpenTempStore();
+  ASSERT_TRUE(store);
+  IngestHandler handler(store.get(), {.channel = "inbound"});
+  handler.SetRefusing(true);
+  EXPECT_TRUE(handler.refusing());
+  const std::string refused = Deliver(handler, kAdt);
+  EXPECT_EQ(AckField(refused, "MSA-1"), "AR");
+  EXPECT_EQ(AckField(refused, "MSA-2"), "CTRL1");
+  EXPECT_NE(refused.find("stopped"), std::string::npos) << refused;
+  EXPECT_TRUE(All(*store).empty());
+  EXPECT_EQ(handler.stats().rejected, 1u);
+  handler.SetRefusing(false);
+  EXPECT_EQ(AckField(Deliver(handler, kAdt), "MSA-1"), "AA");
+  EXPECT_EQ(All(*store).size(), 1u);
+}
+
+TEST(IngestTest, EveryAnswerIsTimedInTheLatencyHistogram) {
+  auto store = OpenTempStore();
+  ASSERT_TRUE(store);
+  IngestHandler handler(store.get(), {.channel = "inbound"});
+  Deliver(handler, kAdt);
+  Deliver(handler, "not hl7 at all");
+  const IngestStats s = handler.stats();
+  EXPECT_EQ(s.ack_latency_count, 2u);
+  std::uint64_t in_buckets = 0;
+  for (std::uint64_t b : s.ack_latency_buckets) in_buckets += b;
+  EXPECT_EQ(in_buckets, 2u);
+  EXPECT_GT(s.ack_latency_sum_s, 0.0);
+}
+
 TEST(IngestTest, EnhancedModeAnswersCa) {
   auto store = OpenTempStore();
   ASSERT_TRUE(store);
