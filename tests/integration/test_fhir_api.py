@@ -183,6 +183,25 @@ class InteractionsTest(FhirTestCase):
         res = c.put("/Patient/" + pid, dict(body, gender="male"), headers={"If-Match": 'W/"1"'})
         self.assertOutcome(res, 412)
 
+    def test_if_none_match_and_delete_if_match(self):
+        c = self.client()
+        pid = c.create(patient(uniq("Fam")))["id"]
+        res = c.get("/Patient/" + pid, headers={"If-None-Match": 'W/"1"'})
+        self.assertEqual(res.status, 304, res)
+        self.assertEqual(c.get("/Patient/" + pid, headers={"If-None-Match": 'W/"7"'}).status, 200)
+        self.assertOutcome(c.delete("/Patient/" + pid, headers={"If-Match": 'W/"2"'}), 412)
+        self.assertEqual(c.get("/Patient/" + pid).status, 200)
+        self.assertStatus(c.delete("/Patient/" + pid, headers={"If-Match": 'W/"1"'}), 200, 204)
+        self.assertEqual(c.get("/Patient/" + pid).status, 410)
+
+    def test_system_search(self):
+        c = self.client()
+        p = c.create(patient(uniq("Fam")))
+        o = c.create(observation(p["id"]))
+        bundle = c.search("?_type=Patient,Observation&_id=%s,%s" % (p["id"], o["id"]))
+        self.assertEqual({(r["resourceType"], r["id"]) for r in entries(bundle)},
+                         {("Patient", p["id"]), ("Observation", o["id"])})
+
     def test_prefer_return(self):
         c = self.client()
         res = c.post("/Patient", patient(uniq("Fam")), headers={"Prefer": "return=minimal"})
@@ -451,6 +470,16 @@ class SearchTest(FhirTestCase):
         bundle = c.search("Observation?patient.identifier=%s|%s" % (SYS, uniq("none")))
         self.assertEqual(ids(bundle), [])
 
+    def test_identifier_modifier(self):
+        c = self.client()
+        mrn = uniq("m")
+        o = c.create(observation(self.p70["id"], subject={
+            "reference": "Patient/" + self.p70["id"], "identifier": {"system": SYS, "value": mrn}}))
+        bundle = c.search("Observation?subject:identifier=%s|%s" % (SYS, mrn))
+        self.assertEqual(ids(bundle), [o["id"]])
+        bundle = c.search("Observation?subject:identifier=%s|%s" % (SYS, uniq("other")))
+        self.assertEqual(ids(bundle), [])
+
     def test_has(self):
         c = self.client()
         bundle = c.search("Patient?_has:Observation:patient:code=%s|%s"
@@ -545,6 +574,8 @@ class SearchTest(FhirTestCase):
             self.assertNotIn("name", r)
             self.assertNotIn("gender", r)
         self.assertIn("1980-02-29", [r.get("birthDate") for r in entries(bundle)])
+        for r in entries(bundle):
+            self.assertIn("SUBSETTED", [t.get("code") for t in r.get("meta", {}).get("tag", [])])
 
     def test_last_updated(self):
         c = self.client()

@@ -277,6 +277,10 @@ class PatientContextTest(FhirTestCase):
             with self.subTest(query=query):
                 res = c.get("/" + query)
                 self.assert_no_b(res)
+        # System search across types.
+        res = c.get("/?_type=Patient,Observation,Encounter,DiagnosticReport&_id=%s,%s,%s,%s"
+                    % (self.pb, self.obs_b, self.enc_b, self.report_b))
+        self.assert_no_b(res)
         # Counting must not leak either.
         res = c.get("/Observation?patient=%s&_summary=count" % self.pb)
         if res.status == 200:

@@ -100,6 +100,14 @@ class BadInputTest(FhirTestCase):
         self.assertIn(b"OperationOutcome", body, raw[:500])
         self.assert_unchanged()
 
+    def test_resource_over_the_store_limit_is_413(self):
+        # 9 MiB: under the 16 MiB body limit, over the 8 MiB resource limit.
+        c = self.client()
+        big = {"resourceType": "Patient", "text": {"status": "generated",
+                                                   "div": "<div>" + "y" * (9 << 20) + "</div>"}}
+        self.assertOutcome(c.post("/Patient", big), 413)
+        self.assert_unchanged()
+
     def test_body_of_20_mb_chunked_is_413(self):
         chunk = b"x" * (1024 * 1024)
         head = ("POST /fhir/Patient HTTP/1.1\r\nHost: 127.0.0.1\r\n"
