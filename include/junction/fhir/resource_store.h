@@ -86,6 +86,7 @@ struct StoredResource {
   std::string last_updated;  // FHIR instant, UTC
   bool deleted = false;      // a tombstone: json is empty
   std::string json;          // the resource, meta.versionId/lastUpdated included
+  std::string method;        // History only: how this version was written (POST, PUT, DELETE)
 };
 
 // One entry of a write: what a REST interaction or a Bundle entry asks.
@@ -93,8 +94,9 @@ struct WriteOp {
   std::string method;  // "POST" (create), "PUT" (update), "DELETE"
   std::string type;    // resource type
   std::string id;      // PUT/DELETE by id; "" with `condition` for conditional ops
-  // Search query (decoded "name=value&..." form, as in Bundle.entry.request)
-  // for conditional create (If-None-Exist / ifNoneExist), conditional update
+  // Search query, still percent-encoded as in a URL or Bundle.entry.request
+  // ("identifier=urn%3Aoid%3A1.2%7C123"; the store decodes it once), for
+  // conditional create (If-None-Exist / ifNoneExist), conditional update
   // (PUT Type?query) and conditional delete (DELETE Type?query).
   std::string condition;
   std::string if_match;  // expected current versionId ("" = none); mismatch -> 412

@@ -8,9 +8,11 @@ namespace {
 json::object HistoryEntry(const std::string& base, const StoredResource& version) {
   json::object entry;
   entry["fullUrl"] = base + "/" + version.type + "/" + version.id;
-  // resource_versions.method is not exposed: a tombstone is a DELETE, the first
-  // version a create, any other an update.
-  std::string method = version.deleted ? "DELETE" : version.version == 1 ? "POST" : "PUT";
+  // The method the version was written with (an update-as-create is a PUT).
+  std::string method = !version.method.empty() ? version.method
+                       : version.deleted       ? "DELETE"
+                       : version.version == 1  ? "POST"
+                                               : "PUT";
   std::string error;
   if (!version.deleted) {
     auto resource = ParseJson(version.json, &error);
@@ -19,7 +21,9 @@ json::object HistoryEntry(const std::string& base, const StoredResource& version
   entry["request"] =
       json::object{{"method", method},
                    {"url", method == "POST" ? version.type : version.type + "/" + version.id}};
-  int status = version.deleted ? 204 : version.version == 1 ? 201 : 200;
+  int status = version.deleted        ? 204
+               : version.version == 1 ? 201
+                                      : 200;  // 201: the version that created it
   json::object response{{"status", StatusLine(status)}, {"etag", Etag(version.version)}};
   if (!version.last_updated.empty()) response["lastModified"] = version.last_updated;
   entry["response"] = std::move(response);

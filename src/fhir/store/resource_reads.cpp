@@ -123,10 +123,10 @@ Result<HistoryPage> ResourceStoreImpl::History(const HistoryRequest& request,
   where += AccessClause(access, "r", 4);
   const std::string from = " FROM resource_versions v JOIN resources r ON r.rid = v.rid";
   std::size_t count = std::min(request.count, kMaxHistoryCount);
-  std::string page_sql = "SELECT r.type, r.id, v.version, v.last_updated, v.deleted, v.json" +
-                         from + where +
-                         " ORDER BY v.last_updated_us DESC, v.rid DESC, v.version DESC LIMIT " +
-                         std::to_string(count + 1) + " OFFSET " + std::to_string(request.offset);
+  std::string page_sql =
+      "SELECT r.type, r.id, v.version, v.last_updated, v.deleted, v.json, v.method" + from + where +
+      " ORDER BY v.last_updated_us DESC, v.rid DESC, v.version DESC LIMIT " +
+      std::to_string(count + 1) + " OFFSET " + std::to_string(request.offset);
   std::string count_sql = "SELECT COUNT(*)" + from + where;
   std::string exists_sql =
       "SELECT 1 FROM resources r WHERE r.type = ?1 AND r.id = ?2" + AccessClause(access, "r", 4);
@@ -163,6 +163,7 @@ Result<HistoryPage> ResourceStoreImpl::History(const HistoryRequest& request,
           break;
         }
         page.versions.push_back(ReadStored(*s));
+        page.versions.back().method = s->ColumnText(6);
       }
       Result<SqliteStmt> c = SqliteStmt::Prepare(db, count_sql);
       if (!c.ok()) return c.status();

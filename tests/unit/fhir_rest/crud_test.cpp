@@ -159,6 +159,16 @@ TEST_F(RestTest, BadInput) {
   EXPECT_EQ(HeaderOf(Call("GET", "/Patient/" + id), "ETag"), "W/\"1\"");
 }
 
+TEST_F(RestTest, HistoryShowsTheMethodEachVersionWasWrittenWith) {
+  // An update-as-create is recorded as the PUT it was.
+  ASSERT_EQ(Call("PUT", "/Patient/made-by-put", R"({"resourceType":"Patient","id":"made-by-put"})")
+                .status,
+            201);
+  json::value history = Json(Call("GET", "/Patient/made-by-put/_history"));
+  EXPECT_EQ(history.at("entry").at(0).at("request").at("method"), "PUT");
+  EXPECT_EQ(history.at("entry").at(0).at("request").at("url"), "Patient/made-by-put");
+}
+
 TEST_F(RestTest, InstanceTypeAndSystemHistory) {
   std::string id = Create("Patient", PatientJson("Hist"));
   json::object v2 = Json(Call("GET", "/Patient/" + id)).as_object();
