@@ -39,8 +39,8 @@ constexpr std::size_t kArenaFirstBlock = 64 * 1024;
 }  // namespace
 
 Builder::Builder(const hl7::Message& msg, const ConvertOptions& options, const TimeZone& tz)
-    : arena_owner_(json::make_shared_resource<json::monotonic_resource>(kArenaFirstBlock)),
-      sp_(arena_owner_.get()),
+    : arena_owner_(json::make_shared_resource<BundleArena>(kArenaFirstBlock)),
+      sp_(ArenaRef(arena_owner_)),
       msg_(msg),
       options_(options),
       tz_(tz),

@@ -23,10 +23,11 @@
 // Thread safety: Convert and Serialize are pure functions; call them from any
 // number of threads concurrently. Ownership: results are returned by value.
 //
-// Memory: each Bundle is built in its own arena (a boost::json::monotonic_resource)
-// that ConvertResult::bundle owns (bundle.storage()): building it costs one
-// allocation per arena block instead of one per JSON value, and destroying it
-// frees the blocks at once. Values *inside* the bundle refer to the arena without
+// Memory: each Bundle is built in its own arena (a bump allocator like
+// boost::json::monotonic_resource) that ConvertResult::bundle owns
+// (bundle.storage()): building it costs one allocation per arena block instead
+// of one per JSON value, and destroying it frees the blocks at once without
+// visiting the values. Values *inside* the bundle refer to the arena without
 // owning it, so a part that must outlive the bundle has to be copied onto other
 // storage, e.g. `json::value keep(bundle.at("entry"), json::storage_ptr());`
 // (a plain copy, `json::value v = bundle.at("entry")`, would share the arena).

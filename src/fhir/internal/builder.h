@@ -10,6 +10,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "fhir/internal/arena.h"
 #include "fhir/internal/timezone.h"
 #include "junction/fhir/convert.h"
 #include "junction/hl7/datatypes.h"
@@ -153,11 +154,12 @@ class Builder {
   void AddProvenance();
   int EnsurePatientForContext();
 
-  // One arena (monotonic_resource) per conversion: every JSON value of the
+  // One arena (BundleArena, arena.h) per conversion: every JSON value of the
   // Bundle is allocated from it and nothing is freed one by one. arena_owner_
   // (shared ownership) is handed to the Bundle object and keeps the arena alive
   // as long as the Bundle; sp_ is a non-owning pointer to the same resource for
-  // the values inside it, which saves an atomic reference count per value.
+  // the values inside it, which saves an atomic reference count per value and
+  // (flagged "deallocate is trivial") the destruction walk over the values.
   // Being the same resource, values move between the two without copies.
   // Declared first: members below are built on it.
   json::storage_ptr arena_owner_;
