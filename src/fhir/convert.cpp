@@ -199,7 +199,7 @@ void Builder::AddProvenance() {
   for (const Entry& e : entries_) {
     bool infra = false;
     for (auto t : kInfra) infra = infra || e.type == t;
-    if (!infra) targets.emplace_back(json::object({{"reference", "urn:uuid:" + e.id}}, sp_));
+    if (!infra) targets.emplace_back(json::object({{"reference", e.url()}}, sp_));
   }
   if (targets.empty()) return;
   std::string recorded = evn_recorded_.empty() ? bundle_timestamp_ : evn_recorded_;
@@ -334,10 +334,10 @@ ConvertResult Builder::Finish() {
     bool conditional = requests && !e.identifier_query.empty();
     // A conditional request finds its target by identifier; an id in the body
     // would clash with a resource the server already holds under another id.
-    if (!conditional) res["id"] = e.id;
+    if (!conditional) res["id"] = e.id();
     for (auto& kv : e.body) res[kv.key()] = std::move(kv.value());
     json::object entry(kObjectReserve, sp_);
-    entry["fullUrl"] = "urn:uuid:" + e.id;
+    entry["fullUrl"] = e.url();
     entry["resource"] = std::move(res);
     if (requests) {
       json::object req(kObjectReserve, sp_);
@@ -347,10 +347,10 @@ ConvertResult Builder::Finish() {
         req["ifNoneExist"] = e.identifier_query;
       } else if (conditional) {
         req["method"] = "PUT";
-        req["url"] = e.type + "?" + e.identifier_query;
+        req["url"] = std::string(e.type) + "?" + e.identifier_query;
       } else {
         req["method"] = "PUT";
-        req["url"] = e.type + "/" + e.id;
+        req["url"] = std::string(e.type) + "/" + std::string(e.id());
       }
       entry["request"] = std::move(req);
     }

@@ -498,7 +498,7 @@ std::optional<int> Builder::AssumedOffset(const hl7::DateTime& dt) const {
   return tz_.OffsetForLocal(dt.year, dt.month, dt.day, dt.hour, dt.minute, dt.second);
 }
 
-std::string Builder::DateTimeValue(std::string_view raw, const std::string& loc) {
+std::string Builder::DateTimeValue(std::string_view raw, const LazyLoc& loc) {
   std::string_view t = Trim(hl7::TsTime(raw, d_));
   if (t.empty() || t == "\"\"") return {};
   auto dt = hl7::ParseDtm(t);
@@ -509,7 +509,7 @@ std::string Builder::DateTimeValue(std::string_view raw, const std::string& loc)
   return dt->ToFhirDateTime(AssumedOffset(*dt));
 }
 
-std::string Builder::DateValue(std::string_view raw, const std::string& loc) {
+std::string Builder::DateValue(std::string_view raw, const LazyLoc& loc) {
   std::string_view t = Trim(hl7::TsTime(raw, d_));
   if (t.empty() || t == "\"\"") return {};
   auto dt = hl7::ParseDtm(t);
@@ -523,7 +523,7 @@ std::string Builder::DateValue(std::string_view raw, const std::string& loc) {
   return d.ToFhirDateTime();
 }
 
-std::string Builder::InstantValue(std::string_view raw, const std::string& loc) {
+std::string Builder::InstantValue(std::string_view raw, const LazyLoc& loc) {
   std::string_view t = Trim(hl7::TsTime(raw, d_));
   if (t.empty() || t == "\"\"") return {};
   auto dt = hl7::ParseDtm(t);
@@ -543,7 +543,7 @@ std::string Builder::InstantValue(std::string_view raw, const std::string& loc) 
 
 json::object Builder::Reference(int index) const {
   json::object r(kObjectReserve, sp_);
-  r["reference"] = "urn:uuid:" + entries_[static_cast<std::size_t>(index)].id;
+  r["reference"] = entries_[static_cast<std::size_t>(index)].url();
   return r;
 }
 
@@ -568,9 +568,9 @@ int Builder::Upsert(std::string_view type, std::string_view key, std::string ide
     if (created) *created = false;
     return it->second;
   }
-  Entry e{.body = json::object(kBodyReserve, sp_)};
-  e.type = std::string(type);
-  e.id = StableUuid(full);
+  Entry e{.type = type, .body = json::object(kBodyReserve, sp_)};
+  std::memcpy(e.url_buf, "urn:uuid:", 9);
+  StableUuidTo(full, e.url_buf + 9);
   e.identifier_query = std::move(identifier_query);
   e.create_only = create_only;
   entries_.push_back(std::move(e));

@@ -259,8 +259,8 @@ void Builder::FlushOrder(Seg* obr) {
     // Occurrence: TQ1-7/8, else OBR-6 (requested), else OBR-7 in order messages.
     std::string start, end;
     for (Seg& t : tq1s) {
-      if (start.empty()) start = DateTimeValue(t.F(7), t.Loc(7));
-      if (end.empty()) end = DateTimeValue(t.F(8), t.Loc(8));
+      if (start.empty()) start = DateTimeValue(t.F(7), {t, 7});
+      if (end.empty()) end = DateTimeValue(t.F(8), {t, 8});
     }
     if (!end.empty()) {
       json::object period(kObjectReserve, sp_);
@@ -268,11 +268,11 @@ void Builder::FlushOrder(Seg* obr) {
       period["end"] = end;
       b["occurrencePeriod"] = std::move(period);
     } else {
-      if (start.empty() && obr) start = DateTimeValue(obr->F(6), obr->Loc(6));
-      if (start.empty() && obr && kind_ != Kind::kOru) start = DateTimeValue(obr->F(7), obr->Loc(7));
+      if (start.empty() && obr) start = DateTimeValue(obr->F(6), {*obr, 6});
+      if (start.empty() && obr && kind_ != Kind::kOru) start = DateTimeValue(obr->F(7), {*obr, 7});
       Put(b, "occurrenceDateTime", start);
     }
-    if (orc) Put(b, "authoredOn", DateTimeValue(orc->F(9), orc->Loc(9)));
+    if (orc) Put(b, "authoredOn", DateTimeValue(orc->F(9), {*orc, 9}));
     int requester = orc ? Practitioner(First(orc->F(12), d_)) : -1;
     if (requester < 0 && obr) requester = Practitioner(First(obr->F(16), d_));
     if (requester >= 0) b["requester"] = Reference(requester);
@@ -347,8 +347,8 @@ void Builder::FlushOrder(Seg* obr) {
   r["code"] = code.empty() ? DataAbsent(sp_) : std::move(code);
   if (patient_ >= 0) r["subject"] = Reference(patient_);
   if (encounter_ >= 0) r["encounter"] = Reference(encounter_);
-  std::string start = DateTimeValue(obr->F(7), obr->Loc(7));
-  std::string end = DateTimeValue(obr->F(8), obr->Loc(8));
+  std::string start = DateTimeValue(obr->F(7), {*obr, 7});
+  std::string end = DateTimeValue(obr->F(8), {*obr, 8});
   if (!end.empty()) {
     json::object period(kObjectReserve, sp_);
     Put(period, "start", start);
@@ -357,7 +357,7 @@ void Builder::FlushOrder(Seg* obr) {
   } else {
     Put(r, "effectiveDateTime", start);
   }
-  Put(r, "issued", InstantValue(obr->F(22), obr->Loc(22)));
+  Put(r, "issued", InstantValue(obr->F(22), {*obr, 22}));
   // OBR-32/34 are NDL: component 1 is a CNN whose parts are subcomponents.
   auto ndl = [&](int field, const char* target) {
     ForReps(*obr, field, [&](std::string_view rep) {
@@ -400,8 +400,8 @@ void Builder::OnTq1(Seg& s) {
   }
   if (order_ >= 0) {
     json::object& b = Body(order_);
-    std::string start = DateTimeValue(s.F(7), s.Loc(7));
-    std::string end = DateTimeValue(s.F(8), s.Loc(8));
+    std::string start = DateTimeValue(s.F(7), {s, 7});
+    std::string end = DateTimeValue(s.F(8), {s, 8});
     if (!b.contains("occurrenceDateTime") && !b.contains("occurrencePeriod")) {
       if (!end.empty()) {
         json::object period(kObjectReserve, sp_);
@@ -446,12 +446,12 @@ void Builder::OnSpm(Seg& s) {
     else if (avail == "N") b["status"] = "unavailable";
     if (json::object t = CodeableConceptRaw(s.F(4), "0487"); !t.empty()) b["type"] = std::move(t);
     if (patient_ >= 0) b["subject"] = Reference(patient_);
-    Put(b, "receivedTime", DateTimeValue(s.F(18), s.Loc(18)));
+    Put(b, "receivedTime", DateTimeValue(s.F(18), {s, 18}));
     if (order_ >= 0) Push(b, "request", Reference(order_));
     json::object coll(kObjectReserve, sp_);
     std::string_view dr = s.F(17);
-    std::string cstart = DateTimeValue(Sub(C(dr, 1), 1), s.Loc(17));
-    std::string cend = DateTimeValue(Sub(C(dr, 2), 1), s.Loc(17));
+    std::string cstart = DateTimeValue(Sub(C(dr, 1), 1), {s, 17});
+    std::string cend = DateTimeValue(Sub(C(dr, 2), 1), {s, 17});
     if (!cend.empty()) {
       json::object period(kObjectReserve, sp_);
       Put(period, "start", cstart);
@@ -501,7 +501,7 @@ void Builder::OnSpm(Seg& s) {
 // ---------------------------------------------------------------- OBX
 
 void Builder::SetObservationValue(Seg& s, json::object& target, std::string_view type, std::string_view rep,
-                                  std::string_view units, const std::string& loc, bool* text_fallback) {
+                                  std::string_view units, const LazyLoc& loc, bool* text_fallback) {
   *text_fallback = false;
   auto quantity = [&](std::string_view text, double v) {
     json::object q(kObjectReserve, sp_);
@@ -714,7 +714,7 @@ void Builder::OnObx(Seg& s) {
   o["code"] = cc.empty() ? DataAbsent(sp_) : std::move(cc);
   if (patient_ >= 0) o["subject"] = Reference(patient_);
   if (encounter_ >= 0) o["encounter"] = Reference(encounter_);
-  Put(o, "effectiveDateTime", DateTimeValue(s.F(14), s.Loc(14)));
+  Put(o, "effectiveDateTime", DateTimeValue(s.F(14), {s, 14}));
   ForReps(s, 16, [&](std::string_view rep) {
     int pr = Practitioner(rep);
     if (pr >= 0) Push(o, "performer", Reference(pr));
@@ -735,7 +735,7 @@ void Builder::OnObx(Seg& s) {
   // Value: text types join their repetitions; others map the first and put
   // further repetitions into components with the same code.
   std::string_view units = First(s.F(6), d_);
-  std::string loc = s.Loc(5);
+  const LazyLoc loc{s, 5};
   std::string_view value = s.F(5);
   std::vector<std::string_view> reps;
   if (!value.empty()) {
@@ -772,7 +772,7 @@ void Builder::OnObx(Seg& s) {
       Push(o, "extension", std::move(e));
     });
   }
-  if (std::string analysis = DateTimeValue(s.F(19), s.Loc(19)); !analysis.empty()) {
+  if (std::string analysis = DateTimeValue(s.F(19), {s, 19}); !analysis.empty()) {
     json::object e(kObjectReserve, sp_);
     e["url"] = "http://hl7.org/fhir/StructureDefinition/observation-analysis-date-time";
     e["valueDateTime"] = analysis;
@@ -922,10 +922,10 @@ void Builder::OnRxa(Seg& s) {
   b["vaccineCode"] = vc.empty() ? DataAbsent(sp_) : std::move(vc);
   b["patient"] = Reference(patient_);
   if (encounter_ >= 0) b["encounter"] = Reference(encounter_);
-  std::string when = DateTimeValue(s.F(3), s.Loc(3));
+  std::string when = DateTimeValue(s.F(3), {s, 3});
   if (!when.empty()) b["occurrenceDateTime"] = when;
   else b["occurrenceString"] = "unknown";
-  Put(b, "recorded", DateTimeValue(s.F(22), s.Loc(22)));
+  Put(b, "recorded", DateTimeValue(s.F(22), {s, 22}));
   std::string source = Txt(C(First(s.F(9), d_), 1));
   if (source == "00") {
     b["primarySource"] = true;
@@ -951,7 +951,7 @@ void Builder::OnRxa(Seg& s) {
     if (org >= 0) b["manufacturer"] = Reference(org);
   }
   Put(b, "lotNumber", Txt(First(s.F(15), d_)));
-  Put(b, "expirationDate", DateValue(First(s.F(16), d_), s.Loc(16)));
+  Put(b, "expirationDate", DateValue(First(s.F(16), d_), {s, 16}));
   std::string amount = Txt(s.F(6));
   if (!amount.empty() && amount != "999") {
     auto v = hl7::ParseNm(amount);
@@ -1052,8 +1052,8 @@ void Builder::OnSch(Seg& s) {
   if (json::object r = CodeableConceptRaw(s.F(7), "0276"); !r.empty()) Push(b, "reasonCode", std::move(r));
   if (json::object t = CodeableConceptRaw(s.F(8), "0277"); !t.empty()) b["appointmentType"] = std::move(t);
   std::string_view tq = First(s.F(11), d_);
-  Put(b, "start", InstantValue(Sub(C(tq, 4), 1), s.Loc(11)));
-  Put(b, "end", InstantValue(Sub(C(tq, 5), 1), s.Loc(11)));
+  Put(b, "start", InstantValue(Sub(C(tq, 4), 1), {s, 11}));
+  Put(b, "end", InstantValue(Sub(C(tq, 5), 1), {s, 11}));
   std::string duration = Txt(s.F(9));
   std::string units = Upper(Txt(C(s.F(10), 1)));
   if (!duration.empty()) {
@@ -1112,7 +1112,7 @@ void Builder::OnAis(Seg& s) {
   if (!InAppointment(s)) return;
   json::object& b = Body(appointment_);
   if (json::object st = CodeableConceptRaw(s.F(3), ""); !st.empty()) Push(b, "serviceType", std::move(st));
-  std::string start = InstantValue(s.F(4), s.Loc(4));
+  std::string start = InstantValue(s.F(4), {s, 4});
   if (!start.empty() && !Body(appointment_).contains("start")) Body(appointment_)["start"] = start;
   s.Mark(10);
 }
@@ -1129,7 +1129,7 @@ void Builder::OnAig(Seg& s) {
   p["type"] = std::move(types);
   p["status"] = ParticipantStatus(Txt(C(s.F(14), 1)));
   json::object period(kObjectReserve, sp_);
-  Put(period, "start", DateTimeValue(s.F(8), s.Loc(8)));
+  Put(period, "start", DateTimeValue(s.F(8), {s, 8}));
   if (!period.empty()) p["period"] = std::move(period);
   Push(Body(appointment_), "participant", std::move(p));
 }
@@ -1152,7 +1152,7 @@ void Builder::AddAppointmentActor(Seg& s, int actor) {
   p["actor"] = Reference(actor);
   p["status"] = ParticipantStatus(Txt(C(s.F(12), 1)));
   json::object period(kObjectReserve, sp_);
-  Put(period, "start", DateTimeValue(s.F(6), s.Loc(6)));
+  Put(period, "start", DateTimeValue(s.F(6), {s, 6}));
   if (!period.empty()) p["period"] = std::move(period);
   Push(Body(appointment_), "participant", std::move(p));
 }
@@ -1198,7 +1198,7 @@ void Builder::OnTxa(Seg& s) {
   else if (!completion.empty()) Warn(s.Loc(17), "completion status '" + completion + "' not mapped", "code-invalid");
   if (json::object t = CodeableConceptRaw(s.F(2), "0270"); !t.empty()) b["type"] = std::move(t);
   if (patient_ >= 0) b["subject"] = Reference(patient_);
-  Put(b, "date", InstantValue(s.F(6), s.Loc(6)));
+  Put(b, "date", InstantValue(s.F(6), {s, 6}));
   for (int f : {9, 5}) {
     ForReps(s, f, [&](std::string_view rep) {
       int pr = Practitioner(rep);
@@ -1211,7 +1211,7 @@ void Builder::OnTxa(Seg& s) {
   json::object context(kObjectReserve, sp_);
   if (encounter_ >= 0) Push(context, "encounter", Reference(encounter_));
   json::object period(kObjectReserve, sp_);
-  Put(period, "start", DateTimeValue(s.F(4), s.Loc(4)));
+  Put(period, "start", DateTimeValue(s.F(4), {s, 4}));
   if (!period.empty()) context["period"] = std::move(period);
   if (!context.empty()) b["context"] = std::move(context);
   Body(index) = std::move(b);

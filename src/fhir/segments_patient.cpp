@@ -44,7 +44,7 @@ constexpr const char* kParticipationType = "http://terminology.hl7.org/CodeSyste
 void Builder::OnMsh(Seg& s) {
   // 3/4 are read in Run(); 1/2/18 by the parser; 10-12/15/16 are transport-level (docs).
   for (int f : {1, 2, 3, 4, 10, 11, 12, 15, 16, 18}) s.Mark(f);
-  bundle_timestamp_ = InstantValue(s.F(7), s.Loc(7));
+  bundle_timestamp_ = InstantValue(s.F(7), {s, 7});
   bool created = false;
   header_ = Upsert("MessageHeader", "msg|" + message_key_, {}, false, &created);
   json::object& h = Body(header_);
@@ -81,8 +81,8 @@ void Builder::OnMsh(Seg& s) {
 
 void Builder::OnEvn(Seg& s) {
   s.Mark(1);  // event type code: repeats MSH-9.2
-  evn_recorded_ = InstantValue(s.F(2), s.Loc(2));
-  evn_occurred_ = DateTimeValue(s.F(6), s.Loc(6));
+  evn_recorded_ = InstantValue(s.F(2), {s, 2});
+  evn_occurred_ = DateTimeValue(s.F(6), {s, 6});
   evn_reason_ = CodeableConceptRaw(First(s.F(4), d_), "0062");
   evn_operator_ = Practitioner(First(s.F(5), d_));
 }
@@ -251,7 +251,7 @@ void Builder::OnPid(Seg& s) {
     else Warn(s.Loc(8), "administrative sex '" + sex + "' has no FHIR gender; not mapped", "code-invalid");
   }
   if (std::string_view dob = s.F(7); !dob.empty()) {
-    std::string date = DateValue(dob, s.Loc(7));
+    std::string date = DateValue(dob, {s, 7});
     if (!date.empty()) {
       p["birthDate"] = date;
       auto dt = hl7::ParseDtm(hl7::TsTime(dob, d_));
@@ -267,7 +267,7 @@ void Builder::OnPid(Seg& s) {
       }
     }
   }
-  std::string deceased = DateTimeValue(s.F(29), s.Loc(29));
+  std::string deceased = DateTimeValue(s.F(29), {s, 29});
   std::string deceased_flag = Txt(s.F(30));
   if (!deceased.empty()) p["deceasedDateTime"] = deceased;
   else if (deceased_flag == "Y") p["deceasedBoolean"] = true;
@@ -373,12 +373,12 @@ void Builder::OnNk1(Seg& s) {
   else if (sex == "O" || sex == "A" || sex == "N") r["gender"] = "other";
   else if (sex == "U") r["gender"] = "unknown";
   else if (!sex.empty()) Warn(s.Loc(15), "administrative sex '" + sex + "' has no FHIR gender; not mapped", "code-invalid");
-  Put(r, "birthDate", DateValue(s.F(16), s.Loc(16)));
+  Put(r, "birthDate", DateValue(s.F(16), {s, 16}));
   ForReps(s, 4, [&](std::string_view rep) { Push(r, "address", Address(hl7::ParseXad(rep, d_))); });
   ForReps(s, 32, [&](std::string_view rep) { Push(r, "address", Address(hl7::ParseXad(rep, d_))); });
   json::object period(kObjectReserve, sp_);
-  Put(period, "start", DateValue(s.F(8), s.Loc(8)));
-  Put(period, "end", DateValue(s.F(9), s.Loc(9)));
+  Put(period, "start", DateValue(s.F(8), {s, 8}));
+  Put(period, "end", DateValue(s.F(9), {s, 9}));
   if (!period.empty()) r["period"] = std::move(period);
   if (json::object lang = CodeableConceptRaw(First(s.F(20), d_), "0296"); !lang.empty()) {
     json::object comm(kObjectReserve, sp_);
@@ -433,8 +433,8 @@ void Builder::OnPv1(Seg& s) {
   Push(e, "identifier", std::move(visit_id));
   Push(e, "identifier", Identifier(hl7::ParseCx(First(s.F(50), d_), d_)));
 
-  std::string end = DateTimeValue(s.F(45), s.Loc(45));
-  std::string start = DateTimeValue(s.F(44), s.Loc(44));
+  std::string end = DateTimeValue(s.F(45), {s, 45});
+  std::string start = DateTimeValue(s.F(44), {s, 44});
   const char* status = "unknown";
   if (!end.empty() || event_ == "A03") status = "finished";
   else if (event_ == "A11") status = "cancelled";
@@ -608,7 +608,7 @@ void Builder::OnAl1(Seg& s) {
   if (json::object cc = CodeableConcept(code, ""); !cc.empty()) a["code"] = std::move(cc);
   a["patient"] = Reference(patient_);
   if (encounter_ >= 0) a["encounter"] = Reference(encounter_);
-  Put(a, "onsetDateTime", DateTimeValue(s.F(6), s.Loc(6)));
+  Put(a, "onsetDateTime", DateTimeValue(s.F(6), {s, 6}));
   json::array manifestations(sp_);
   ForReps(s, 5, [&](std::string_view rep) {
     std::string t = Txt(rep);
@@ -679,8 +679,8 @@ void Builder::OnDg1(Seg& s) {
   if (!cc.empty()) c["code"] = std::move(cc);
   c["subject"] = Reference(patient_);
   if (encounter_ >= 0) c["encounter"] = Reference(encounter_);
-  Put(c, "onsetDateTime", DateTimeValue(s.F(5), s.Loc(5)));
-  Put(c, "recordedDate", DateTimeValue(s.F(19), s.Loc(19)));
+  Put(c, "onsetDateTime", DateTimeValue(s.F(5), {s, 5}));
+  Put(c, "recordedDate", DateTimeValue(s.F(19), {s, 19}));
   int asserter = Practitioner(First(s.F(16), d_));
   if (asserter >= 0) c["asserter"] = Reference(asserter);
   Body(index) = std::move(c);
@@ -725,7 +725,7 @@ void Builder::OnPr1(Seg& s) {
   if (!cc.empty()) p["code"] = std::move(cc);
   p["subject"] = Reference(patient_);
   if (encounter_ >= 0) p["encounter"] = Reference(encounter_);
-  Put(p, "performedDateTime", DateTimeValue(s.F(5), s.Loc(5)));
+  Put(p, "performedDateTime", DateTimeValue(s.F(5), {s, 5}));
   auto performer = [&](int field, const char* function) {
     ForReps(s, field, [&](std::string_view rep) {
       int pr = Practitioner(rep);
@@ -797,8 +797,8 @@ void Builder::OnIn1(Seg& s) {
   c["beneficiary"] = Reference(patient_);
   if (json::object rel = CodeableConceptRaw(s.F(17), "0063"); !rel.empty()) c["relationship"] = std::move(rel);
   json::object period(kObjectReserve, sp_);
-  Put(period, "start", DateValue(s.F(12), s.Loc(12)));
-  Put(period, "end", DateValue(s.F(13), s.Loc(13)));
+  Put(period, "start", DateValue(s.F(12), {s, 12}));
+  Put(period, "end", DateValue(s.F(13), {s, 13}));
   if (!period.empty()) c["period"] = std::move(period);
   json::array payors(sp_);
   // No insurance company given: the patient pays (Coverage.payor may be a Patient).

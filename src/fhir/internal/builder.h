@@ -30,11 +30,14 @@ inline constexpr std::size_t kBodyReserve = 12;
 
 // One resource of the Bundle while it is being built.
 struct Entry {
-  std::string type;
-  std::string id;              // deterministic UUID-shaped id
-  json::object body;           // resource content without resourceType/id
+  static constexpr std::size_t kUrlSize = 9 + 36;  // "urn:uuid:" + id
+  std::string_view type;                           // a string literal (static storage)
+  char url_buf[kUrlSize];                          // "urn:uuid:<deterministic UUID-shaped id>"
+  std::string_view url() const { return {url_buf, kUrlSize}; }  // fullUrl and references
+  std::string_view id() const { return url().substr(9); }
+  json::object body;             // resource content without resourceType/id
   std::string identifier_query;  // "identifier=system|value" (URL-encoded) or ""
-  bool create_only = false;    // shared reference data: POST + ifNoneExist
+  bool create_only = false;      // shared reference data: POST + ifNoneExist
 };
 
 // The segment being mapped; F(n) returns a field and records that it was used.
@@ -51,8 +54,24 @@ struct Seg {
     if (!raw || *raw == "\"\"") return {};
     return *raw;
   }
-  void Mark(int n) { if (n >= 0 && n < 64) used |= (std::uint64_t{1} << n); }
+  void Mark(int n) {
+    if (n >= 0 && n < 64) used |= (std::uint64_t{1} << n);
+  }
   std::string Loc(int field = 0) const;
+};
+
+// A location for a warning that is formatted only when a warning is issued:
+// either a segment and field ({s, 7} -> "PID-7") or text that is already built.
+class LazyLoc {
+ public:
+  LazyLoc(const Seg& s, int field) : seg_(&s), field_(field) {}
+  LazyLoc(const std::string& text) : text_(&text) {}  // NOLINT: implicit on purpose
+  std::string str() const { return seg_ ? seg_->Loc(field_) : *text_; }
+
+ private:
+  const Seg* seg_ = nullptr;
+  int field_ = 0;
+  const std::string* text_ = nullptr;
 };
 
 enum class Kind { kAdt, kOru, kOrder, kVxu, kSiu, kMdm, kFallback };
@@ -65,7 +84,7 @@ class Builder {
 
   // ---- text and structure helpers (datatypes.cpp) ----
   std::string Txt(std::string_view raw) const;
-  std::string_view C(std::string_view rep, int n) const;  // component, 1-based
+  std::string_view C(std::string_view rep, int n) const;     // component, 1-based
   std::string_view Sub(std::string_view comp, int n) const;  // subcomponent, 1-based
   template <typename F>
   void ForReps(Seg& s, int field, F&& f);  // non-empty repetitions, bounded
@@ -74,8 +93,8 @@ class Builder {
   std::string SystemForHd(const hl7::HD& hd) const;  // "" when the HD is empty
   std::string SystemForAuthority(const hl7::HD& authority, const hl7::HD& facility) const;
   std::string CodeSystemUri(std::string_view name) const;
-  json::object Coding(std::string_view code, std::string_view system_name,
-                      std::string_view display, std::string_view default_table) const;
+  json::object Coding(std::string_view code, std::string_view system_name, std::string_view display,
+                      std::string_view default_table) const;
   json::object CodeableConcept(const hl7::CWE& cwe, std::string_view default_table) const;
   json::object CodeableConceptRaw(std::string_view raw_rep, std::string_view default_table) const;
   json::object TableConcept(std::string_view code, std::string_view table,
@@ -89,13 +108,13 @@ class Builder {
   json::object ContactPoint(const hl7::XTN& xtn, std::string_view default_use) const;
 
   // Date/time: "" (and a warning at `loc`) when the value is invalid.
-  std::string DateTimeValue(std::string_view raw, const std::string& loc);
-  std::string DateValue(std::string_view raw, const std::string& loc);  // date only
-  std::string InstantValue(std::string_view raw, const std::string& loc);
+  std::string DateTimeValue(std::string_view raw, const LazyLoc& loc);
+  std::string DateValue(std::string_view raw, const LazyLoc& loc);  // date only
+  std::string InstantValue(std::string_view raw, const LazyLoc& loc);
   std::optional<int> AssumedOffset(const hl7::DateTime& dt) const;
 
   // ---- shared resources (datatypes.cpp) ----
-  int Practitioner(std::string_view xcn_raw);                // -1 when empty
+  int Practitioner(std::string_view xcn_raw);  // -1 when empty
   int OrganizationFromHd(const hl7::HD& hd);
   int OrganizationFromXon(std::string_view xon_raw);
   int OrganizationNamed(std::string_view name, std::string_view system, std::string_view id);
@@ -108,6 +127,10 @@ class Builder {
   static std::string IdentifierQuery(std::string_view system, std::string_view value);
   void Warn(const std::string& location, std::string message, const char* code = "not-supported",
             const char* severity = "warning");
+  void Warn(const LazyLoc& location, std::string message, const char* code = "not-supported",
+            const char* severity = "warning") {
+    Warn(location.str(), std::move(message), code, severity);
+  }
   void ReportUnused(const Seg& s);
 
   json::object& Body(int index) { return entries_[static_cast<std::size_t>(index)].body; }
@@ -149,7 +172,7 @@ class Builder {
   void OnTxa(Seg& s);
   void FlushOrder(Seg* obr);
   void SetObservationValue(Seg& s, json::object& target, std::string_view type,
-                           std::string_view rep, std::string_view units, const std::string& loc,
+                           std::string_view rep, std::string_view units, const LazyLoc& loc,
                            bool* text_fallback);
   void AddProvenance();
   int EnsurePatientForContext();

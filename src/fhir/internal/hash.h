@@ -17,8 +17,8 @@ inline std::uint64_t Mix64(std::uint64_t z) {
   return z ^ (z >> 31);
 }
 
-// "xxxxxxxx-xxxx-8xxx-yxxx-xxxxxxxxxxxx" (36 chars, lower-case hex).
-inline std::string StableUuid(std::string_view key) {
+// Writes "xxxxxxxx-xxxx-8xxx-yxxx-xxxxxxxxxxxx" (36 chars, lower-case hex) to out.
+inline void StableUuidTo(std::string_view key, char* out) {
   std::uint64_t h1 = 0xcbf29ce484222325ULL;
   std::uint64_t h2 = 0x6c62272e07bb0142ULL;
   for (unsigned char c : key) {
@@ -36,13 +36,17 @@ inline std::string StableUuid(std::string_view key) {
   b[6] = static_cast<unsigned char>((b[6] & 0x0f) | 0x80);  // version 8
   b[8] = static_cast<unsigned char>((b[8] & 0x3f) | 0x80);  // RFC variant
   static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(36);
   for (int i = 0; i < 16; ++i) {
-    if (i == 4 || i == 6 || i == 8 || i == 10) out.push_back('-');
-    out.push_back(kHex[b[i] >> 4]);
-    out.push_back(kHex[b[i] & 0x0f]);
+    if (i == 4 || i == 6 || i == 8 || i == 10) *out++ = '-';
+    *out++ = kHex[b[i] >> 4];
+    *out++ = kHex[b[i] & 0x0f];
   }
+}
+
+// The same as a string.
+inline std::string StableUuid(std::string_view key) {
+  std::string out(36, '\0');
+  StableUuidTo(key, out.data());
   return out;
 }
 
