@@ -238,7 +238,7 @@ class Parser : public internal::ConfigParser {
     JUNCTION_RETURN_IF_ERROR(ForEachKey(
         node, line, "http",
         {"listen", "tls", "max_body_bytes", "max_header_bytes", "read_timeout", "idle_timeout",
-         "max_connections", "cors_origins"},
+         "max_connections", "cors_origins", "ui_dir"},
         [&](const std::string& key, const YAML::Node& v, int l) -> Status {
           const std::string name = key.substr(5);
           if (name == "listen") {
@@ -266,6 +266,10 @@ class Parser : public internal::ConfigParser {
             auto n = Int(v, l, key, 1, static_cast<std::int64_t>(kMaxConnectionsLimit));
             if (!n.ok()) return n.status();
             out->max_connections = static_cast<std::size_t>(*n);
+          } else if (name == "ui_dir") {
+            auto s = NonEmpty(v, l, key);
+            if (!s.ok()) return s.status();
+            out->ui_dir = *s;
           } else {
             if (v.IsNull()) return Status::Ok();
             if (!v.IsSequence()) return Error(v, l, key, "must be a list of origins");

@@ -1,6 +1,7 @@
 // Engine: wires the store, sources, channel runtimes, retention and reload.
 #include <spdlog/spdlog.h>
 
+#include <atomic>
 #include <condition_variable>
 #include <mutex>
 #include <thread>
@@ -93,6 +94,9 @@ struct Engine::Impl {
   std::map<std::string, std::shared_ptr<IngestHandler>, std::less<>> http_handlers;
   mutable std::mutex mutex;  // listeners, handlers, http_handlers, retired
 
+  std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
+  std::atomic<std::int64_t> last_prune_us{0};
+  std::atomic<std::size_t> last_pruned{0};
   std::thread pruner;
   std::mutex prune_mutex;
   std::condition_variable prune_cv;
@@ -268,6 +272,8 @@ struct Engine::Impl {
         if (prune_cv.wait_until(lock, next, [&] { return prune_stop; })) return;
       }
       auto n = PruneAll();
+      last_prune_us.store(NowMicros());
+      last_pruned.store(n.ok() ? *n : 0);
       if (!n.ok()) {
         spdlog::warn("retention: pruning failed: {}", n.status().message());
       } else if (*n > 0) {
@@ -301,6 +307,7 @@ Engine::Engine() : impl_(std::make_unique<Impl>()) {}
 Result<std::unique_ptr<Engine>> Engine::Start(const Config& config) {
   std::unique_ptr<Engine> engine(new Engine());
   engine->config_ = config;
+  engine->shared_config_ = std::make_shared<const Config>(config);
   store::StoreOptions so;
   so.sqlite_path = config.store.sqlite;
   so.max_batch = config.store.max_batch;
@@ -369,6 +376,21 @@ IngestStats Engine::ingest_stats() const {
     if (path != kDefaultHttpPath) Impl::Add(&total, h->stats());
   }
   return total;
+}
+
+mllp::ServerStats Engine::mllp_stats() const {
+  std::lock_guard<std::mutex> lock(impl_->mutex);
+  return impl_->server ? impl_->server->stats() : mllp::ServerStats{};
+}
+
+std::int64_t Engine::uptime_seconds() const {
+  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() -
+                                                          impl_->started)
+      .count();
+}
+
+Engine::PruneInfo Engine::last_prune() const {
+  return {impl_->last_prune_us.load(), impl_->last_pruned.load()};
 }
 
 bool Engine::SubmitHttp(std::string_view path, const mllp::PeerInfo& peer, std::string body,
@@ -450,7 +472,13 @@ Status Engine::SetDestinationPaused(const std::string& channel, const std::strin
   return s;
 }
 
+std::shared_ptr<const Config> Engine::config_snapshot() const {
+  std::lock_guard<std::mutex> lock(config_mutex_);
+  return shared_config_;
+}
+
 Status Engine::Reload(const Config& next) {
+  std::lock_guard<std::mutex> reload_lock(reload_mutex_);
   if (stopped_) return Status::Invalid("engine stopped");
   Impl& impl = *impl_;
   if (next.store.sqlite != config_.store.sqlite ||
@@ -522,6 +550,10 @@ Status Engine::Reload(const Config& next) {
   Status f = impl.StartFileSources(next);
   impl.SetRetention(next);
   config_ = next;
+  {
+    std::lock_guard<std::mutex> lock(config_mutex_);
+    shared_config_ = std::make_shared<const Config>(next);
+  }
   return f;
 }
 

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "http/internal/app_routes.h"
+#include "http/internal/app_state.h"
 
 namespace junction::http {
 namespace {
@@ -46,6 +47,9 @@ ServerOptions OptionsFrom(const engine::HttpConfig& c) {
 
 namespace internal {
 
+AppContext::AppContext() = default;
+AppContext::~AppContext() = default;
+
 Result<Principal> Authenticate(const AppContext& app, const Request& request) {
   if (!app.auth) return Status::Invalid("no token issuer is configured (auth:)");
   return app.auth->Verify(request.Header("authorization"),
@@ -75,12 +79,19 @@ Result<std::unique_ptr<engine::Attachment>> StartHttpApp(engine::Engine& engine)
   app->tls = config.http.tls.has_value();
 
   auto server = std::make_unique<Server>(OptionsFrom(config.http));
+  app->server = server.get();
+  app->reports = std::make_unique<internal::ReportCache>(engine.store(), std::chrono::seconds(2));
+  app->rates = std::make_unique<internal::RateSampler>(&engine);
   server->Route("/fhir", internal::FhirRoute(app));
   server->Route("/hl7", internal::Hl7Route(app));
   server->Route("/auth/token", internal::TokenRoute(app));
+  server->Route("/api", internal::ApiRoute(app));
+  server->Route("/metrics", internal::MetricsRoute(app));
+  server->Route("/readyz", internal::ReadyRoute(app));
   server->Route("/healthz", [](Request, Responder respond) {
     respond(Response::Json(200, R"({"status":"ok"})"));
   });
+  if (!config.http.ui_dir.empty()) server->Route("/", internal::StaticRoute(config.http.ui_dir));
   auto port = server->Start();
   if (!port.ok()) {
     return Status(port.status().code(), "http " +

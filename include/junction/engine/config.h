@@ -218,6 +218,8 @@ struct HttpConfig {
   std::chrono::milliseconds idle_timeout{60'000};
   std::size_t max_connections = 1024;
   std::vector<std::string> cors_origins;  // empty = CORS off
+  // The web console's static files, served at / ("" = no console).
+  std::string ui_dir = "./web";
 };
 
 // `auth:` — bearer tokens (JWT) for every API route. Closed by default: with

@@ -28,6 +28,7 @@
 #include <cstdio>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -80,9 +81,21 @@ class Engine {
   // false when no channel serves `path` (reply is not called).
   bool SubmitHttp(std::string_view path, const mllp::PeerInfo& peer, std::string body,
                   mllp::Handler::Reply reply);
-  IngestStats ingest_stats() const;  // summed over channels (and reloads)
+  IngestStats ingest_stats() const;      // summed over channels (and reloads)
+  mllp::ServerStats mllp_stats() const;  // the current listeners' connections and frames
+  // Seconds since Start; the last retention run (0 = none yet) and what it deleted.
+  std::int64_t uptime_seconds() const;
+  struct PruneInfo {
+    std::int64_t last_run_us = 0;
+    std::size_t last_deleted = 0;
+  };
+  PruneInfo last_prune() const;
   std::vector<ChannelStats> channel_stats() const;
+  // The running configuration. config() is for the thread that calls
+  // Start/Reload/Stop; other threads (HTTP handlers) take a snapshot, which a
+  // reload does not change under them.
   const Config& config() const { return config_; }
+  std::shared_ptr<const Config> config_snapshot() const;
 
   // Run states, not persisted: a reload or restart runs everything again.
   // kNotFound for an unknown channel or destination.
@@ -114,6 +127,9 @@ class Engine {
   std::unique_ptr<fhir::ResourceStore> resource_store_;
   std::unique_ptr<Impl> impl_;
   Config config_;
+  mutable std::mutex config_mutex_;  // shared_config_
+  std::shared_ptr<const Config> shared_config_;
+  std::mutex reload_mutex_;  // one Reload at a time (SIGHUP and the admin API)
   bool stopped_ = false;
 };
 

@@ -11,8 +11,17 @@
 
 namespace junction::http::internal {
 
+class ReportCache;
+class RateSampler;
+
 struct AppContext {
+  AppContext();
+  ~AppContext();  // out of line: ReportCache and RateSampler are incomplete here
+
   engine::Engine* engine = nullptr;
+  Server* server = nullptr;  // for /metrics
+  std::unique_ptr<ReportCache> reports;
+  std::unique_ptr<RateSampler> rates;
   std::unique_ptr<Authenticator> auth;  // null: no key configured, every token is refused
   std::unique_ptr<fhir::RestApi> rest;
   bool tls = false;
@@ -24,5 +33,9 @@ Result<Principal> Authenticate(const AppContext& app, const Request& request);
 Handler FhirRoute(std::shared_ptr<AppContext> app);
 Handler Hl7Route(std::shared_ptr<AppContext> app);
 Handler TokenRoute(std::shared_ptr<AppContext> app);
+Handler ApiRoute(std::shared_ptr<AppContext> app);
+Handler MetricsRoute(std::shared_ptr<AppContext> app);
+Handler ReadyRoute(std::shared_ptr<AppContext> app);
+Handler StaticRoute(std::string root_dir);
 
 }  // namespace junction::http::internal
