@@ -151,6 +151,7 @@ std::string Seg::Loc(int field) const {
 }
 
 std::string Builder::Txt(std::string_view raw) const {
+  if (PlainText(raw)) return std::string(raw);
   if (raw.empty() || raw == "\"\"") return {};
   std::string out;
   if (hl7::NeedsUnescape(raw, d_)) {
@@ -261,11 +262,10 @@ std::string Builder::CodeSystemUri(std::string_view name) const {
   return out;
 }
 
-json::object Builder::Coding(std::string_view code, std::string_view system_name,
-                             std::string_view display, std::string_view default_table) const {
-  json::object c(kObjectReserve, sp_);
-  std::string code_text = Txt(code);
-  // FHIR `code`: no leading/trailing blanks and single inner spaces only.
+namespace {
+
+// FHIR `code`: no leading/trailing blanks and single inner spaces only.
+std::string NormalizeCode(std::string_view code_text) {
   bool blank = false;
   std::string normalized;
   for (char ch : code_text) {
@@ -278,51 +278,153 @@ json::object Builder::Coding(std::string_view code, std::string_view system_name
     blank = false;
     normalized.push_back(ch);
   }
-  code_text = std::move(normalized);
-  if (code_text.empty()) return c;
-  std::string system = CodeSystemUri(system_name);
-  if (system.empty() && !default_table.empty()) system = std::string(kV2Table) + std::string(default_table);
-  Put(c, "system", std::move(system));
-  c["code"] = std::move(code_text);
-  Put(c, "display", Txt(display));
+  return normalized;
+}
+
+bool HasBlank(std::string_view s) {
+  for (char ch : s)
+    if (ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r') return true;
+  return false;
+}
+
+}  // namespace
+
+bool Builder::PlainText(std::string_view raw) const {
+  if (raw.empty() || !msg_.charset().is_utf8_compatible()) return false;
+  if (raw.front() == ' ' || raw.back() == ' ' || raw == "\"\"") return false;
+  const char esc = d_.escape;
+  for (char ch : raw) {
+    auto c = static_cast<unsigned char>(ch);
+    if (c < 0x20 || c > 0x7e || ch == esc) return false;
+  }
+  return true;
+}
+
+std::string_view Builder::TxtView(std::string_view raw, std::string& scratch) const {
+  if (PlainText(raw)) return raw;
+  scratch = Txt(raw);
+  return scratch;
+}
+
+std::string_view Builder::CodeSystemUriView(std::string_view name, std::string& scratch) const {
+  std::string_view t = Trim(name);
+  if (t.empty()) return {};
+  if (t.size() <= 12) {
+    char u[12];
+    for (std::size_t i = 0; i < t.size(); ++i) {
+      char c = t[i];
+      u[i] = (c >= 'a' && c <= 'z') ? static_cast<char>(c - 'a' + 'A') : c;
+    }
+    std::string_view upper(u, t.size());
+    for (const auto& cs : kCodeSystems)
+      if (upper == cs.name) return cs.uri;  // what CodeSystemUri finds first, too
+  }
+  scratch = CodeSystemUri(name);
+  return scratch;
+}
+
+void Builder::AddCoding(json::object& c, std::string_view code, std::string_view system_name,
+                        std::string_view display, std::string_view default_table,
+                        const std::string_view* version) const {
+  std::string code_buf;
+  std::string_view code_text = TxtView(code, code_buf);
+  if (HasBlank(code_text)) {
+    code_buf = NormalizeCode(code_text);
+    code_text = code_buf;
+  }
+  if (code_text.empty()) return;
+  std::string system_buf;
+  std::string_view system = CodeSystemUriView(system_name, system_buf);
+  if (system.empty() && !default_table.empty()) {
+    system_buf.reserve(kV2Table.size() + default_table.size());
+    system_buf.assign(kV2Table).append(default_table);
+    system = system_buf;
+  }
+  if (!system.empty()) {
+    c.emplace("system", system);
+    // CWE-7/8/13: the version follows the system and is dropped without one.
+    if (version) {
+      std::string version_buf;
+      c.emplace("version", TxtView(*version, version_buf));
+    }
+  }
+  c.emplace("code", code_text);
+  std::string display_buf;
+  if (std::string_view d = TxtView(display, display_buf); !d.empty()) c.emplace("display", d);
+}
+
+json::object Builder::Coding(std::string_view code, std::string_view system_name,
+                             std::string_view display, std::string_view default_table) const {
+  json::object c(kObjectReserve, sp_);
+  AddCoding(c, code, system_name, display, default_table, nullptr);
   return c;
 }
 
+void CweView::Split(std::string_view raw, const hl7::Delimiters& d, char sep) {
+  std::size_t start = 0;
+  for (std::size_t i = 0; i < kParts; ++i) {
+    std::size_t end = sep == '\0' ? std::string_view::npos : raw.find(sep, start);
+    std::string_view piece = end == std::string_view::npos ? raw.substr(start) : raw.substr(start, end - start);
+    if (hl7::NeedsUnescape(piece, d)) {  // what hl7::ParseCwe decodes
+      owned[i] = hl7::Unescape(piece, d);
+      piece = owned[i];
+    }
+    part[i] = piece;
+    if (end == std::string_view::npos) break;
+    start = end + 1;
+  }
+}
+
+void CweView::From(const hl7::CWE& cwe) {
+  const std::string* fields[kParts] = {&cwe.identifier,
+                                       &cwe.text,
+                                       &cwe.name_of_coding_system,
+                                       &cwe.alternate_identifier,
+                                       &cwe.alternate_text,
+                                       &cwe.name_of_alternate_coding_system,
+                                       &cwe.coding_system_version_id,
+                                       &cwe.alternate_coding_system_version_id,
+                                       &cwe.original_text,
+                                       &cwe.second_alternate_identifier,
+                                       &cwe.second_alternate_text,
+                                       &cwe.name_of_second_alternate_coding_system,
+                                       &cwe.second_alternate_coding_system_version_id};
+  for (std::size_t i = 0; i < kParts; ++i) part[i] = *fields[i];
+}
+
 json::object Builder::CodeableConcept(const hl7::CWE& cwe, std::string_view default_table) const {
+  CweView v;
+  v.From(cwe);
+  return CodeableConcept(v, default_table);
+}
+
+json::object Builder::CodeableConcept(const CweView& cwe, std::string_view default_table) const {
   json::object cc(kObjectReserve, sp_);
   json::array codings(sp_);
-  auto add = [&](const std::string& code, const std::string& sys, const std::string& text,
-                 const std::string& version, std::string_view table) {
-    json::object c = Coding(code, sys, text, table);
-    if (c.empty()) return;
-    if (!version.empty()) {
-      // Keep key order system, version, code, display.
-      json::object v(kObjectReserve, sp_);
-      for (auto& kv : c) {
-        v[kv.key()] = kv.value();
-        if (kv.key() == "system") v["version"] = Txt(version);
-      }
-      c = std::move(v);
-    }
-    codings.emplace_back(std::move(c));
+  // Triplets: identifier, text, system, version (CWE-1..3 + 7, 4..6 + 8, 10..12 + 13).
+  auto add = [&](std::size_t id, std::size_t text, std::size_t sys, std::size_t ver, std::string_view table) {
+    json::object c(kObjectReserve, sp_);
+    std::string_view version = cwe.part[ver];
+    AddCoding(c, cwe.part[id], cwe.part[sys], cwe.part[text], table, version.empty() ? nullptr : &version);
+    if (!c.empty()) codings.emplace_back(std::move(c));
   };
-  // CWE values are already decoded by ParseCwe; Coding() re-escapes nothing.
-  add(cwe.identifier, cwe.name_of_coding_system, cwe.text, cwe.coding_system_version_id, default_table);
-  add(cwe.alternate_identifier, cwe.name_of_alternate_coding_system, cwe.alternate_text,
-      cwe.alternate_coding_system_version_id, {});
-  add(cwe.second_alternate_identifier, cwe.name_of_second_alternate_coding_system,
-      cwe.second_alternate_text, cwe.second_alternate_coding_system_version_id, {});
+  add(0, 1, 2, 6, default_table);
+  add(3, 4, 5, 7, {});
+  add(9, 10, 11, 12, {});
   bool has_codes = !codings.empty();
-  if (has_codes) cc["coding"] = std::move(codings);
-  std::string text = Txt(cwe.original_text);
-  if (text.empty() && !has_codes) text = Txt(cwe.text.empty() ? cwe.alternate_text : cwe.text);
-  Put(cc, "text", std::move(text));
+  if (has_codes) cc.emplace("coding", std::move(codings));
+  std::string text_buf;
+  std::string_view text = TxtView(cwe.part[8], text_buf);
+  if (text.empty() && !has_codes) text = TxtView(cwe.part[1].empty() ? cwe.part[4] : cwe.part[1], text_buf);
+  if (!text.empty()) cc.emplace("text", text);
   return cc;
 }
 
 json::object Builder::CodeableConceptRaw(std::string_view raw_rep, std::string_view default_table) const {
   if (raw_rep.empty()) return {};
-  return CodeableConcept(hl7::ParseCwe(raw_rep, d_), default_table);
+  CweView v;
+  v.Split(raw_rep, d_, d_.component);
+  return CodeableConcept(v, default_table);
 }
 
 json::object Builder::TableConcept(std::string_view code, std::string_view table,

@@ -74,6 +74,20 @@ class LazyLoc {
   const std::string* text_ = nullptr;
 };
 
+// The components of one CWE as hl7::ParseCwe decodes them (CWE-1..13), as
+// views: into the raw text, or into `owned` for the few that had escapes.
+// Not copyable (the views may point into itself).
+struct CweView {
+  static constexpr std::size_t kParts = 13;
+  std::string_view part[kParts];
+  std::string owned[kParts];
+  CweView() = default;
+  CweView(const CweView&) = delete;
+  CweView& operator=(const CweView&) = delete;
+  void Split(std::string_view raw, const hl7::Delimiters& d, char sep);
+  void From(const hl7::CWE& cwe);  // views into cwe's strings
+};
+
 enum class Kind { kAdt, kOru, kOrder, kVxu, kSiu, kMdm, kFallback };
 
 class Builder {
@@ -84,6 +98,10 @@ class Builder {
 
   // ---- text and structure helpers (datatypes.cpp) ----
   std::string Txt(std::string_view raw) const;
+  // True when Txt(raw) == raw (printable ASCII, nothing to unescape or trim).
+  bool PlainText(std::string_view raw) const;
+  // Txt(raw) without a copy when PlainText(raw); else Txt(raw) kept in scratch.
+  std::string_view TxtView(std::string_view raw, std::string& scratch) const;
   std::string_view C(std::string_view rep, int n) const;     // component, 1-based
   std::string_view Sub(std::string_view comp, int n) const;  // subcomponent, 1-based
   template <typename F>
@@ -93,9 +111,16 @@ class Builder {
   std::string SystemForHd(const hl7::HD& hd) const;  // "" when the HD is empty
   std::string SystemForAuthority(const hl7::HD& authority, const hl7::HD& facility) const;
   std::string CodeSystemUri(std::string_view name) const;
+  // The same; table hits are static strings, anything else is kept in scratch.
+  std::string_view CodeSystemUriView(std::string_view name, std::string& scratch) const;
+  // Adds system, version (only with a system), code and display to c.
+  void AddCoding(json::object& c, std::string_view code, std::string_view system_name,
+                 std::string_view display, std::string_view default_table,
+                 const std::string_view* version) const;
   json::object Coding(std::string_view code, std::string_view system_name, std::string_view display,
                       std::string_view default_table) const;
   json::object CodeableConcept(const hl7::CWE& cwe, std::string_view default_table) const;
+  json::object CodeableConcept(const CweView& cwe, std::string_view default_table) const;
   json::object CodeableConceptRaw(std::string_view raw_rep, std::string_view default_table) const;
   json::object TableConcept(std::string_view code, std::string_view table,
                             std::string_view display = {}) const;
