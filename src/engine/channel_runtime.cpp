@@ -5,6 +5,7 @@
 #include <deque>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <thread>
 
@@ -89,9 +90,18 @@ struct ChannelRuntime::Impl {
   // Worker thread only: outcomes of messages the poll took before their live
   // copy arrived (the live copy's callback is then answered from here).
   std::map<store::MessageId, std::shared_ptr<PollOutcome>> handled_by_poll;
+  bool flushed = false;  // Stop: our outcomes are committed
 
   void Run();
-  void Poll(bool full, const std::set<store::MessageId>& live_ids);
+  // Reads the ids of `received` rows and processes them merged with the live
+  // queue, in id order. `full`: every page, else the first one. False when
+  // stopping.
+  bool Poll(bool full);
+  // Pops and runs the live messages with an id below `id`; the live copy of
+  // `id` itself, if it is the head, goes to *same. False when stopping.
+  bool DrainLiveBelow(store::MessageId id, std::optional<PendingMessage>* same);
+  // A live message: run it, or answer it from the poll that already ran it.
+  void TakeLive(PendingMessage m);
   ProcessedResult Process(store::MessageId id, std::string raw, const MessageContext& context,
                           ProcessedCallback done);
   void Remember(store::MessageId id, std::shared_ptr<PollOutcome> outcome) {
@@ -162,10 +172,34 @@ std::vector<PendingMessage> ChannelRuntime::Stop() {
   impl_->cv.notify_all();
   if (impl_->worker.joinable()) impl_->worker.join();
   for (auto& d : impl_->dests) d.dispatcher->Stop();
-  std::lock_guard<std::mutex> lock(impl_->mutex);
-  std::vector<PendingMessage> left(std::make_move_iterator(impl_->live.begin()),
-                                   std::make_move_iterator(impl_->live.end()));
-  impl_->live.clear();
+  if (impl_->started && !impl_->flushed) {
+    // A successor (reload) reads the store next: it must not find our
+    // outcomes still uncommitted (it would run those messages again) nor our
+    // last attempts unrecorded (it would resend them). Fails at once, without
+    // harm, on the store's writer thread.
+    impl_->flushed = true;
+    Status flushed = impl_->store->Flush();
+    if (!flushed.ok()) {
+      spdlog::debug("channel {}: flush at stop: {}", impl_->config.name, flushed.message());
+    }
+  }
+  std::deque<PendingMessage> live;
+  {
+    std::lock_guard<std::mutex> lock(impl_->mutex);
+    live.swap(impl_->live);
+  }
+  std::vector<PendingMessage> left;
+  for (PendingMessage& m : live) {
+    // The poll already ran it: answer at its commit, do not hand it over to
+    // be run again (its second outcome would be refused and answered AE).
+    auto known = impl_->handled_by_poll.find(m.id);
+    if (known != impl_->handled_by_poll.end()) {
+      known->second->Answer(std::move(m.done));
+      impl_->handled_by_poll.erase(known);
+      continue;
+    }
+    left.push_back(std::move(m));
+  }
   return left;
 }
 
@@ -234,14 +268,20 @@ Status ChannelRuntime::SetDestinationPaused(const std::string& destination, bool
   return Status::NotFound("channel " + impl_->config.name + " has no destination " + destination);
 }
 
+// Order: messages are run in id order (= commit order = arrival order). The
+// live queue is in that order; rows the poll finds (a restart's backlog, a
+// live-queue overflow, messages handed over by a reload, or rows whose live
+// copy is still on its way) are merged into it by id, never run ahead of a
+// lower id still waiting in the live queue. Reprocessed messages (old ids)
+// are run when the poll finds them.
 void ChannelRuntime::Impl::Run() {
-  auto next_poll = std::chrono::steady_clock::now();  // poll at once: restart recovery
-  bool first_poll = true;
+  auto next_poll = std::chrono::steady_clock::now();
+  // At start (restart recovery) and after a reload's handover, stored rows
+  // may precede what waits in the live queue: a full poll comes first.
+  bool catch_up = true;
   while (true) {
-    std::deque<PendingMessage> batch;
     bool poll = false;
     bool full = false;
-    std::set<store::MessageId> live_ids;
     {
       std::unique_lock<std::mutex> lock(mutex);
       cv.wait_until(lock, next_poll,
@@ -251,77 +291,115 @@ void ChannelRuntime::Impl::Run() {
         next_poll = std::chrono::steady_clock::now() + options.poll_interval;
         continue;
       }
-      batch.swap(live);
       const auto now = std::chrono::steady_clock::now();
-      if (poke || now >= next_poll) {
+      if (catch_up || poke || overflowed || now >= next_poll) {
         poll = true;
-        // A full scan when idle, after overflow, on a poke or at startup;
-        // under load one page, to find reprocessed messages without rereading
+        // A full scan when idle, after an overflow, on a poke or at start;
+        // under load one page, to find reprocessed messages without reading
         // the live backlog every second.
-        full = first_poll || poke || overflowed || batch.empty();
+        full = catch_up || poke || overflowed || live.empty();
         poke = false;
         overflowed = false;
         next_poll = now + options.poll_interval;
       }
     }
-    for (std::size_t i = 0; i < batch.size(); ++i) {
-      PendingMessage& m = batch[i];
-      auto known = handled_by_poll.find(m.id);
-      if (known != handled_by_poll.end()) {
-        known->second->Answer(std::move(m.done));
-        handled_by_poll.erase(known);
-        continue;
-      }
-      MessageContext context;
-      context.message_id = m.id;
-      context.channel = config.name;
-      Process(m.id, std::move(m.raw), context, std::move(m.done));
-      std::lock_guard<std::mutex> lock(mutex);
-      if (stopping) {
-        // Hand the rest back, in order: Stop returns them.
-        for (std::size_t j = batch.size(); j > i + 1; --j) live.push_front(std::move(batch[j - 1]));
-        return;
-      }
-    }
     if (poll) {
-      first_poll = false;
-      for (const PendingMessage& m : live) live_ids.insert(m.id);
-      Poll(full, live_ids);
+      if (!Poll(full)) return;
+      catch_up = false;
+    }
+    // The live queue, in order, until it is empty or a poll is due. After an
+    // overflow the dropped messages precede what is queued now: poll first.
+    while (true) {
+      PendingMessage m;
+      {
+        std::lock_guard<std::mutex> lock(mutex);
+        if (stopping) return;
+        if (live.empty() || paused || poke || overflowed) break;
+        m = std::move(live.front());
+        live.pop_front();
+      }
+      TakeLive(std::move(m));
+      if (std::chrono::steady_clock::now() >= next_poll) break;
     }
   }
 }
 
-void ChannelRuntime::Impl::Poll(bool full, const std::set<store::MessageId>& live_ids) {
+void ChannelRuntime::Impl::TakeLive(PendingMessage m) {
+  auto known = handled_by_poll.find(m.id);
+  if (known != handled_by_poll.end()) {
+    known->second->Answer(std::move(m.done));
+    handled_by_poll.erase(known);
+    return;
+  }
+  MessageContext context;
+  context.message_id = m.id;
+  context.channel = config.name;
+  Process(m.id, std::move(m.raw), context, std::move(m.done));
+}
+
+bool ChannelRuntime::Impl::DrainLiveBelow(store::MessageId id,
+                                          std::optional<PendingMessage>* same) {
+  while (true) {
+    PendingMessage m;
+    {
+      std::lock_guard<std::mutex> lock(mutex);
+      if (stopping) return false;
+      if (live.empty() || live.front().id > id) return true;
+      m = std::move(live.front());
+      live.pop_front();
+    }
+    if (m.id == id) {
+      *same = std::move(m);
+      return true;
+    }
+    TakeLive(std::move(m));
+  }
+}
+
+bool ChannelRuntime::Impl::Poll(bool full) {
   store::MessageId after = 0;
   while (true) {
-    auto rows = store->ListForProcessing(config.name, after, options.page);
-    if (!rows.ok()) {
-      spdlog::error("channel {}: reading waiting messages failed: {}", config.name,
-                    rows.status().message());
-      return;
+    // Taken before the read: a row read as `received` that we already ran is
+    // in this set (its outcome is not committed yet), so it is not run twice.
+    std::set<store::MessageId> in_flight;
+    {
+      std::lock_guard<std::mutex> lock(shared->mutex);
+      in_flight = shared->in_flight;
     }
-    for (store::MessageRecord& r : *rows) {
-      after = r.id;
-      {
-        std::lock_guard<std::mutex> lock(shared->mutex);
-        if (shared->in_flight.count(r.id) != 0) continue;
+    auto ids = store->ListIdsForProcessing(config.name, after, options.page);
+    if (!ids.ok()) {
+      spdlog::error("channel {}: reading waiting messages failed: {}", config.name,
+                    ids.status().message());
+      return true;
+    }
+    for (store::MessageId id : *ids) {
+      after = id;
+      std::optional<PendingMessage> same;
+      if (!DrainLiveBelow(id, &same)) return false;
+      if (same) {
+        TakeLive(std::move(*same));
+        continue;
       }
-      if (live_ids.count(r.id) != 0) continue;
-      {
-        std::lock_guard<std::mutex> lock(mutex);
-        if (stopping) return;
+      if (in_flight.count(id) != 0) continue;
+      auto row = store->Get(id);
+      if (!row.ok() || row->state != store::MessageState::kReceived) {
+        if (!row.ok() && row.status().code() != StatusCode::kNotFound) {
+          spdlog::error("channel {}: reading message {} failed: {}", config.name, id,
+                        row.status().message());
+        }
+        continue;  // pruned or run meanwhile
       }
       MessageContext context;
-      context.message_id = r.id;
+      context.message_id = id;
       context.channel = config.name;
-      context.peer = r.peer;
-      context.received_at_us = r.received_at_us;
+      context.peer = row->peer;
+      context.received_at_us = row->received_at_us;
       auto outcome = std::make_shared<PollOutcome>();
-      Remember(r.id, outcome);
-      Process(r.id, std::move(r.raw), context,
+      Remember(id, outcome);
+      Process(id, std::move(row->raw), context,
               [outcome](const ProcessedResult& result) { outcome->Committed(result); });
     }
-    if (!full || rows->size() < options.page) return;
+    if (!full || ids->size() < options.page) return true;
   }
 }
 

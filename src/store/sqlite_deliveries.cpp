@@ -477,6 +477,21 @@ Result<std::vector<MessageRecord>> SqliteStore::ListForProcessing(const std::str
   });
 }
 
+Result<std::vector<MessageId>> SqliteStore::ListIdsForProcessing(const std::string& channel,
+                                                                 MessageId after_id,
+                                                                 std::size_t limit) {
+  return WithReader<std::vector<MessageId>>([&](sqlite3* db) {
+    return QueryRows<MessageId>(
+        db, kListIdsForProcessingSql,
+        [&](Stmt& s) {
+          s.BindText(1, channel);
+          s.BindInt64(2, after_id);
+          s.BindInt64(3, static_cast<std::int64_t>(std::min(limit, kMaxQueryLimit)));
+        },
+        [](const Stmt& s) -> Result<MessageId> { return s.ColumnInt64(0); });
+  });
+}
+
 Result<std::vector<DeliveryRecord>> SqliteStore::ListQueued(const QueueQuery& query) {
   return WithReader<std::vector<DeliveryRecord>>([&](sqlite3* db) {
     return QueryRows<DeliveryRecord>(

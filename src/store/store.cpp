@@ -110,4 +110,14 @@ Result<std::size_t> Store::PruneAndWait(PruneRequest request) {
   });
 }
 
+Result<std::vector<MessageId>> Store::ListIdsForProcessing(const std::string& channel,
+                                                           MessageId after_id, std::size_t limit) {
+  auto rows = ListForProcessing(channel, after_id, limit);
+  if (!rows.ok()) return rows.status();
+  std::vector<MessageId> ids;
+  ids.reserve(rows->size());
+  for (const MessageRecord& r : *rows) ids.push_back(r.id);
+  return ids;
+}
+
 }  // namespace junction::store

@@ -82,12 +82,12 @@ struct StoreOptions {
   std::int64_t max_delay_us = 0;
 
   // Bounds.
-  std::size_t max_message_bytes = 64u << 20;     // raw size accepted by Append
-  std::size_t max_pending_ops = 16'384;          // queued, not yet committed
-  std::size_t max_pending_bytes = 256u << 20;    // raw bytes queued
+  std::size_t max_message_bytes = 64u << 20;                // raw size accepted by Append
+  std::size_t max_pending_ops = 16'384;                     // queued, not yet committed
+  std::size_t max_pending_bytes = 256u << 20;               // raw bytes queued
   QueueFullPolicy queue_full = QueueFullPolicy::kFailFast;  // for Append only
-  std::size_t max_readers = 4;                   // pooled read connections
-  int busy_timeout_ms = 5000;                    // wait for other processes' locks
+  std::size_t max_readers = 4;                              // pooled read connections
+  int busy_timeout_ms = 5000;                               // wait for other processes' locks
 };
 
 using AppendCallback = std::function<void(Result<AppendResult>)>;
@@ -155,6 +155,11 @@ class Store {
   virtual Result<std::vector<MessageRecord>> ListForProcessing(const std::string& channel,
                                                                MessageId after_id,
                                                                std::size_t limit) = 0;
+  // The same rows' ids only (no raw bytes read): for a worker that has most
+  // of them in memory already. The default calls ListForProcessing.
+  virtual Result<std::vector<MessageId>> ListIdsForProcessing(const std::string& channel,
+                                                              MessageId after_id,
+                                                              std::size_t limit);
   // The head of a destination's queue, payloads resolved (see QueueQuery).
   virtual Result<std::vector<DeliveryRecord>> ListQueued(const QueueQuery& query) = 0;
   // Every delivery of a message, oldest first (payload: the row's own only).

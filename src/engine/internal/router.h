@@ -1,7 +1,7 @@
 // Routes stored messages to their channel's runtime. Reload swaps the map in
 // one short critical section; Submit never waits for a runtime to stop (the
-// store's writer thread calls it, and a stopping dispatcher may be waiting
-// for that thread).
+// store's writer thread calls it, and a stopping runtime may be waiting for
+// that thread), only for a Swap in progress.
 #pragma once
 
 #include <map>
@@ -18,12 +18,23 @@ class Router : public MessageSink {
  public:
   using Map = std::map<std::string, std::shared_ptr<ChannelRuntime>>;
 
+  // The runtime's Submit runs under the shared lock (it only queues, never
+  // waits): once Swap returns, no Submit can still reach a replaced runtime,
+  // so the live queue its Stop hands over is complete. (Without the lock a
+  // Submit that looked the old runtime up just before a reload queued the
+  // message there after Stop had emptied it; the message was only found
+  // later by polling, after newer ones: out of order.)
   void Submit(const std::string& channel, store::MessageId id, std::string raw,
               ProcessedCallback done) override {
-    std::shared_ptr<ChannelRuntime> runtime = Find(channel);
-    if (runtime) {
-      runtime->Submit(id, std::move(raw), std::move(done));
-    } else if (done) {
+    {
+      std::shared_lock<std::shared_mutex> lock(mutex_);
+      auto it = channels_.find(channel);
+      if (it != channels_.end()) {
+        it->second->Submit(id, std::move(raw), std::move(done));
+        return;
+      }
+    }
+    if (done) {
       // No runtime (shutting down): the message is stored as received and is
       // processed at the next start.
       done({ProcessedResult::Kind::kAccepted, ""});

@@ -64,6 +64,11 @@ inline std::string ListForProcessingSql() {
          " AND id > ?2 ORDER BY id LIMIT ?3";
 }
 
+// Reads only messages_by_channel_status (covering: channel, status, id).
+inline constexpr const char* kListIdsForProcessingSql =
+    "SELECT id FROM messages WHERE channel = ?1 AND status = 'received' AND id > ?2"
+    " ORDER BY id LIMIT ?3";
+
 // Payload resolved: the row's own, else the message's transformed, else raw.
 inline std::string ListQueuedSql() {
   return std::string(kDeliveryColumns) +

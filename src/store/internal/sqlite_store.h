@@ -41,6 +41,9 @@ class SqliteStore final : public Store {
   Result<std::vector<MessageRecord>> ListForProcessing(const std::string& channel,
                                                        MessageId after_id,
                                                        std::size_t limit) override;
+  Result<std::vector<MessageId>> ListIdsForProcessing(const std::string& channel,
+                                                      MessageId after_id,
+                                                      std::size_t limit) override;
   Result<std::vector<DeliveryRecord>> ListQueued(const QueueQuery& query) override;
   Result<std::vector<DeliveryRecord>> ListDeliveries(MessageId id) override;
   Result<StatusReport> Report() override;

@@ -438,6 +438,17 @@ TEST_F(DeliveryTest, ListForProcessingReturnsWaitingMessagesOldestFirst) {
   todo = store_->ListForProcessing("none", 0, 100);
   ASSERT_TRUE(todo.ok());
   EXPECT_TRUE(todo->empty());
+
+  // The id-only read returns the same rows.
+  Result<std::vector<MessageId>> ids = store_->ListIdsForProcessing("adt-in", 0, 2);
+  ASSERT_TRUE(ids.ok()) << ids.status().ToString();
+  EXPECT_EQ(*ids, (std::vector<MessageId>{a, c}));
+  ids = store_->ListIdsForProcessing("adt-in", a, 100);
+  ASSERT_TRUE(ids.ok());
+  EXPECT_EQ(*ids, (std::vector<MessageId>{c, d}));
+  ids = store_->ListIdsForProcessing("none", 0, 100);
+  ASSERT_TRUE(ids.ok());
+  EXPECT_TRUE(ids->empty());
 }
 
 TEST_F(DeliveryTest, ErrorAndResponseAreCutAtCharacterBoundaries) {
@@ -883,6 +894,7 @@ TEST_F(DeliveryTest, HotQueriesUseIndexesNotScans) {
       {sql::ListDeliveriesSql(), "deliveries_by_message"},
       {sql::kRowsOfMessageSql, "deliveries_by_message"},
       {sql::ListForProcessingSql(), "messages_by_channel_status"},
+      {sql::kListIdsForProcessingSql, "COVERING INDEX messages_by_channel_status"},
       {sql::kPruneCandidatesSql, "messages_by_channel_status"},
       {sql::kNextChannelSql, "messages_by_channel_status"},
       {sql::kChannelCountsSql, "messages_by_channel_status"},
