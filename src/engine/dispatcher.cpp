@@ -32,8 +32,11 @@ double UnitRandom() {
 }
 
 // MSH-10 of what is sent (a transform may have changed it), else the stored one.
+// Only the MSH segment is parsed: the whole message would cost a full parse
+// per delivery.
 std::string ControlIdOf(std::string_view payload, const std::string& fallback) {
-  auto parsed = hl7::Message::Parse(payload);
+  const std::size_t end = payload.find_first_of("\r\n");
+  auto parsed = hl7::Message::Parse(payload.substr(0, end));
   if (!parsed.ok()) return fallback;
   return std::string(parsed->ControlId());
 }
