@@ -215,32 +215,32 @@ void Builder::AddProvenance() {
   }
   int index = Upsert("Provenance", "msg|" + message_key_, {}, false, nullptr);
   json::object p(kObjectReserve, sp_);
-  p["target"] = std::move(targets);
+  Set(p, "target", std::move(targets));
   Put(p, "occurredDateTime", evn_occurred_);
-  p["recorded"] = recorded;
+  Set(p, "recorded", recorded);
   if (!evn_reason_.empty()) Push(p, "reason", evn_reason_);
   if (!event_.empty()) {
     json::object c(kObjectReserve, sp_);
-    c["system"] = "http://terminology.hl7.org/CodeSystem/v2-0003";
-    c["code"] = event_;
+    Set(c, "system", "http://terminology.hl7.org/CodeSystem/v2-0003");
+    Set(c, "code", event_);
     json::array a(sp_);
     a.emplace_back(std::move(c));
     json::object activity(kObjectReserve, sp_);
-    activity["coding"] = std::move(a);
-    p["activity"] = std::move(activity);
+    Set(activity, "coding", std::move(a));
+    Set(p, "activity", std::move(activity));
   }
   auto agent = [&](int ref, const char* code, const char* display) {
     json::object c(kObjectReserve, sp_);
-    c["system"] = "http://terminology.hl7.org/CodeSystem/provenance-participant-type";
-    c["code"] = code;
-    c["display"] = display;
+    Set(c, "system", "http://terminology.hl7.org/CodeSystem/provenance-participant-type");
+    Set(c, "code", code);
+    Set(c, "display", display);
     json::array a(sp_);
     a.emplace_back(std::move(c));
     json::object type(kObjectReserve, sp_);
-    type["coding"] = std::move(a);
+    Set(type, "coding", std::move(a));
     json::object ag(kObjectReserve, sp_);
-    ag["type"] = std::move(type);
-    ag["who"] = Reference(ref);
+    Set(ag, "type", std::move(type));
+    Set(ag, "who", Reference(ref));
     Push(p, "agent", std::move(ag));
   };
   agent(who, "author", "Author");
@@ -249,13 +249,13 @@ void Builder::AddProvenance() {
   if (control && !Txt(*control).empty()) {
     json::object ident(kObjectReserve, sp_);
     Put(ident, "system", SystemForHd(sending_app_));
-    ident["value"] = Txt(*control);
+    Set(ident, "value", Txt(*control));
     json::object what(kObjectReserve, sp_);
-    what["identifier"] = std::move(ident);
-    what["display"] = "HL7 v2 message " + Txt(msg_.MessageCode()) + "^" + event_;
+    Set(what, "identifier", std::move(ident));
+    Set(what, "display", "HL7 v2 message " + Txt(msg_.MessageCode()) + "^" + event_);
     json::object entity(kObjectReserve, sp_);
-    entity["role"] = "source";
-    entity["what"] = std::move(what);
+    Set(entity, "role", "source");
+    Set(entity, "what", std::move(what));
     Push(p, "entity", std::move(entity));
   }
   Body(index) = std::move(p);
@@ -266,28 +266,28 @@ ConvertResult Builder::Finish() {
     json::object& doc = Body(document_);
     if (!document_text_.empty()) {
       json::object att(kObjectReserve, sp_);
-      att["contentType"] = "text/plain";
-      att["data"] = Base64Encode(document_text_);
+      Set(att, "contentType", "text/plain");
+      Set(att, "data", Base64Encode(document_text_));
       json::object content(kObjectReserve, sp_);
-      content["attachment"] = std::move(att);
+      Set(content, "attachment", std::move(att));
       Push(doc, "content", std::move(content));
     }
     if (!doc.contains("content")) {
       json::object att(kObjectReserve, sp_);
-      att["title"] = "no document content in the message";
+      Set(att, "title", "no document content in the message");
       json::object content(kObjectReserve, sp_);
-      content["attachment"] = std::move(att);
+      Set(content, "attachment", std::move(att));
       Push(doc, "content", std::move(content));
     }
   }
   if (appointment_ >= 0 && !Body(appointment_).contains("participant")) {
     json::object p(kObjectReserve, sp_);
     json::object type(kObjectReserve, sp_);
-    type["text"] = "unknown";
+    Set(type, "text", "unknown");
     json::array types(sp_);
     types.emplace_back(std::move(type));
-    p["type"] = std::move(types);
-    p["status"] = "needs-action";
+    Set(p, "type", std::move(types));
+    Set(p, "status", "needs-action");
     Push(Body(appointment_), "participant", std::move(p));
   }
   AddProvenance();
@@ -297,12 +297,12 @@ ConvertResult Builder::Finish() {
     json::array list(sp_);
     for (const IssueRec& i : issues_) {
       json::object o(kObjectReserve, sp_);
-      o["severity"] = i.severity;
-      o["code"] = i.code;
-      o["diagnostics"] = i.message;
+      Set(o, "severity", i.severity);
+      Set(o, "code", i.code);
+      Set(o, "diagnostics", i.message);
       json::array loc(sp_);
       loc.emplace_back(i.location);
-      o["location"] = std::move(loc);
+      Set(o, "location", std::move(loc));
       list.emplace_back(std::move(o));
     }
     Body(index)["issue"] = std::move(list);
@@ -311,18 +311,18 @@ ConvertResult Builder::Finish() {
   // The Bundle holds the owning pointer: the arena lives as long as it does.
   ConvertResult result{json::object(arena_owner_), {}};
   json::object& bundle = result.bundle;
-  bundle["resourceType"] = "Bundle";
-  bundle["id"] = StableUuid("Bundle|" + message_key_);
+  Set(bundle, "resourceType", "Bundle");
+  Set(bundle, "id", StableUuid("Bundle|" + message_key_));
   if (auto control = msg_.FieldRaw(0, 10); control && !control->empty()) {
     json::object ident(kObjectReserve, sp_);
     Put(ident, "system", SystemForHd(sending_app_));
     Put(ident, "value", Txt(*control));
-    if (ident.contains("value")) bundle["identifier"] = std::move(ident);
+    if (ident.contains("value")) Set(bundle, "identifier", std::move(ident));
   }
   const char* type = options_.bundle == BundleType::kTransaction ? "transaction"
                      : options_.bundle == BundleType::kBatch     ? "batch"
                                                                  : "collection";
-  bundle["type"] = type;
+  Set(bundle, "type", type);
   Put(bundle, "timestamp", bundle_timestamp_);
   bool requests = options_.bundle != BundleType::kCollection;
   json::array list(sp_);
@@ -330,33 +330,33 @@ ConvertResult Builder::Finish() {
   for (Entry& e : entries_) {
     json::object res(kObjectReserve, sp_);
     res.reserve(e.body.size() + 2);
-    res["resourceType"] = e.type;
+    Set(res, "resourceType", e.type);
     bool conditional = requests && !e.identifier_query.empty();
     // A conditional request finds its target by identifier; an id in the body
     // would clash with a resource the server already holds under another id.
-    if (!conditional) res["id"] = e.id();
+    if (!conditional) Set(res, "id", e.id());
     for (auto& kv : e.body) res[kv.key()] = std::move(kv.value());
     json::object entry(kObjectReserve, sp_);
-    entry["fullUrl"] = e.url();
-    entry["resource"] = std::move(res);
+    Set(entry, "fullUrl", e.url());
+    Set(entry, "resource", std::move(res));
     if (requests) {
       json::object req(kObjectReserve, sp_);
       if (conditional && e.create_only) {
-        req["method"] = "POST";
-        req["url"] = e.type;
-        req["ifNoneExist"] = e.identifier_query;
+        Set(req, "method", "POST");
+        Set(req, "url", e.type);
+        Set(req, "ifNoneExist", e.identifier_query);
       } else if (conditional) {
-        req["method"] = "PUT";
-        req["url"] = std::string(e.type) + "?" + e.identifier_query;
+        Set(req, "method", "PUT");
+        Set(req, "url", std::string(e.type) + "?" + e.identifier_query);
       } else {
-        req["method"] = "PUT";
-        req["url"] = std::string(e.type) + "/" + std::string(e.id());
+        Set(req, "method", "PUT");
+        Set(req, "url", std::string(e.type) + "/" + std::string(e.id()));
       }
-      entry["request"] = std::move(req);
+      Set(entry, "request", std::move(req));
     }
     list.emplace_back(std::move(entry));
   }
-  bundle["entry"] = std::move(list);
+  Set(bundle, "entry", std::move(list));
   result.issues.reserve(issues_.size());
   for (IssueRec& i : issues_)
     result.issues.push_back(Issue{std::move(i.severity), std::move(i.location), std::move(i.message)});

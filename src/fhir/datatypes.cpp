@@ -434,7 +434,7 @@ json::object Builder::TableConcept(std::string_view code, std::string_view table
   if (c.empty()) return cc;
   json::array a(sp_);
   a.emplace_back(std::move(c));
-  cc["coding"] = std::move(a);
+  Set(cc, "coding", std::move(a));
   return cc;
 }
 
@@ -444,12 +444,12 @@ json::object Builder::Identifier(const hl7::CX& cx, std::string* system_out) con
   if (value.empty()) return id;
   if (!cx.identifier_type_code.empty()) {
     json::object type = TableConcept(cx.identifier_type_code, "0203");
-    if (!type.empty()) id["type"] = std::move(type);
+    if (!type.empty()) Set(id, "type", std::move(type));
   }
   std::string system = SystemForAuthority(cx.assigning_authority, cx.assigning_facility);
   if (system_out) *system_out = system;
   Put(id, "system", std::move(system));
-  id["value"] = std::move(value);
+  Set(id, "value", std::move(value));
   std::string start = Txt(cx.effective_date);
   std::string end = Txt(cx.expiration_date);
   auto date = [](const std::string& s) -> std::string {
@@ -459,7 +459,7 @@ json::object Builder::Identifier(const hl7::CX& cx, std::string* system_out) con
   json::object period(kObjectReserve, sp_);
   Put(period, "start", date(start));
   Put(period, "end", date(end));
-  if (!period.empty()) id["period"] = std::move(period);
+  if (!period.empty()) Set(id, "period", std::move(period));
   return id;
 }
 
@@ -468,12 +468,12 @@ json::object Builder::IdentifierFromEi(const hl7::EI& ei, std::string_view type_
   json::object id(kObjectReserve, sp_);
   std::string value = Txt(ei.entity_identifier);
   if (value.empty()) return id;
-  if (!type_code.empty()) id["type"] = TableConcept(type_code, "0203");
+  if (!type_code.empty()) Set(id, "type", TableConcept(type_code, "0203"));
   hl7::HD hd{ei.namespace_id, ei.universal_id, ei.universal_id_type};
   std::string system = SystemForAuthority(hd, {});
   if (system_out) *system_out = system;
   Put(id, "system", std::move(system));
-  id["value"] = std::move(value);
+  Set(id, "value", std::move(value));
   return id;
 }
 
@@ -501,7 +501,7 @@ json::object Builder::HumanName(const hl7::XPN& x) const {
   std::string degree = Txt(x.degree);
   std::string prof = Txt(x.professional_suffix);
   if (family.empty() && given.empty() && middle.empty() && prefix.empty() && suffix.empty()) return n;
-  if (use) n["use"] = use;
+  if (use) Set(n, "use", use);
   Put(n, "family", std::move(family));
   Push(n, "given", json::string(given, sp_));
   Push(n, "given", json::string(middle, sp_));
@@ -546,8 +546,8 @@ json::object Builder::Address(const hl7::XAD& x) const {
   if (street.empty() && other.empty() && city.empty() && district.empty() && state.empty() &&
       zip.empty() && country.empty())
     return a;
-  if (use) a["use"] = use;
-  if (type) a["type"] = type;
+  if (use) Set(a, "use", use);
+  if (type) Set(a, "type", type);
   Push(a, "line", json::string(street, sp_));
   Push(a, "line", json::string(other, sp_));
   Put(a, "city", std::move(city));
@@ -587,9 +587,9 @@ json::object Builder::ContactPoint(const hl7::XTN& x, std::string_view default_u
   else if (use_code == "WPN") use = "work";
   else if (use_code.empty() && default_use == "work") use = "work";
   else if (use_code.empty() && default_use == "home") use = "home";
-  cp["system"] = system;
-  cp["value"] = std::move(value);
-  if (use) cp["use"] = use;
+  Set(cp, "system", system);
+  Set(cp, "value", std::move(value));
+  if (use) Set(cp, "use", use);
   return cp;
 }
 
@@ -645,7 +645,7 @@ std::string Builder::InstantValue(std::string_view raw, const LazyLoc& loc) {
 
 json::object Builder::Reference(int index) const {
   json::object r(kObjectReserve, sp_);
-  r["reference"] = entries_[static_cast<std::size_t>(index)].url();
+  Set(r, "reference", entries_[static_cast<std::size_t>(index)].url());
   return r;
 }
 
@@ -706,9 +706,9 @@ int Builder::Practitioner(std::string_view xcn_raw) {
     json::object& b = Body(index);
     if (!id.empty()) {
       json::object ident(kObjectReserve, sp_);
-      if (json::object t = TableConcept(x.identifier_type_code, "0203"); !t.empty()) ident["type"] = std::move(t);
+      if (json::object t = TableConcept(x.identifier_type_code, "0203"); !t.empty()) Set(ident, "type", std::move(t));
       Put(ident, "system", system);
-      ident["value"] = id;
+      Set(ident, "value", id);
       Push(b, "identifier", std::move(ident));
     }
     Push(b, "name", std::move(name));
@@ -729,7 +729,7 @@ int Builder::OrganizationNamed(std::string_view name, std::string_view system, s
     if (!id.empty()) {
       json::object ident(kObjectReserve, sp_);
       Put(ident, "system", std::string(system));
-      ident["value"] = std::string(id);
+      Set(ident, "value", std::string(id));
       Push(b, "identifier", std::move(ident));
     }
     Put(b, "name", std::move(n));
@@ -788,7 +788,7 @@ int Builder::LocationFromPl(std::string_view pl) {
     json::object& b = Body(index);
     Put(b, "name", std::move(name));
     if (!description.empty() && description != b["name"].as_string()) b["description"] = description;
-    b["mode"] = "instance";
+    Set(b, "mode", "instance");
     int org = OrganizationFromHd(facility);
     if (org >= 0) Body(index)["managingOrganization"] = Reference(org);
   }

@@ -14,13 +14,13 @@ std::string_view First(std::string_view raw, const hl7::Delimiters& d) {
 json::object ConceptOf(const json::storage_ptr& sp, const char* system, std::string_view code,
                        std::string_view display = {}) {
   json::object c(sp);
-  c["system"] = system;
-  c["code"] = code;
-  if (!display.empty()) c["display"] = display;
+  Set(c, "system", system);
+  Set(c, "code", code);
+  if (!display.empty()) Set(c, "display", display);
   json::array a(sp);
   a.emplace_back(std::move(c));
   json::object cc(sp);
-  cc["coding"] = std::move(a);
+  Set(cc, "coding", std::move(a));
   return cc;
 }
 
@@ -233,12 +233,12 @@ void Builder::FlushOrder(Seg* obr) {
     Push(b, "identifier", filler_id);
     if (orc) {
       if (json::object req = IdentifierFromEi(hl7::ParseEi(orc->F(4), d_), "PGN"); !req.empty())
-        b["requisition"] = std::move(req);
+        Set(b, "requisition", std::move(req));
     }
     std::string orc5 = orc ? Txt(orc->F(5)) : std::string();
     std::string orc1 = orc ? Txt(orc->F(1)) : std::string();
-    b["status"] = OrderStatus(orc5, orc1);
-    b["intent"] = "order";
+    Set(b, "status", OrderStatus(orc5, orc1));
+    Set(b, "intent", "order");
     // Priority: TQ1-9, else ORC-7.6 / OBR-27.6 (TQ, deprecated), else OBR-5.
     std::string prio;
     for (Seg& t : tq1s)
@@ -247,15 +247,15 @@ void Builder::FlushOrder(Seg* obr) {
     if (prio.empty() && obr) prio = Txt(C(First(obr->F(27), d_), 6));
     if (prio.empty() && obr) prio = Txt(obr->F(5));
     if (!prio.empty()) {
-      if (const char* p = Priority(prio)) b["priority"] = p;
+      if (const char* p = Priority(prio)) Set(b, "priority", p);
       else Warn(obr ? obr->Loc(27) : orc->Loc(7), "priority '" + prio + "' not mapped", "code-invalid");
     }
     if (obr) {
       json::object code = CodeableConceptRaw(obr->F(4), "");
-      if (!code.empty()) b["code"] = std::move(code);
+      if (!code.empty()) Set(b, "code", std::move(code));
     }
-    if (patient_ >= 0) b["subject"] = Reference(patient_);
-    if (encounter_ >= 0) b["encounter"] = Reference(encounter_);
+    if (patient_ >= 0) Set(b, "subject", Reference(patient_));
+    if (encounter_ >= 0) Set(b, "encounter", Reference(encounter_));
     // Occurrence: TQ1-7/8, else OBR-6 (requested), else OBR-7 in order messages.
     std::string start, end;
     for (Seg& t : tq1s) {
@@ -265,8 +265,8 @@ void Builder::FlushOrder(Seg* obr) {
     if (!end.empty()) {
       json::object period(kObjectReserve, sp_);
       Put(period, "start", start);
-      period["end"] = end;
-      b["occurrencePeriod"] = std::move(period);
+      Set(period, "end", end);
+      Set(b, "occurrencePeriod", std::move(period));
     } else {
       if (start.empty() && obr) start = DateTimeValue(obr->F(6), {*obr, 6});
       if (start.empty() && obr && kind_ != Kind::kOru) start = DateTimeValue(obr->F(7), {*obr, 7});
@@ -275,12 +275,12 @@ void Builder::FlushOrder(Seg* obr) {
     if (orc) Put(b, "authoredOn", DateTimeValue(orc->F(9), {*orc, 9}));
     int requester = orc ? Practitioner(First(orc->F(12), d_)) : -1;
     if (requester < 0 && obr) requester = Practitioner(First(obr->F(16), d_));
-    if (requester >= 0) b["requester"] = Reference(requester);
+    if (requester >= 0) Set(b, "requester", Reference(requester));
     if (obr) {
       ForReps(*obr, 31, [&](std::string_view rep) { Push(b, "reasonCode", CodeableConceptRaw(rep, "")); });
       if (std::string info = Txt(obr->F(13)); !info.empty()) {
         json::object n(kObjectReserve, sp_);
-        n["text"] = info;
+        Set(n, "text", info);
         Push(b, "note", std::move(n));
       }
     }
@@ -292,9 +292,9 @@ void Builder::FlushOrder(Seg* obr) {
         auto nm = hl7::ParseNm(qv);
         if (nm.ok()) {
           json::object quantity(kObjectReserve, sp_);
-          quantity["value"] = Number(qv, *nm);
+          Set(quantity, "value", Number(qv, *nm));
           Put(quantity, "unit", Txt(C(q, 2)));
-          b["quantityQuantity"] = std::move(quantity);
+          Set(b, "quantityQuantity", std::move(quantity));
         } else {
           Warn(t.Loc(2), "quantity '" + qv + "' is not a number; not mapped", "invalid");
         }
@@ -337,23 +337,23 @@ void Builder::FlushOrder(Seg* obr) {
   Push(r, "identifier", filler_id);
   json::array based_on(sp_);
   based_on.emplace_back(Reference(sr));
-  r["basedOn"] = std::move(based_on);
+  Set(r, "basedOn", std::move(based_on));
   std::string st = Txt(obr->F(25));
   const char* status = ReportStatus(st);
   if (!status && !st.empty()) Warn(obr->Loc(25), "result status '" + st + "' not mapped", "code-invalid");
-  r["status"] = status ? status : "unknown";
+  Set(r, "status", status ? status : "unknown");
   ForReps(*obr, 24, [&](std::string_view rep) { Push(r, "category", CodeableConceptRaw(rep, "0074")); });
   json::object code = CodeableConceptRaw(obr->F(4), "");
-  r["code"] = code.empty() ? DataAbsent(sp_) : std::move(code);
-  if (patient_ >= 0) r["subject"] = Reference(patient_);
-  if (encounter_ >= 0) r["encounter"] = Reference(encounter_);
+  Set(r, "code", code.empty() ? DataAbsent(sp_) : std::move(code));
+  if (patient_ >= 0) Set(r, "subject", Reference(patient_));
+  if (encounter_ >= 0) Set(r, "encounter", Reference(encounter_));
   std::string start = DateTimeValue(obr->F(7), {*obr, 7});
   std::string end = DateTimeValue(obr->F(8), {*obr, 8});
   if (!end.empty()) {
     json::object period(kObjectReserve, sp_);
     Put(period, "start", start);
-    period["end"] = end;
-    r["effectivePeriod"] = std::move(period);
+    Set(period, "end", end);
+    Set(r, "effectivePeriod", std::move(period));
   } else {
     Put(r, "effectiveDateTime", start);
   }
@@ -406,8 +406,8 @@ void Builder::OnTq1(Seg& s) {
       if (!end.empty()) {
         json::object period(kObjectReserve, sp_);
         Put(period, "start", start);
-        period["end"] = end;
-        b["occurrencePeriod"] = std::move(period);
+        Set(period, "end", end);
+        Set(b, "occurrencePeriod", std::move(period));
       } else {
         Put(b, "occurrenceDateTime", start);
       }
@@ -442,10 +442,10 @@ void Builder::OnSpm(Seg& s) {
     Push(b, "identifier", std::move(placer));
     Push(b, "identifier", std::move(filler));
     std::string avail = Txt(s.F(20));
-    if (avail == "Y") b["status"] = "available";
-    else if (avail == "N") b["status"] = "unavailable";
-    if (json::object t = CodeableConceptRaw(s.F(4), "0487"); !t.empty()) b["type"] = std::move(t);
-    if (patient_ >= 0) b["subject"] = Reference(patient_);
+    if (avail == "Y") Set(b, "status", "available");
+    else if (avail == "N") Set(b, "status", "unavailable");
+    if (json::object t = CodeableConceptRaw(s.F(4), "0487"); !t.empty()) Set(b, "type", std::move(t));
+    if (patient_ >= 0) Set(b, "subject", Reference(patient_));
     Put(b, "receivedTime", DateTimeValue(s.F(18), {s, 18}));
     if (order_ >= 0) Push(b, "request", Reference(order_));
     json::object coll(kObjectReserve, sp_);
@@ -455,8 +455,8 @@ void Builder::OnSpm(Seg& s) {
     if (!cend.empty()) {
       json::object period(kObjectReserve, sp_);
       Put(period, "start", cstart);
-      period["end"] = cend;
-      coll["collectedPeriod"] = std::move(period);
+      Set(period, "end", cend);
+      Set(coll, "collectedPeriod", std::move(period));
     } else {
       Put(coll, "collectedDateTime", cstart);
     }
@@ -465,28 +465,28 @@ void Builder::OnSpm(Seg& s) {
       auto nm = hl7::ParseNm(qv);
       if (nm.ok()) {
         json::object q(kObjectReserve, sp_);
-        q["value"] = Number(qv, *nm);
+        Set(q, "value", Number(qv, *nm));
         hl7::CWE unit = hl7::ParseCweComponent(C(cq, 2), d_);
         Put(q, "unit", Txt(unit.text.empty() ? unit.identifier : unit.text));
         std::string sys = CodeSystemUri(unit.name_of_coding_system);
         if (!sys.empty() && !unit.identifier.empty()) {
-          q["system"] = sys;
-          q["code"] = Txt(unit.identifier);
+          Set(q, "system", sys);
+          Set(q, "code", Txt(unit.identifier));
         }
-        coll["quantity"] = std::move(q);
+        Set(coll, "quantity", std::move(q));
       } else {
         Warn(s.Loc(12), "collection amount '" + qv + "' is not a number; not mapped", "invalid");
       }
     }
-    if (json::object m = CodeableConceptRaw(s.F(7), "0488"); !m.empty()) coll["method"] = std::move(m);
-    if (json::object site = CodeableConceptRaw(s.F(8), ""); !site.empty()) coll["bodySite"] = std::move(site);
-    if (!coll.empty()) b["collection"] = std::move(coll);
+    if (json::object m = CodeableConceptRaw(s.F(7), "0488"); !m.empty()) Set(coll, "method", std::move(m));
+    if (json::object site = CodeableConceptRaw(s.F(8), ""); !site.empty()) Set(coll, "bodySite", std::move(site));
+    if (!coll.empty()) Set(b, "collection", std::move(coll));
     ForReps(s, 24, [&](std::string_view rep) { Push(b, "condition", CodeableConceptRaw(rep, "0493")); });
     ForReps(s, 14, [&](std::string_view rep) {
       std::string t = Txt(rep);
       if (t.empty()) return;
       json::object n(kObjectReserve, sp_);
-      n["text"] = t;
+      Set(n, "text", t);
       Push(b, "note", std::move(n));
     });
     Body(index) = std::move(b);
@@ -505,15 +505,15 @@ void Builder::SetObservationValue(Seg& s, json::object& target, std::string_view
   *text_fallback = false;
   auto quantity = [&](std::string_view text, double v) {
     json::object q(kObjectReserve, sp_);
-    q["value"] = Number(text, v);
+    Set(q, "value", Number(text, v));
     if (!units.empty()) {
       hl7::CWE u = hl7::ParseCwe(units, d_);
       Put(q, "unit", Txt(u.text.empty() ? u.identifier : u.text));
       std::string sys = CodeSystemUri(u.name_of_coding_system);
       std::string code = Txt(u.identifier);
       if (!sys.empty() && !code.empty()) {
-        q["system"] = sys;
-        q["code"] = code;
+        Set(q, "system", sys);
+        Set(q, "code", code);
       }
     }
     return q;
@@ -532,7 +532,7 @@ void Builder::SetObservationValue(Seg& s, json::object& target, std::string_view
   auto fallback = [&](const std::string& why) {
     std::string text = as_string();
     if (text.empty()) return;
-    target["valueString"] = text;
+    Set(target, "valueString", text);
     *text_fallback = true;
     Warn(loc, why + "; kept as valueString", "invalid", "information");
   };
@@ -540,7 +540,7 @@ void Builder::SetObservationValue(Seg& s, json::object& target, std::string_view
   if (type == "NM") {
     std::string t(TrimView(rep));
     auto v = hl7::ParseNm(t);
-    if (v.ok()) target["valueQuantity"] = quantity(t, *v);
+    if (v.ok()) Set(target, "valueQuantity", quantity(t, *v));
     else fallback("'" + Txt(rep) + "' is not a valid NM");
   } else if (type == "SN") {
     auto sn = hl7::ParseSn(rep, d_);
@@ -553,49 +553,49 @@ void Builder::SetObservationValue(Seg& s, json::object& target, std::string_view
       json::object q = quantity(sn->num1, *n1);
       if (!cmp.empty() && cmp != "=") {
         json::object with(kObjectReserve, sp_);
-        with["value"] = q["value"];
-        with["comparator"] = cmp;
+        Set(with, "value", q["value"]);
+        Set(with, "comparator", cmp);
         for (auto& kv : q)
           if (kv.key() != "value") with[kv.key()] = kv.value();
         q = std::move(with);
       }
-      target["valueQuantity"] = std::move(q);
+      Set(target, "valueQuantity", std::move(q));
     } else if ((sep == ":" || sep == "/") && cmp.empty() && n1.ok() && n2.ok()) {
       json::object ratio(kObjectReserve, sp_);
       json::object num, den;
-      num["value"] = Number(sn->num1, *n1);
-      den["value"] = Number(sn->num2, *n2);
-      ratio["numerator"] = std::move(num);
-      ratio["denominator"] = std::move(den);
-      target["valueRatio"] = std::move(ratio);
+      Set(num, "value", Number(sn->num1, *n1));
+      Set(den, "value", Number(sn->num2, *n2));
+      Set(ratio, "numerator", std::move(num));
+      Set(ratio, "denominator", std::move(den));
+      Set(target, "valueRatio", std::move(ratio));
     } else if (sep == "-" && cmp.empty() && n1.ok() && n2.ok()) {
       json::object range(kObjectReserve, sp_);
-      range["low"] = quantity(sn->num1, *n1);
-      range["high"] = quantity(sn->num2, *n2);
-      target["valueRange"] = std::move(range);
+      Set(range, "low", quantity(sn->num1, *n1));
+      Set(range, "high", quantity(sn->num2, *n2));
+      Set(target, "valueRange", std::move(range));
     } else {
       // "^2^+", "<>^5", "^1^.^2": no FHIR numeric form; the text keeps the meaning.
       std::string text = cmp + sn->num1 + sep + sn->num2;
-      if (!text.empty()) target["valueString"] = text;
+      if (!text.empty()) Set(target, "valueString", text);
     }
   } else if (type == "ST" || type == "TX" || type == "FT") {
     Put(target, "valueString", Txt(rep));
   } else if (type == "CWE" || type == "CE" || type == "CNE" || type == "CF" || type == "IS" || type == "ID" ||
              type == "CV") {
     json::object cc = CodeableConceptRaw(rep, "");
-    if (!cc.empty()) target["valueCodeableConcept"] = std::move(cc);
+    if (!cc.empty()) Set(target, "valueCodeableConcept", std::move(cc));
   } else if (type == "DT" || type == "DTM" || type == "TS" || type == "DIN") {
     Put(target, "valueDateTime", DateTimeValue(C(rep, 1), loc));
   } else if (type == "TM") {
     std::string t(TrimView(rep));
     auto tm = hl7::ParseTm(t);
-    if (tm.ok()) target["valueTime"] = tm->ToFhirTime();
+    if (tm.ok()) Set(target, "valueTime", tm->ToFhirTime());
     else fallback("'" + Txt(rep) + "' is not a valid TM (" + tm.status().message() + ")");
   } else if (type == "DR") {
     json::object p(kObjectReserve, sp_);
     Put(p, "start", DateTimeValue(Sub(C(rep, 1), 1), loc));
     Put(p, "end", DateTimeValue(Sub(C(rep, 2), 1), loc));
-    if (!p.empty()) target["valuePeriod"] = std::move(p);
+    if (!p.empty()) Set(target, "valuePeriod", std::move(p));
   } else if (type == "NR") {
     json::object range(kObjectReserve, sp_);
     for (int i : {1, 2}) {
@@ -604,10 +604,10 @@ void Builder::SetObservationValue(Seg& s, json::object& target, std::string_view
       auto v = hl7::ParseNm(t);
       if (!v.ok()) return fallback("'" + Txt(rep) + "' is not a valid NR");
       json::object q(kObjectReserve, sp_);
-      q["value"] = Number(t, *v);
+      Set(q, "value", Number(t, *v));
       range[i == 1 ? "low" : "high"] = std::move(q);
     }
-    if (!range.empty()) target["valueRange"] = std::move(range);
+    if (!range.empty()) Set(target, "valueRange", std::move(range));
   } else if (type == "NA") {
     std::string data;
     bool ok = true;
@@ -620,11 +620,11 @@ void Builder::SetObservationValue(Seg& s, json::object& target, std::string_view
     });
     if (!ok) return fallback("'" + Txt(rep) + "' is not a valid NA");
     json::object sd(kObjectReserve, sp_);
-    sd["origin"] = quantity("0", 0);  // carries the OBX-6 units
-    sd["period"] = 0;  // not carried by NA; documented
-    sd["dimensions"] = 1;
-    sd["data"] = data;
-    target["valueSampledData"] = std::move(sd);
+    Set(sd, "origin", quantity("0", 0));  // carries the OBX-6 units
+    Set(sd, "period", 0);  // not carried by NA; documented
+    Set(sd, "dimensions", 1);
+    Set(sd, "data", data);
+    Set(target, "valueSampledData", std::move(sd));
   } else if (type == "ED" || type == "RP") {
     json::object att(kObjectReserve, sp_);
     if (type == "ED") {
@@ -656,13 +656,13 @@ void Builder::SetObservationValue(Seg& s, json::object& target, std::string_view
     }
     if (att.empty()) return;
     json::object e(kObjectReserve, sp_);
-    e["url"] = "http://hl7.org/fhir/5.0/StructureDefinition/extension-Observation.valueAttachment";
-    e["valueAttachment"] = std::move(att);
+    Set(e, "url", "http://hl7.org/fhir/5.0/StructureDefinition/extension-Observation.valueAttachment");
+    Set(e, "valueAttachment", std::move(att));
     Push(target, "extension", std::move(e));
   } else {
     std::string text = as_string();
     if (text.empty()) return;
-    target["valueString"] = text;
+    Set(target, "valueString", text);
     *text_fallback = true;
     Warn(loc, "value type '" + std::string(type) + "' has no FHIR value[x]; kept as valueString", "not-supported",
          "information");
@@ -709,11 +709,11 @@ void Builder::OnObx(Seg& s) {
   std::string st = Txt(s.F(11));
   const char* status = ObservationStatus(st);
   if (!status && !st.empty()) Warn(s.Loc(11), "observation status '" + st + "' not mapped", "code-invalid");
-  o["status"] = status ? status : "unknown";
+  Set(o, "status", status ? status : "unknown");
   json::object cc = CodeableConcept(code, "");
-  o["code"] = cc.empty() ? DataAbsent(sp_) : std::move(cc);
-  if (patient_ >= 0) o["subject"] = Reference(patient_);
-  if (encounter_ >= 0) o["encounter"] = Reference(encounter_);
+  Set(o, "code", cc.empty() ? DataAbsent(sp_) : std::move(cc));
+  if (patient_ >= 0) Set(o, "subject", Reference(patient_));
+  if (encounter_ >= 0) Set(o, "encounter", Reference(encounter_));
   Put(o, "effectiveDateTime", DateTimeValue(s.F(14), {s, 14}));
   ForReps(s, 16, [&](std::string_view rep) {
     int pr = Practitioner(rep);
@@ -765,29 +765,29 @@ void Builder::OnObx(Seg& s) {
   if (std::string_view nat = s.F(10); !nat.empty()) {
     ForReps(s, 10, [&](std::string_view rep) {
       json::object e(kObjectReserve, sp_);
-      e["url"] = "http://hl7.org/fhir/StructureDefinition/observation-nature-of-abnormal-test";
+      Set(e, "url", "http://hl7.org/fhir/StructureDefinition/observation-nature-of-abnormal-test");
       json::object nature = CodeableConceptRaw(rep, "0080");
       if (nature.empty()) return;
-      e["valueCodeableConcept"] = std::move(nature);
+      Set(e, "valueCodeableConcept", std::move(nature));
       Push(o, "extension", std::move(e));
     });
   }
   if (std::string analysis = DateTimeValue(s.F(19), {s, 19}); !analysis.empty()) {
     json::object e(kObjectReserve, sp_);
-    e["url"] = "http://hl7.org/fhir/StructureDefinition/observation-analysis-date-time";
-    e["valueDateTime"] = analysis;
+    Set(e, "url", "http://hl7.org/fhir/StructureDefinition/observation-analysis-date-time");
+    Set(e, "valueDateTime", analysis);
     Push(o, "extension", std::move(e));
   }
-  if (json::object site = CodeableConceptRaw(First(s.F(20), d_), "0163"); !site.empty()) o["bodySite"] = std::move(site);
-  if (json::object m = CodeableConceptRaw(First(s.F(17), d_), ""); !m.empty()) o["method"] = std::move(m);
+  if (json::object site = CodeableConceptRaw(First(s.F(20), d_), "0163"); !site.empty()) Set(o, "bodySite", std::move(site));
+  if (json::object m = CodeableConceptRaw(First(s.F(17), d_), ""); !m.empty()) Set(o, "method", std::move(m));
   if (std::string range = Txt(s.F(7)); !range.empty()) {
     json::object r(kObjectReserve, sp_);
-    r["text"] = range;
+    Set(r, "text", range);
     Push(o, "referenceRange", std::move(r));
   }
   for (std::size_t i = 1; i < reps.size(); ++i) {
     json::object comp(kObjectReserve, sp_);
-    comp["code"] = o["code"];
+    Set(comp, "code", o["code"]);
     bool fb = false;
     SetObservationValue(s, comp, type, reps[i], units, loc, &fb);
     if (comp.size() > 1) Push(o, "component", std::move(comp));
@@ -832,9 +832,9 @@ void Builder::OnObxDocument(Seg& s) {
     }
     json::object att(kObjectReserve, sp_);
     Put(att, "contentType", mime);
-    att["data"] = b64;
+    Set(att, "data", b64);
     json::object content(kObjectReserve, sp_);
-    content["attachment"] = std::move(att);
+    Set(content, "attachment", std::move(att));
     Push(Body(document_), "content", std::move(content));
     return;
   }
@@ -861,7 +861,7 @@ void Builder::OnNte(Seg& s) {
   json::object& b = Body(note_target_);
   if (note_field_ == "note") {
     json::object n(kObjectReserve, sp_);
-    n["text"] = std::move(text);
+    Set(n, "text", std::move(text));
     Push(b, "note", std::move(n));
   } else {
     auto it = b.find(note_field_);
@@ -914,41 +914,41 @@ void Builder::OnRxa(Seg& s) {
   Push(b, "identifier", std::move(filler));
   std::string completion = Txt(s.F(20));
   std::string action = Txt(s.F(21));
-  if (action == "D") b["status"] = "entered-in-error";
-  else if (completion == "RE" || completion == "NA") b["status"] = "not-done";
-  else b["status"] = "completed";
-  if (json::object r = CodeableConceptRaw(s.F(18), ""); !r.empty()) b["statusReason"] = std::move(r);
+  if (action == "D") Set(b, "status", "entered-in-error");
+  else if (completion == "RE" || completion == "NA") Set(b, "status", "not-done");
+  else Set(b, "status", "completed");
+  if (json::object r = CodeableConceptRaw(s.F(18), ""); !r.empty()) Set(b, "statusReason", std::move(r));
   json::object vc = CodeableConcept(vaccine, "");
-  b["vaccineCode"] = vc.empty() ? DataAbsent(sp_) : std::move(vc);
-  b["patient"] = Reference(patient_);
-  if (encounter_ >= 0) b["encounter"] = Reference(encounter_);
+  Set(b, "vaccineCode", vc.empty() ? DataAbsent(sp_) : std::move(vc));
+  Set(b, "patient", Reference(patient_));
+  if (encounter_ >= 0) Set(b, "encounter", Reference(encounter_));
   std::string when = DateTimeValue(s.F(3), {s, 3});
-  if (!when.empty()) b["occurrenceDateTime"] = when;
-  else b["occurrenceString"] = "unknown";
+  if (!when.empty()) Set(b, "occurrenceDateTime", when);
+  else Set(b, "occurrenceString", "unknown");
   Put(b, "recorded", DateTimeValue(s.F(22), {s, 22}));
   std::string source = Txt(C(First(s.F(9), d_), 1));
   if (source == "00") {
-    b["primarySource"] = true;
+    Set(b, "primarySource", true);
   } else if (!source.empty() && source.size() == 2 && source[0] == '0') {
-    b["primarySource"] = false;
-    b["reportOrigin"] = CodeableConceptRaw(First(s.F(9), d_), "");
+    Set(b, "primarySource", false);
+    Set(b, "reportOrigin", CodeableConceptRaw(First(s.F(9), d_), ""));
   } else if (!s.F(9).empty()) {
     ForReps(s, 9, [&](std::string_view rep) {
       std::string t = Txt(C(rep, 2).empty() ? C(rep, 1) : C(rep, 2));
       if (t.empty()) return;
       json::object n(kObjectReserve, sp_);
-      n["text"] = t;
+      Set(n, "text", t);
       Push(b, "note", std::move(n));
     });
   }
   int loc = LocationFromPl(First(s.F(11), d_));
   if (loc < 0) loc = LocationFromPl(First(s.F(27), d_));
-  if (loc >= 0) b["location"] = Reference(loc);
+  if (loc >= 0) Set(b, "location", Reference(loc));
   if (std::string_view mvx = First(s.F(17), d_); !mvx.empty()) {
     hl7::CWE m = hl7::ParseCwe(mvx, d_);
     std::string sys = CodeSystemUri(m.name_of_coding_system);
     int org = OrganizationNamed(Txt(m.text), sys, Txt(m.identifier));
-    if (org >= 0) b["manufacturer"] = Reference(org);
+    if (org >= 0) Set(b, "manufacturer", Reference(org));
   }
   Put(b, "lotNumber", Txt(First(s.F(15), d_)));
   Put(b, "expirationDate", DateValue(First(s.F(16), d_), {s, 16}));
@@ -957,15 +957,15 @@ void Builder::OnRxa(Seg& s) {
     auto v = hl7::ParseNm(amount);
     if (v.ok()) {
       json::object q(kObjectReserve, sp_);
-      q["value"] = Number(amount, *v);
+      Set(q, "value", Number(amount, *v));
       hl7::CWE u = hl7::ParseCwe(s.F(7), d_);
       Put(q, "unit", Txt(u.text.empty() ? u.identifier : u.text));
       std::string sys = CodeSystemUri(u.name_of_coding_system);
       if (!sys.empty() && !u.identifier.empty()) {
-        q["system"] = sys;
-        q["code"] = Txt(u.identifier);
+        Set(q, "system", sys);
+        Set(q, "code", Txt(u.identifier));
       }
-      b["doseQuantity"] = std::move(q);
+      Set(b, "doseQuantity", std::move(q));
     } else {
       Warn(s.Loc(6), "administered amount '" + amount + "' is not a number; not mapped", "invalid");
     }
@@ -975,8 +975,8 @@ void Builder::OnRxa(Seg& s) {
   auto performer = [&](int pr, const char* code, const char* display) {
     if (pr < 0) return;
     json::object p(kObjectReserve, sp_);
-    p["function"] = ConceptOf(sp_, "http://terminology.hl7.org/CodeSystem/v2-0443", code, display);
-    p["actor"] = Reference(pr);
+    Set(p, "function", ConceptOf(sp_, "http://terminology.hl7.org/CodeSystem/v2-0443", code, display));
+    Set(p, "actor", Reference(pr));
     Push(b, "performer", std::move(p));
   };
   if (orc) performer(Practitioner(First(orc->F(12), d_)), "OP", "Ordering Provider");
@@ -996,8 +996,8 @@ void Builder::OnRxr(Seg& s) {
     return;
   }
   json::object& b = Body(immunization_);
-  if (json::object r = CodeableConceptRaw(s.F(1), "0162"); !r.empty()) b["route"] = std::move(r);
-  if (json::object site = CodeableConceptRaw(s.F(2), "0163"); !site.empty()) b["site"] = std::move(site);
+  if (json::object r = CodeableConceptRaw(s.F(1), "0162"); !r.empty()) Set(b, "route", std::move(r));
+  if (json::object site = CodeableConceptRaw(s.F(2), "0163"); !site.empty()) Set(b, "site", std::move(site));
 }
 
 // ---------------------------------------------------------------- SIU
@@ -1047,10 +1047,10 @@ void Builder::OnSch(Seg& s) {
   else if (st == "Waitlist") status = "waitlist";
   else if (!st.empty()) Warn(s.Loc(25), "filler status '" + st + "' not mapped", "code-invalid");
   if (!status) status = event_ == "S15" ? "cancelled" : "booked";
-  b["status"] = status;
+  Set(b, "status", status);
   if (json::object r = CodeableConceptRaw(s.F(6), ""); !r.empty()) Push(b, "reasonCode", std::move(r));
   if (json::object r = CodeableConceptRaw(s.F(7), "0276"); !r.empty()) Push(b, "reasonCode", std::move(r));
-  if (json::object t = CodeableConceptRaw(s.F(8), "0277"); !t.empty()) b["appointmentType"] = std::move(t);
+  if (json::object t = CodeableConceptRaw(s.F(8), "0277"); !t.empty()) Set(b, "appointmentType", std::move(t));
   std::string_view tq = First(s.F(11), d_);
   Put(b, "start", InstantValue(Sub(C(tq, 4), 1), {s, 11}));
   Put(b, "end", InstantValue(Sub(C(tq, 5), 1), {s, 11}));
@@ -1061,7 +1061,7 @@ void Builder::OnSch(Seg& s) {
     double minutes = v.ok() ? *v : -1;
     if (units == "H" || units == "HR" || units == "HOUR" || units == "HOURS") minutes *= 60;
     else if (!(units.empty() || units == "M" || units == "MIN" || units == "MINUTES" || units == "MINUTE")) minutes = -1;
-    if (minutes > 0 && minutes < 1e9) b["minutesDuration"] = static_cast<long long>(minutes + 0.5);
+    if (minutes > 0 && minutes < 1e9) Set(b, "minutesDuration", static_cast<long long>(minutes + 0.5));
     else Warn(s.Loc(9), "duration '" + duration + " " + units + "' not mapped", "invalid");
   }
   auto participant = [&](int field, const char* code, const char* display) {
@@ -1072,9 +1072,9 @@ void Builder::OnSch(Seg& s) {
       json::array types(sp_);
       types.emplace_back(ConceptOf(
           sp_, "http://terminology.hl7.org/CodeSystem/v3-ParticipationType", code, display));
-      p["type"] = std::move(types);
-      p["actor"] = Reference(pr);
-      p["status"] = "accepted";
+      Set(p, "type", std::move(types));
+      Set(p, "actor", Reference(pr));
+      Set(p, "status", "accepted");
       Push(b, "participant", std::move(p));
     });
   };
@@ -1083,8 +1083,8 @@ void Builder::OnSch(Seg& s) {
   participant(20, "ENT", "data enterer");
   if (patient_ >= 0) {
     json::object p(kObjectReserve, sp_);
-    p["actor"] = Reference(patient_);
-    p["status"] = "accepted";
+    Set(p, "actor", Reference(patient_));
+    Set(p, "status", "accepted");
     Push(b, "participant", std::move(p));
   }
   for (int f : {9, 10}) s.Mark(f);
@@ -1126,11 +1126,11 @@ void Builder::OnAig(Seg& s) {
   if (!type.empty()) types.emplace_back(std::move(type));
   if (!resource.empty()) types.emplace_back(std::move(resource));
   if (types.empty()) return;
-  p["type"] = std::move(types);
-  p["status"] = ParticipantStatus(Txt(C(s.F(14), 1)));
+  Set(p, "type", std::move(types));
+  Set(p, "status", ParticipantStatus(Txt(C(s.F(14), 1))));
   json::object period(kObjectReserve, sp_);
   Put(period, "start", DateTimeValue(s.F(8), {s, 8}));
-  if (!period.empty()) p["period"] = std::move(period);
+  if (!period.empty()) Set(p, "period", std::move(period));
   Push(Body(appointment_), "participant", std::move(p));
 }
 
@@ -1149,11 +1149,11 @@ void Builder::AddAppointmentActor(Seg& s, int actor) {
   if (actor < 0) return;
   json::object p(kObjectReserve, sp_);
   if (json::object t = CodeableConceptRaw(s.F(4), ""); !t.empty()) Push(p, "type", std::move(t));
-  p["actor"] = Reference(actor);
-  p["status"] = ParticipantStatus(Txt(C(s.F(12), 1)));
+  Set(p, "actor", Reference(actor));
+  Set(p, "status", ParticipantStatus(Txt(C(s.F(12), 1))));
   json::object period(kObjectReserve, sp_);
   Put(period, "start", DateTimeValue(s.F(6), {s, 6}));
-  if (!period.empty()) p["period"] = std::move(period);
+  if (!period.empty()) Set(p, "period", std::move(period));
   Push(Body(appointment_), "participant", std::move(p));
 }
 
@@ -1183,21 +1183,21 @@ void Builder::OnTxa(Seg& s) {
     return;
   }
   json::object b(kObjectReserve, sp_);
-  if (!master.empty()) b["masterIdentifier"] = std::move(master);
+  if (!master.empty()) Set(b, "masterIdentifier", std::move(master));
   if (std::string file = Txt(s.F(16)); !file.empty()) {
     json::object id(kObjectReserve, sp_);
-    id["value"] = file;
+    Set(id, "value", file);
     Push(b, "identifier", std::move(id));
   }
   std::string avail = Txt(s.F(19));
-  b["status"] = avail == "OB" ? "superseded" : (avail == "CA" ? "entered-in-error" : "current");
+  Set(b, "status", avail == "OB" ? "superseded" : (avail == "CA" ? "entered-in-error" : "current"));
   std::string completion = Txt(s.F(17));
-  if (completion == "AU" || completion == "LA" || completion == "DO") b["docStatus"] = "final";
-  else if (completion == "IP" || completion == "IN" || completion == "PA" || completion == "DI") b["docStatus"] = "preliminary";
-  else if (completion == "CA") b["docStatus"] = "entered-in-error";
+  if (completion == "AU" || completion == "LA" || completion == "DO") Set(b, "docStatus", "final");
+  else if (completion == "IP" || completion == "IN" || completion == "PA" || completion == "DI") Set(b, "docStatus", "preliminary");
+  else if (completion == "CA") Set(b, "docStatus", "entered-in-error");
   else if (!completion.empty()) Warn(s.Loc(17), "completion status '" + completion + "' not mapped", "code-invalid");
-  if (json::object t = CodeableConceptRaw(s.F(2), "0270"); !t.empty()) b["type"] = std::move(t);
-  if (patient_ >= 0) b["subject"] = Reference(patient_);
+  if (json::object t = CodeableConceptRaw(s.F(2), "0270"); !t.empty()) Set(b, "type", std::move(t));
+  if (patient_ >= 0) Set(b, "subject", Reference(patient_));
   Put(b, "date", InstantValue(s.F(6), {s, 6}));
   for (int f : {9, 5}) {
     ForReps(s, f, [&](std::string_view rep) {
@@ -1205,15 +1205,15 @@ void Builder::OnTxa(Seg& s) {
       if (pr >= 0) Push(b, "author", Reference(pr));
     });
   }
-  if (int pr = Practitioner(First(s.F(10), d_)); pr >= 0) b["authenticator"] = Reference(pr);
+  if (int pr = Practitioner(First(s.F(10), d_)); pr >= 0) Set(b, "authenticator", Reference(pr));
   Put(b, "description", Txt(s.F(25)));
   if (json::object sec = CodeableConceptRaw(s.F(18), "0272"); !sec.empty()) Push(b, "securityLabel", std::move(sec));
   json::object context(kObjectReserve, sp_);
   if (encounter_ >= 0) Push(context, "encounter", Reference(encounter_));
   json::object period(kObjectReserve, sp_);
   Put(period, "start", DateTimeValue(s.F(4), {s, 4}));
-  if (!period.empty()) context["period"] = std::move(period);
-  if (!context.empty()) b["context"] = std::move(context);
+  if (!period.empty()) Set(context, "period", std::move(period));
+  if (!context.empty()) Set(b, "context", std::move(context));
   Body(index) = std::move(b);
 }
 

@@ -13,9 +13,9 @@ std::string_view First(std::string_view raw, const hl7::Delimiters& d) {
 json::object CodingOf(const json::storage_ptr& sp, const char* system, std::string_view code,
                       std::string_view display = {}) {
   json::object c(sp);
-  c["system"] = system;
-  c["code"] = code;
-  if (!display.empty()) c["display"] = display;
+  Set(c, "system", system);
+  Set(c, "code", code);
+  if (!display.empty()) Set(c, "display", display);
   return c;
 }
 
@@ -24,7 +24,7 @@ json::object ConceptOf(const json::storage_ptr& sp, const char* system, std::str
   json::object cc(sp);
   json::array a(sp);
   a.emplace_back(CodingOf(sp, system, code, display));
-  cc["coding"] = std::move(a);
+  Set(cc, "coding", std::move(a));
   return cc;
 }
 
@@ -51,9 +51,9 @@ void Builder::OnMsh(Seg& s) {
   std::string event = Txt(C(s.F(9), 2));
   std::string code = Txt(C(s.F(9), 1));
   if (!event.empty()) {
-    h["eventCoding"] = CodingOf(sp_, "http://terminology.hl7.org/CodeSystem/v2-0003", event);
+    Set(h, "eventCoding", CodingOf(sp_, "http://terminology.hl7.org/CodeSystem/v2-0003", event));
   } else if (!code.empty()) {
-    h["eventCoding"] = CodingOf(sp_, "http://terminology.hl7.org/CodeSystem/v2-0076", code);
+    Set(h, "eventCoding", CodingOf(sp_, "http://terminology.hl7.org/CodeSystem/v2-0076", code));
   } else {
     h["eventCoding"] =
         CodingOf(sp_, "http://terminology.hl7.org/CodeSystem/data-absent-reason", "unknown");
@@ -65,8 +65,8 @@ void Builder::OnMsh(Seg& s) {
     json::object dest(kObjectReserve, sp_);
     Put(dest, "name", Txt(app.namespace_id));
     std::string endpoint = SystemForHd(app);
-    dest["endpoint"] = endpoint.empty() ? options_.local_system_base + "unknown-endpoint" : endpoint;
-    if (receiver >= 0) dest["receiver"] = Reference(receiver);
+    Set(dest, "endpoint", endpoint.empty() ? options_.local_system_base + "unknown-endpoint" : endpoint);
+    if (receiver >= 0) Set(dest, "receiver", Reference(receiver));
     Push(Body(header_), "destination", std::move(dest));
   }
   int sender = OrganizationFromHd(sending_facility_);
@@ -74,7 +74,7 @@ void Builder::OnMsh(Seg& s) {
   json::object source(kObjectReserve, sp_);
   Put(source, "name", Txt(sending_app_.namespace_id));
   std::string endpoint = SystemForHd(sending_app_);
-  source["endpoint"] = endpoint.empty() ? options_.local_system_base + "unknown-endpoint" : endpoint;
+  Set(source, "endpoint", endpoint.empty() ? options_.local_system_base + "unknown-endpoint" : endpoint);
   Body(header_)["source"] = std::move(source);
   (void)created;
 }
@@ -113,15 +113,15 @@ void Builder::OnPid(Seg& s) {
   add_cx(4, 3);
   if (std::string ssn = Txt(C(First(s.F(19), d_), 1)); !ssn.empty()) {
     json::object id(kObjectReserve, sp_);
-    id["type"] = ConceptOf(sp_, "http://terminology.hl7.org/CodeSystem/v2-0203", "SB");
-    id["system"] = "http://hl7.org/fhir/sid/us-ssn";
-    id["value"] = ssn;
+    Set(id, "type", ConceptOf(sp_, "http://terminology.hl7.org/CodeSystem/v2-0203", "SB"));
+    Set(id, "system", "http://hl7.org/fhir/sid/us-ssn");
+    Set(id, "value", ssn);
     identifiers.emplace_back(std::move(id));
   }
   if (std::string dl = Txt(C(First(s.F(20), d_), 1)); !dl.empty()) {
     json::object id(kObjectReserve, sp_);
-    id["type"] = ConceptOf(sp_, "http://terminology.hl7.org/CodeSystem/v2-0203", "DL");
-    id["value"] = dl;
+    Set(id, "type", ConceptOf(sp_, "http://terminology.hl7.org/CodeSystem/v2-0203", "DL"));
+    Set(id, "value", dl);
     identifiers.emplace_back(std::move(id));
   }
 
@@ -155,8 +155,8 @@ void Builder::OnPid(Seg& s) {
   json::array ext(sp_);
   if (std::string mmn = Txt(C(First(s.F(6), d_), 1)); !mmn.empty()) {
     json::object e(kObjectReserve, sp_);
-    e["url"] = "http://hl7.org/fhir/StructureDefinition/patient-mothersMaidenName";
-    e["valueString"] = mmn;
+    Set(e, "url", "http://hl7.org/fhir/StructureDefinition/patient-mothersMaidenName");
+    Set(e, "valueString", mmn);
     ext.emplace_back(std::move(e));
   }
   auto omb = [&](int field, const char* url, std::initializer_list<std::string_view> omb_codes) {
@@ -171,13 +171,13 @@ void Builder::OnPid(Seg& s) {
         bool is_omb = false;
         for (auto c : omb_codes) is_omb = is_omb || c == code;
         json::object part(kObjectReserve, sp_);
-        part["url"] = is_omb ? "ombCategory" : "detailed";
+        Set(part, "url", is_omb ? "ombCategory" : "detailed");
         std::string sys = CodeSystemUri(cwe.name_of_coding_system);
         json::object coding(kObjectReserve, sp_);
-        coding["system"] = sys.empty() ? "urn:oid:2.16.840.1.113883.6.238" : sys;
-        coding["code"] = code;
+        Set(coding, "system", sys.empty() ? "urn:oid:2.16.840.1.113883.6.238" : sys);
+        Set(coding, "code", code);
         Put(coding, "display", display);
-        part["valueCoding"] = std::move(coding);
+        Set(part, "valueCoding", std::move(coding));
         parts.emplace_back(std::move(part));
       }
       std::string t = display.empty() ? code : display;
@@ -185,11 +185,11 @@ void Builder::OnPid(Seg& s) {
     });
     if (text.empty()) return;
     json::object t(kObjectReserve, sp_);
-    t["url"] = "text";
-    t["valueString"] = text;
+    Set(t, "url", "text");
+    Set(t, "valueString", text);
     parts.emplace_back(std::move(t));
-    e["url"] = url;
-    e["extension"] = std::move(parts);
+    Set(e, "url", url);
+    Set(e, "extension", std::move(parts));
     ext.emplace_back(std::move(e));
   };
   omb(10, "http://hl7.org/fhir/us/core/StructureDefinition/us-core-race",
@@ -198,16 +198,16 @@ void Builder::OnPid(Seg& s) {
       {"2135-2", "2186-5", "UNK", "ASKU"});
   if (json::object rel = CodeableConceptRaw(First(s.F(17), d_), "0006"); !rel.empty()) {
     json::object e(kObjectReserve, sp_);
-    e["url"] = "http://hl7.org/fhir/StructureDefinition/patient-religion";
-    e["valueCodeableConcept"] = std::move(rel);
+    Set(e, "url", "http://hl7.org/fhir/StructureDefinition/patient-religion");
+    Set(e, "valueCodeableConcept", std::move(rel));
     ext.emplace_back(std::move(e));
   }
   if (std::string bp = Txt(s.F(23)); !bp.empty()) {
     json::object e(kObjectReserve, sp_);
-    e["url"] = "http://hl7.org/fhir/StructureDefinition/patient-birthPlace";
+    Set(e, "url", "http://hl7.org/fhir/StructureDefinition/patient-birthPlace");
     json::object addr(kObjectReserve, sp_);
-    addr["text"] = bp;
-    e["valueAddress"] = std::move(addr);
+    Set(addr, "text", bp);
+    Set(e, "valueAddress", std::move(addr));
     ext.emplace_back(std::move(e));
   }
   auto coded_ext = [&](int field, const char* url, const char* table) {
@@ -215,20 +215,20 @@ void Builder::OnPid(Seg& s) {
       json::object cc = CodeableConceptRaw(rep, table);
       if (cc.empty()) return;
       json::object inner(kObjectReserve, sp_);
-      inner["url"] = "code";
-      inner["valueCodeableConcept"] = std::move(cc);
+      Set(inner, "url", "code");
+      Set(inner, "valueCodeableConcept", std::move(cc));
       json::array a(sp_);
       a.emplace_back(std::move(inner));
       json::object e(kObjectReserve, sp_);
-      e["url"] = url;
-      e["extension"] = std::move(a);
+      Set(e, "url", url);
+      Set(e, "extension", std::move(a));
       ext.emplace_back(std::move(e));
     });
   };
   coded_ext(26, "http://hl7.org/fhir/StructureDefinition/patient-citizenship", "0171");
   coded_ext(28, "http://hl7.org/fhir/StructureDefinition/patient-nationality", "0212");
-  if (!ext.empty()) p["extension"] = std::move(ext);
-  if (!identifiers.empty()) p["identifier"] = std::move(identifiers);
+  if (!ext.empty()) Set(p, "extension", std::move(ext));
+  if (!identifiers.empty()) Set(p, "identifier", std::move(identifiers));
 
   ForReps(s, 5, [&](std::string_view rep) { Push(p, "name", HumanName(hl7::ParseXpn(rep, d_))); });
   ForReps(s, 9, [&](std::string_view rep) {
@@ -247,60 +247,60 @@ void Builder::OnPid(Seg& s) {
     else if (sex == "M" || sex == "m") g = "male";
     else if (sex == "O" || sex == "A" || sex == "N" || sex == "X") g = "other";
     else if (sex == "U") g = "unknown";
-    if (g) p["gender"] = g;
+    if (g) Set(p, "gender", g);
     else Warn(s.Loc(8), "administrative sex '" + sex + "' has no FHIR gender; not mapped", "code-invalid");
   }
   if (std::string_view dob = s.F(7); !dob.empty()) {
     std::string date = DateValue(dob, {s, 7});
     if (!date.empty()) {
-      p["birthDate"] = date;
+      Set(p, "birthDate", date);
       auto dt = hl7::ParseDtm(hl7::TsTime(dob, d_));
       if (dt.ok() && dt->has_time()) {
         json::object e(kObjectReserve, sp_);
-        e["url"] = "http://hl7.org/fhir/StructureDefinition/patient-birthTime";
-        e["valueDateTime"] = dt->ToFhirDateTime(AssumedOffset(*dt));
+        Set(e, "url", "http://hl7.org/fhir/StructureDefinition/patient-birthTime");
+        Set(e, "valueDateTime", dt->ToFhirDateTime(AssumedOffset(*dt)));
         json::array a(sp_);
         a.emplace_back(std::move(e));
         json::object under(kObjectReserve, sp_);
-        under["extension"] = std::move(a);
+        Set(under, "extension", std::move(a));
         p["_birthDate"] = std::move(under);
       }
     }
   }
   std::string deceased = DateTimeValue(s.F(29), {s, 29});
   std::string deceased_flag = Txt(s.F(30));
-  if (!deceased.empty()) p["deceasedDateTime"] = deceased;
-  else if (deceased_flag == "Y") p["deceasedBoolean"] = true;
-  else if (deceased_flag == "N") p["deceasedBoolean"] = false;
+  if (!deceased.empty()) Set(p, "deceasedDateTime", deceased);
+  else if (deceased_flag == "Y") Set(p, "deceasedBoolean", true);
+  else if (deceased_flag == "N") Set(p, "deceasedBoolean", false);
 
   std::string county = Txt(s.F(12));
   ForReps(s, 11, [&](std::string_view rep) {
     json::object a = Address(hl7::ParseXad(rep, d_));
-    if (!a.empty() && !county.empty() && !a.contains("district")) a["district"] = county;
+    if (!a.empty() && !county.empty() && !a.contains("district")) Set(a, "district", county);
     Push(p, "address", std::move(a));
   });
   if (!county.empty() && !p.contains("address")) {
     json::object a(kObjectReserve, sp_);
-    a["district"] = county;
+    Set(a, "district", county);
     Push(p, "address", std::move(a));
   }
-  if (json::object ms = CodeableConceptRaw(First(s.F(16), d_), "0002"); !ms.empty()) p["maritalStatus"] = std::move(ms);
+  if (json::object ms = CodeableConceptRaw(First(s.F(16), d_), "0002"); !ms.empty()) Set(p, "maritalStatus", std::move(ms));
   std::string order = Txt(s.F(25));
   std::string multiple = Txt(s.F(24));
-  if (IsDigits(order)) p["multipleBirthInteger"] = std::atoi(order.c_str());
-  else if (multiple == "Y") p["multipleBirthBoolean"] = true;
-  else if (multiple == "N") p["multipleBirthBoolean"] = false;
+  if (IsDigits(order)) Set(p, "multipleBirthInteger", std::atoi(order.c_str()));
+  else if (multiple == "Y") Set(p, "multipleBirthBoolean", true);
+  else if (multiple == "N") Set(p, "multipleBirthBoolean", false);
   if (json::object lang = CodeableConceptRaw(First(s.F(15), d_), "0296"); !lang.empty()) {
     json::object comm(kObjectReserve, sp_);
-    comm["language"] = std::move(lang);
+    Set(comm, "language", std::move(lang));
     Push(p, "communication", std::move(comm));
   }
   Body(index) = std::move(p);
 
   if (appointment_ >= 0) {
     json::object part(kObjectReserve, sp_);
-    part["actor"] = Reference(index);
-    part["status"] = "accepted";
+    Set(part, "actor", Reference(index));
+    Set(part, "status", "accepted");
     Push(Body(appointment_), "participant", std::move(part));
   }
 }
@@ -356,8 +356,8 @@ void Builder::OnNk1(Seg& s) {
     return;
   }
   json::object r(kObjectReserve, sp_);
-  if (!identifiers.empty()) r["identifier"] = std::move(identifiers);
-  r["patient"] = Reference(patient_);
+  if (!identifiers.empty()) Set(r, "identifier", std::move(identifiers));
+  Set(r, "patient", Reference(patient_));
   ForReps(s, 3, [&](std::string_view rep) { Push(r, "relationship", CodeableConceptRaw(rep, "0063")); });
   Push(r, "relationship", CodeableConceptRaw(First(s.F(7), d_), "0131"));
   ForReps(s, 2, [&](std::string_view rep) { Push(r, "name", HumanName(hl7::ParseXpn(rep, d_))); });
@@ -368,10 +368,10 @@ void Builder::OnNk1(Seg& s) {
   ForReps(s, 40, [&](std::string_view rep) { Push(r, "telecom", ContactPoint(hl7::ParseXtn(rep, d_), "")); });
   ForReps(s, 41, [&](std::string_view rep) { Push(r, "telecom", ContactPoint(hl7::ParseXtn(rep, d_), "")); });
   std::string sex = Txt(C(s.F(15), 1));
-  if (sex == "F") r["gender"] = "female";
-  else if (sex == "M") r["gender"] = "male";
-  else if (sex == "O" || sex == "A" || sex == "N") r["gender"] = "other";
-  else if (sex == "U") r["gender"] = "unknown";
+  if (sex == "F") Set(r, "gender", "female");
+  else if (sex == "M") Set(r, "gender", "male");
+  else if (sex == "O" || sex == "A" || sex == "N") Set(r, "gender", "other");
+  else if (sex == "U") Set(r, "gender", "unknown");
   else if (!sex.empty()) Warn(s.Loc(15), "administrative sex '" + sex + "' has no FHIR gender; not mapped", "code-invalid");
   Put(r, "birthDate", DateValue(s.F(16), {s, 16}));
   ForReps(s, 4, [&](std::string_view rep) { Push(r, "address", Address(hl7::ParseXad(rep, d_))); });
@@ -379,10 +379,10 @@ void Builder::OnNk1(Seg& s) {
   json::object period(kObjectReserve, sp_);
   Put(period, "start", DateValue(s.F(8), {s, 8}));
   Put(period, "end", DateValue(s.F(9), {s, 9}));
-  if (!period.empty()) r["period"] = std::move(period);
+  if (!period.empty()) Set(r, "period", std::move(period));
   if (json::object lang = CodeableConceptRaw(First(s.F(20), d_), "0296"); !lang.empty()) {
     json::object comm(kObjectReserve, sp_);
-    comm["language"] = std::move(lang);
+    Set(comm, "language", std::move(lang));
     Push(r, "communication", std::move(comm));
   }
   Body(index) = std::move(r);
@@ -409,7 +409,7 @@ void Builder::OnPv1(Seg& s) {
   if (!visit_id.empty()) {
     if (!visit_id.contains("type")) {
       json::object with_type(kObjectReserve, sp_);
-      with_type["type"] = ConceptOf(sp_, "http://terminology.hl7.org/CodeSystem/v2-0203", "VN");
+      Set(with_type, "type", ConceptOf(sp_, "http://terminology.hl7.org/CodeSystem/v2-0203", "VN"));
       for (auto& kv : visit_id) with_type[kv.key()] = kv.value();
       visit_id = std::move(with_type);
     }
@@ -444,7 +444,7 @@ void Builder::OnPv1(Seg& s) {
                                    event_ == "A13"))
     status = "in-progress";
   else if (!start.empty()) status = "in-progress";
-  e["status"] = status;
+  Set(e, "status", status);
 
   const char* act = nullptr;
   const char* act_display = nullptr;
@@ -456,15 +456,15 @@ void Builder::OnPv1(Seg& s) {
     e["class"] =
         CodingOf(sp_, "http://terminology.hl7.org/CodeSystem/v3-ActCode", act, act_display);
   } else if (!cls.empty()) {
-    e["class"] = CodingOf(sp_, "http://terminology.hl7.org/CodeSystem/v2-0004", Txt(cls));
+    Set(e, "class", CodingOf(sp_, "http://terminology.hl7.org/CodeSystem/v2-0004", Txt(cls)));
   } else {
     e["class"] =
         CodingOf(sp_, "http://terminology.hl7.org/CodeSystem/v3-NullFlavor", "UNK", "unknown");
   }
   Push(e, "type", CodeableConceptRaw(First(s.F(4), d_), "0007"));
   Push(e, "type", CodeableConceptRaw(First(s.F(18), d_), "0018"));
-  if (json::object st = CodeableConceptRaw(First(s.F(10), d_), "0069"); !st.empty()) e["serviceType"] = std::move(st);
-  if (patient_ >= 0) e["subject"] = Reference(patient_);
+  if (json::object st = CodeableConceptRaw(First(s.F(10), d_), "0069"); !st.empty()) Set(e, "serviceType", std::move(st));
+  if (patient_ >= 0) Set(e, "subject", Reference(patient_));
 
   auto participant = [&](int field, const char* code, const char* display) {
     ForReps(s, field, [&](std::string_view rep) {
@@ -473,8 +473,8 @@ void Builder::OnPv1(Seg& s) {
       json::object part(kObjectReserve, sp_);
       json::array types(sp_);
       types.emplace_back(ConceptOf(sp_, kParticipationType, code, display));
-      part["type"] = std::move(types);
-      part["individual"] = Reference(pr);
+      Set(part, "type", std::move(types));
+      Set(part, "individual", Reference(pr));
       Push(e, "participant", std::move(part));
     });
   };
@@ -487,13 +487,13 @@ void Builder::OnPv1(Seg& s) {
   json::object period(kObjectReserve, sp_);
   Put(period, "start", start);
   Put(period, "end", end);
-  if (!period.empty()) e["period"] = std::move(period);
+  if (!period.empty()) Set(e, "period", std::move(period));
 
   json::object hosp(kObjectReserve, sp_);
   if (json::object pre = Identifier(hl7::ParseCx(First(s.F(5), d_), d_)); !pre.empty())
-    hosp["preAdmissionIdentifier"] = std::move(pre);
-  if (json::object v = CodeableConceptRaw(First(s.F(14), d_), "0023"); !v.empty()) hosp["admitSource"] = std::move(v);
-  if (json::object v = CodeableConceptRaw(First(s.F(13), d_), "0092"); !v.empty()) hosp["reAdmission"] = std::move(v);
+    Set(hosp, "preAdmissionIdentifier", std::move(pre));
+  if (json::object v = CodeableConceptRaw(First(s.F(14), d_), "0023"); !v.empty()) Set(hosp, "admitSource", std::move(v));
+  if (json::object v = CodeableConceptRaw(First(s.F(13), d_), "0092"); !v.empty()) Set(hosp, "reAdmission", std::move(v));
   ForReps(s, 38, [&](std::string_view rep) { Push(hosp, "dietPreference", CodeableConceptRaw(rep, "0159")); });
   ForReps(s, 16, [&](std::string_view rep) { Push(hosp, "specialCourtesy", CodeableConceptRaw(rep, "0099")); });
   ForReps(s, 15, [&](std::string_view rep) { Push(hosp, "specialArrangement", CodeableConceptRaw(rep, "0009")); });
@@ -508,19 +508,19 @@ void Builder::OnPv1(Seg& s) {
         Body(loc)["name"] = name;
         Body(loc)["mode"] = "instance";
       }
-      hosp["destination"] = Reference(loc);
+      Set(hosp, "destination", Reference(loc));
     }
   }
   if (json::object v = CodeableConceptRaw(First(s.F(36), d_), "0112"); !v.empty())
-    hosp["dischargeDisposition"] = std::move(v);
-  if (!hosp.empty()) e["hospitalization"] = std::move(hosp);
+    Set(hosp, "dischargeDisposition", std::move(v));
+  if (!hosp.empty()) Set(e, "hospitalization", std::move(hosp));
 
   auto location = [&](int field, const char* loc_status) {
     int loc = LocationFromPl(First(s.F(field), d_));
     if (loc < 0) return;
     json::object l(kObjectReserve, sp_);
-    l["location"] = Reference(loc);
-    l["status"] = loc_status;
+    Set(l, "location", Reference(loc));
+    Set(l, "status", loc_status);
     Push(e, "location", std::move(l));
   };
   location(3, cls == "P" ? "planned" : "active");
@@ -530,7 +530,7 @@ void Builder::OnPv1(Seg& s) {
   location(43, "completed");
   if (std::string fac = Txt(s.F(39)); !fac.empty()) {
     int org = OrganizationFromHd(hl7::HD{fac, "", ""});
-    if (org >= 0) e["serviceProvider"] = Reference(org);
+    if (org >= 0) Set(e, "serviceProvider", Reference(org));
   }
   Body(index) = std::move(e);
 }
@@ -546,10 +546,10 @@ void Builder::OnPv2(Seg& s) {
   if (std::string los = Txt(s.F(11)); !los.empty()) {
     if (IsDigits(los)) {
       json::object d(kObjectReserve, sp_);
-      d["value"] = std::atoi(los.c_str());
-      d["unit"] = "days";
-      d["system"] = "http://unitsofmeasure.org";
-      d["code"] = "d";
+      Set(d, "value", std::atoi(los.c_str()));
+      Set(d, "unit", "days");
+      Set(d, "system", "http://unitsofmeasure.org");
+      Set(d, "code", "d");
       Body(encounter_)["length"] = std::move(d);
     } else {
       Warn(s.Loc(11), "actual length of stay '" + los + "' is not a number; not mapped", "invalid");
@@ -586,8 +586,8 @@ void Builder::OnAl1(Seg& s) {
   for (char& c : type)
     if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
   if (!type.empty()) {
-    if (type.size() == 2 && type[1] == 'A') a["type"] = "allergy";
-    else if (type.size() == 2 && type[1] == 'I') a["type"] = "intolerance";
+    if (type.size() == 2 && type[1] == 'A') Set(a, "type", "allergy");
+    else if (type.size() == 2 && type[1] == 'I') Set(a, "type", "intolerance");
     const char* category = nullptr;
     if (type[0] == 'D') category = "medication";
     else if (type[0] == 'F') category = "food";
@@ -595,32 +595,39 @@ void Builder::OnAl1(Seg& s) {
     if (category) {
       json::array cats(sp_);
       cats.emplace_back(category);
-      a["category"] = std::move(cats);
+      Set(a, "category", std::move(cats));
     }
   }
   std::string sev = Txt(C(First(s.F(4), d_), 1));
   const char* reaction_severity = nullptr;
-  if (sev == "SV") a["criticality"] = "high", reaction_severity = "severe";
-  else if (sev == "MO") a["criticality"] = "low", reaction_severity = "moderate";
-  else if (sev == "MI") a["criticality"] = "low", reaction_severity = "mild";
-  else if (sev == "U") a["criticality"] = "unable-to-assess";
+  if (sev == "SV") {
+    Set(a, "criticality", "high");
+    reaction_severity = "severe";
+  } else if (sev == "MO") {
+    Set(a, "criticality", "low");
+    reaction_severity = "moderate";
+  } else if (sev == "MI") {
+    Set(a, "criticality", "low");
+    reaction_severity = "mild";
+  }
+  else if (sev == "U") Set(a, "criticality", "unable-to-assess");
   else if (!sev.empty()) Warn(s.Loc(4), "allergy severity '" + sev + "' not mapped", "code-invalid");
-  if (json::object cc = CodeableConcept(code, ""); !cc.empty()) a["code"] = std::move(cc);
-  a["patient"] = Reference(patient_);
-  if (encounter_ >= 0) a["encounter"] = Reference(encounter_);
+  if (json::object cc = CodeableConcept(code, ""); !cc.empty()) Set(a, "code", std::move(cc));
+  Set(a, "patient", Reference(patient_));
+  if (encounter_ >= 0) Set(a, "encounter", Reference(encounter_));
   Put(a, "onsetDateTime", DateTimeValue(s.F(6), {s, 6}));
   json::array manifestations(sp_);
   ForReps(s, 5, [&](std::string_view rep) {
     std::string t = Txt(rep);
     if (t.empty()) return;
     json::object m(kObjectReserve, sp_);
-    m["text"] = t;
+    Set(m, "text", t);
     manifestations.emplace_back(std::move(m));
   });
   if (!manifestations.empty()) {
     json::object r(kObjectReserve, sp_);
-    r["manifestation"] = std::move(manifestations);
-    if (reaction_severity) r["severity"] = reaction_severity;
+    Set(r, "manifestation", std::move(manifestations));
+    if (reaction_severity) Set(r, "severity", reaction_severity);
     Push(a, "reaction", std::move(r));
   }
   Body(index) = std::move(a);
@@ -653,10 +660,10 @@ void Builder::OnDg1(Seg& s) {
   int index = Upsert("Condition", key, std::move(query), false, &created);
   if (encounter_ >= 0) {
     json::object diag(kObjectReserve, sp_);
-    diag["condition"] = Reference(index);
-    if (json::object use = CodeableConceptRaw(s.F(6), "0052"); !use.empty()) diag["use"] = std::move(use);
+    Set(diag, "condition", Reference(index));
+    if (json::object use = CodeableConceptRaw(s.F(6), "0052"); !use.empty()) Set(diag, "use", std::move(use));
     std::string rank = Txt(s.F(15));
-    if (IsDigits(rank) && std::atoi(rank.c_str()) > 0) diag["rank"] = std::atoi(rank.c_str());
+    if (IsDigits(rank) && std::atoi(rank.c_str()) > 0) Set(diag, "rank", std::atoi(rank.c_str()));
     Push(Body(encounter_), "diagnosis", std::move(diag));
   } else {
     s.Mark(6);
@@ -673,16 +680,16 @@ void Builder::OnDg1(Seg& s) {
   json::array cats(sp_);
   cats.emplace_back(ConceptOf(sp_, "http://terminology.hl7.org/CodeSystem/condition-category",
                               "encounter-diagnosis", "Encounter Diagnosis"));
-  c["category"] = std::move(cats);
+  Set(c, "category", std::move(cats));
   json::object cc = CodeableConcept(code, "");
-  if (!description.empty() && !cc.contains("text")) cc["text"] = description;
-  if (!cc.empty()) c["code"] = std::move(cc);
-  c["subject"] = Reference(patient_);
-  if (encounter_ >= 0) c["encounter"] = Reference(encounter_);
+  if (!description.empty() && !cc.contains("text")) Set(cc, "text", description);
+  if (!cc.empty()) Set(c, "code", std::move(cc));
+  Set(c, "subject", Reference(patient_));
+  if (encounter_ >= 0) Set(c, "encounter", Reference(encounter_));
   Put(c, "onsetDateTime", DateTimeValue(s.F(5), {s, 5}));
   Put(c, "recordedDate", DateTimeValue(s.F(19), {s, 19}));
   int asserter = Practitioner(First(s.F(16), d_));
-  if (asserter >= 0) c["asserter"] = Reference(asserter);
+  if (asserter >= 0) Set(c, "asserter", Reference(asserter));
   Body(index) = std::move(c);
 }
 
@@ -718,13 +725,13 @@ void Builder::OnPr1(Seg& s) {
   }
   json::object p(kObjectReserve, sp_);
   Push(p, "identifier", std::move(ident));
-  p["status"] = "completed";
-  if (json::object cat = CodeableConceptRaw(s.F(6), "0230"); !cat.empty()) p["category"] = std::move(cat);
+  Set(p, "status", "completed");
+  if (json::object cat = CodeableConceptRaw(s.F(6), "0230"); !cat.empty()) Set(p, "category", std::move(cat));
   json::object cc = CodeableConcept(code, "");
-  if (!description.empty() && !cc.contains("text")) cc["text"] = description;
-  if (!cc.empty()) p["code"] = std::move(cc);
-  p["subject"] = Reference(patient_);
-  if (encounter_ >= 0) p["encounter"] = Reference(encounter_);
+  if (!description.empty() && !cc.contains("text")) Set(cc, "text", description);
+  if (!cc.empty()) Set(p, "code", std::move(cc));
+  Set(p, "subject", Reference(patient_));
+  if (encounter_ >= 0) Set(p, "encounter", Reference(encounter_));
   Put(p, "performedDateTime", DateTimeValue(s.F(5), {s, 5}));
   auto performer = [&](int field, const char* function) {
     ForReps(s, field, [&](std::string_view rep) {
@@ -732,9 +739,9 @@ void Builder::OnPr1(Seg& s) {
       if (pr < 0) return;
       json::object perf(kObjectReserve, sp_);
       json::object fn(kObjectReserve, sp_);
-      fn["text"] = function;
-      perf["function"] = std::move(fn);
-      perf["actor"] = Reference(pr);
+      Set(fn, "text", function);
+      Set(perf, "function", std::move(fn));
+      Set(perf, "actor", Reference(pr));
       Push(p, "performer", std::move(perf));
     });
   };
@@ -788,34 +795,34 @@ void Builder::OnIn1(Seg& s) {
   json::object c(kObjectReserve, sp_);
   if (!policy.empty()) {
     json::object id(kObjectReserve, sp_);
-    id["value"] = policy;
+    Set(id, "value", policy);
     Push(c, "identifier", std::move(id));
   }
-  c["status"] = "active";
-  if (json::object t = CodeableConceptRaw(s.F(15), "0086"); !t.empty()) c["type"] = std::move(t);
-  if (std::string sub = Txt(hl7::ParseCx(First(s.F(49), d_), d_).id_number); !sub.empty()) c["subscriberId"] = sub;
-  c["beneficiary"] = Reference(patient_);
-  if (json::object rel = CodeableConceptRaw(s.F(17), "0063"); !rel.empty()) c["relationship"] = std::move(rel);
+  Set(c, "status", "active");
+  if (json::object t = CodeableConceptRaw(s.F(15), "0086"); !t.empty()) Set(c, "type", std::move(t));
+  if (std::string sub = Txt(hl7::ParseCx(First(s.F(49), d_), d_).id_number); !sub.empty()) Set(c, "subscriberId", sub);
+  Set(c, "beneficiary", Reference(patient_));
+  if (json::object rel = CodeableConceptRaw(s.F(17), "0063"); !rel.empty()) Set(c, "relationship", std::move(rel));
   json::object period(kObjectReserve, sp_);
   Put(period, "start", DateValue(s.F(12), {s, 12}));
   Put(period, "end", DateValue(s.F(13), {s, 13}));
-  if (!period.empty()) c["period"] = std::move(period);
+  if (!period.empty()) Set(c, "period", std::move(period));
   json::array payors(sp_);
   // No insurance company given: the patient pays (Coverage.payor may be a Patient).
   payors.emplace_back(Reference(payor >= 0 ? payor : patient_));
-  c["payor"] = std::move(payors);
+  Set(c, "payor", std::move(payors));
   auto cls = [&](const char* type, std::string value, std::string name) {
     if (value.empty()) return;
     json::object k(kObjectReserve, sp_);
-    k["type"] = ConceptOf(sp_, "http://terminology.hl7.org/CodeSystem/coverage-class", type);
-    k["value"] = std::move(value);
+    Set(k, "type", ConceptOf(sp_, "http://terminology.hl7.org/CodeSystem/coverage-class", type));
+    Set(k, "value", std::move(value));
     Put(k, "name", std::move(name));
     Push(c, "class", std::move(k));
   };
   cls("plan", Txt(plan.identifier), Txt(plan.text));
   cls("group", Txt(s.F(8)), Txt(C(First(s.F(9), d_), 1)));
   if (std::string order = Txt(s.F(22)); IsDigits(order) && std::atoi(order.c_str()) > 0)
-    c["order"] = std::atoi(order.c_str());
+    Set(c, "order", std::atoi(order.c_str()));
   Body(index) = std::move(c);
 }
 
@@ -853,19 +860,19 @@ void Builder::OnMrg(Seg& s) {
   bool created = false;
   int old = Upsert("Patient", key, IdentifierQuery(key_system, key_value), false, &created);
   json::object p(kObjectReserve, sp_);
-  p["identifier"] = std::move(identifiers);
-  p["active"] = false;
+  Set(p, "identifier", std::move(identifiers));
+  Set(p, "active", false);
   ForReps(s, 7, [&](std::string_view rep) { Push(p, "name", HumanName(hl7::ParseXpn(rep, d_))); });
   json::object link(kObjectReserve, sp_);
-  link["other"] = Reference(patient_);
-  link["type"] = "replaced-by";
+  Set(link, "other", Reference(patient_));
+  Set(link, "type", "replaced-by");
   json::array links(sp_);
   links.emplace_back(std::move(link));
-  p["link"] = std::move(links);
+  Set(p, "link", std::move(links));
   if (created) Body(old) = std::move(p);
   json::object back(kObjectReserve, sp_);
-  back["other"] = Reference(old);
-  back["type"] = "replaces";
+  Set(back, "other", Reference(old));
+  Set(back, "type", "replaces");
   Push(Body(patient_), "link", std::move(back));
 }
 

@@ -28,6 +28,14 @@ inline constexpr int kMaxRepetitions = 100;  // per field; the rest is reported
 inline constexpr std::size_t kObjectReserve = 4;
 inline constexpr std::size_t kBodyReserve = 12;
 
+// o[key] = v, but the value is built in place when the key is new (the usual
+// case) instead of being made null first and then replaced.
+template <typename V>
+void Set(json::object& o, std::string_view key, V&& v) {
+  auto r = o.emplace(key, std::forward<V>(v));
+  if (!r.second) r.first->value() = std::forward<V>(v);  // not consumed by emplace
+}
+
 // One resource of the Bundle while it is being built.
 struct Entry {
   static constexpr std::size_t kUrlSize = 9 + 36;  // "urn:uuid:" + id
