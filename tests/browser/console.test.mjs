@@ -111,7 +111,9 @@ test('the console against junction serve', {skip: skipReason || false, timeout: 
     const c = document.querySelector('tbody[data-channel="inbound"] td[data-count="received"]');
     return c && Number(c.textContent) === n;
   }, before + 1, {timeout: scaled(15000)});
-  await page.locator('#rate-chart svg.chart').waitFor();
+  // the rate chart picks the message up once its 10 s bucket is closed
+  await assertText(page.locator('#rate-chart .legend'), /Received: 1 in the last hour/, scaled(40000));
+  assert.ok(await page.locator('#rate-chart polyline[data-series="received"]').getAttribute('points'));
   await shot('dashboard');
 
   // --- the message browser finds it; the detail shows PID-5 with name and value
@@ -236,8 +238,8 @@ test('the console against junction serve', {skip: skipReason || false, timeout: 
   }
 });
 
-async function assertText(locator, expected) {
-  const deadline = Date.now() + scaled(10000);
+async function assertText(locator, expected, timeoutMs = scaled(10000)) {
+  const deadline = Date.now() + timeoutMs;
   let text = '';
   while (Date.now() < deadline) {
     text = (await locator.textContent()) || '';

@@ -31,16 +31,21 @@ function numbers(list) {
 export function rateChart(data) {
   const bucket = Number(data && data.bucket_s) || 10;
   const series = kSeries.map((s) => ({...s, values: numbers(data && data[s.key])}));
-  const n = Math.max(1, ...series.map((s) => s.values.length));
+  const n = Math.max(0, ...series.map((s) => s.values.length));
+  // Always an hour wide; a server up for less than that has fewer buckets,
+  // drawn at the right (the last bucket is the most recent).
+  const frame = Math.max(Math.round(3600 / bucket), n, 2);
+  const offset = frame - n;
   const max = niceMax(Math.max(0, ...series.flatMap((s) => s.values)));
   const plotW = kWidth - kPad.left - kPad.right;
   const plotH = kHeight - kPad.top - kPad.bottom;
-  const x = (i) => kPad.left + (n <= 1 ? 0 : (i / (n - 1)) * plotW);
+  const x = (i) => kPad.left + ((offset + i) / (frame - 1)) * plotW;
   const y = (v) => kPad.top + plotH - (v / max) * plotH;
 
   const totals = series.map((s) => `${s.label.toLowerCase()} ${s.values.reduce((a, b) => a + b, 0)}`);
   const minutes = Math.round((n * bucket) / 60);
-  const desc = `Messages per ${bucket} seconds over the last ${minutes} minutes. Totals: ${totals.join(', ')}.`;
+  const desc = n === 0 ? 'No data yet: the first bucket is recorded after 10 seconds.' :
+      `Messages per ${bucket} seconds over the last ${minutes || 1} minute(s). Totals: ${totals.join(', ')}.`;
 
   const grid = [];
   for (let i = 0; i <= 4; i += 1) {
@@ -49,15 +54,17 @@ export function rateChart(data) {
     grid.push(svg('text', {class: 'axis', x: kPad.left - 6, y: y(v) + 4, 'text-anchor': 'end'},
                   String(Math.round(v * 10) / 10)));
   }
-  const span = n * bucket;  // seconds covered
-  for (let minute = 0; minute * 60 <= span; minute += 15) {
-    const i = Math.max(0, n - 1 - Math.round((minute * 60) / bucket));
+  for (let minute = 0; minute <= 60; minute += 15) {
+    const i = Math.max(0, frame - 1 - Math.round((minute * 60) / bucket)) - offset;
     grid.push(svg('text', {class: 'axis', x: x(i), y: kHeight - 8, 'text-anchor': 'middle'},
                   minute === 0 ? 'now' : `−${minute} min`));
   }
   const lines = series.map((s) => {
     const pts = s.values.map((v, i) => `${x(i).toFixed(1)},${y(v).toFixed(1)}`).join(' ');
-    return svg('polyline', {class: `line ${s.cls}`, points: pts, 'data-series': s.key});
+    // Dots mark the non-zero buckets of a short history (a single bucket draws no line).
+    const dots = n > 90 ? [] : s.values.map((v, i) => (v > 0 ?
+        svg('circle', {class: `dot ${s.cls}`, cx: x(i).toFixed(1), cy: y(v).toFixed(1), r: 3}) : null));
+    return [svg('polyline', {class: `line ${s.cls}`, points: pts, 'data-series': s.key}), dots];
   });
 
   const chart = svg('svg', {viewBox: `0 0 ${kWidth} ${kHeight}`, role: 'img',
@@ -69,5 +76,5 @@ export function rateChart(data) {
       el('li', null, el('span', {class: `swatch ${s.cls}`, 'aria-hidden': 'true'}),
          `${s.label}: ${s.values.reduce((a, b) => a + b, 0)} in the last hour`)));
   return el('figure', {class: 'rate'}, chart,
-            el('figcaption', null, `Messages per ${bucket} s, last hour (UTC).`), legend);
+            el('figcaption', null, `Per ${bucket} s over the last hour: messages received; deliveries sent and errored (one per destination).`), legend);
 }

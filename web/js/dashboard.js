@@ -7,7 +7,7 @@ import {bytes, el, notice, show, when} from './escape.js';
 import {rateChart} from './chart.js';
 
 const kPollMs = 2000;
-const kRateEveryPolls = 5;  // the chart's buckets are 10 s wide
+const kRateEveryPolls = 3;  // the chart's buckets are 10 s wide
 
 function sum(list, key) {
   return (list || []).reduce((a, d) => a + (Number(d.counts && d.counts[key]) || 0), 0);
@@ -22,7 +22,8 @@ function channelCounts(ch) {
   const c = ch.counts || {};
   return {
     received: c.received, filtered: c.filtered, processed: c.processed, waiting: c.waiting,
-    sent: sum(ch.destinations, 'sent'), errored: c.errored, queued: sum(ch.destinations, 'queued'),
+    sent: typeof c.sent === 'number' ? c.sent : sum(ch.destinations, 'sent'), errored: c.errored,
+    queued: sum(ch.destinations, 'queued'),
   };
 }
 
@@ -100,11 +101,12 @@ function queuesTable(queues) {
   return el('table', {class: 'data'},
       el('caption', {class: 'visually-hidden'}, 'Destination queues'),
       el('thead', null, el('tr', null, ['Channel', 'Destination', 'Queued', 'Oldest queued',
-                                        'Blocked', 'Last error'].map((h) => el('th', {scope: 'col'}, h)))),
+                                        'Blocked / paused', 'Last error'].map((h) => el('th', {scope: 'col'}, h)))),
       el('tbody', null, queues.map((q) => el('tr', {class: q.blocked ? 'blocked' : null},
           el('td', null, show(q.channel)), el('td', null, show(q.destination)),
           el('td', {class: 'num'}, show(q.queued)), el('td', null, when(q.oldest_queued_at)),
-          el('td', null, q.blocked ? el('strong', {class: 'badge state-error'}, 'blocked') : 'no'),
+          el('td', null, q.blocked ? el('strong', {class: 'badge state-error'}, 'blocked') :
+                         q.paused ? el('span', {class: 'badge state-paused'}, 'paused') : 'no'),
           el('td', null, show(q.last_error))))));
 }
 
@@ -129,7 +131,7 @@ function storeSummary(st) {
 
 export function renderDashboard(main, ctx) {
   const table = el('table', {class: 'data channels', id: 'channels'},
-      el('caption', null, 'Channels and destinations (updated every 2 s)'),
+      el('caption', null, 'Channels and destinations (updated every 2 s). A channel\'s Queued adds up its destinations.'),
       el('thead', null, el('tr', null,
           el('th', {scope: 'col'}, 'Name'), el('th', {scope: 'col'}, 'State'),
           el('th', {scope: 'col'}, 'Source / kind'),

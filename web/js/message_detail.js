@@ -58,7 +58,7 @@ function treeView(tree, box) {
       el('li', {class: 'segment', dataset: {segment: seg.segment}},
          el('details', {open: true},
             el('summary', null, el('strong', null, show(seg.segment)),
-               ` segment ${show(seg.index)} · line ${show(seg.line)}`),
+               seg.name ? ` ${seg.name}` : '', ` · #${show(seg.index)} · line ${show(seg.line)}`),
             el('ul', {class: 'fields'}, (seg.fields || []).map((f) =>
                 el('li', null, itemLine(f, box),
                    Array.isArray(f.components) && f.components.length > 0 ?

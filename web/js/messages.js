@@ -7,7 +7,7 @@ import {el, notice, show, when} from './escape.js';
 const kFilters = [
   // [param, label, hint]
   ['channel', 'Channel', ''],
-  ['status', 'Status', 'received, filtered, processed, error…'],
+  ['status', 'Status', 'received, filtered, sent, error…'],
   ['type', 'Type', 'ORU or ORU^R01'],
   ['control_id', 'Control id', 'MSH-10'],
   ['patient_id', 'Patient id', 'PID-3'],
@@ -15,7 +15,7 @@ const kFilters = [
   ['until', 'Until', 'same forms as since'],
   ['q', 'Text', 'text in the raw message'],
 ];
-const kStatuses = ['received', 'filtered', 'processed', 'error'];
+const kStatuses = ['received', 'filtered', 'transformed', 'queued', 'sent', 'error', 'processed'];
 const kPageSize = 50;
 
 export function patientLink(patientId) {
