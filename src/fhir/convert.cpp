@@ -214,7 +214,7 @@ void Builder::AddProvenance() {
     return;
   }
   int index = Upsert("Provenance", "msg|" + message_key_, {}, false, nullptr);
-  json::object p(kObjectReserve, sp_);
+  json::object p = NewBody(index);
   Set(p, "target", std::move(targets));
   Put(p, "occurredDateTime", evn_occurred_);
   Set(p, "recorded", recorded);
@@ -328,17 +328,10 @@ ConvertResult Builder::Finish() {
   json::array list(sp_);
   list.reserve(entries_.size());
   for (Entry& e : entries_) {
-    json::object res(kObjectReserve, sp_);
-    res.reserve(e.body.size() + 2);
-    Set(res, "resourceType", e.type);
     bool conditional = requests && !e.identifier_query.empty();
-    // A conditional request finds its target by identifier; an id in the body
-    // would clash with a resource the server already holds under another id.
-    if (!conditional) Set(res, "id", e.id());
-    for (auto& kv : e.body) res[kv.key()] = std::move(kv.value());
     json::object entry(kObjectReserve, sp_);
     Set(entry, "fullUrl", e.url());
-    Set(entry, "resource", std::move(res));
+    Set(entry, "resource", std::move(e.body));  // resourceType and id in front: NewBody()
     if (requests) {
       json::object req(kObjectReserve, sp_);
       if (conditional && e.create_only) {

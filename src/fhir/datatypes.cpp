@@ -659,6 +659,17 @@ std::string Builder::IdentifierQuery(std::string_view system, std::string_view v
   return q;
 }
 
+json::object Builder::NewBody(int index) const {
+  const Entry& e = entries_[static_cast<std::size_t>(index)];
+  json::object b(kBodyReserve, sp_);
+  b.emplace("resourceType", e.type);
+  // A conditional request finds its target by identifier; an id in the body
+  // would clash with a resource the server already holds under another id.
+  bool conditional = options_.bundle != BundleType::kCollection && !e.identifier_query.empty();
+  if (!conditional) b.emplace("id", e.id());
+  return b;
+}
+
 int Builder::Upsert(std::string_view type, std::string_view key, std::string identifier_query,
                     bool create_only, bool* created) {
   std::string full;
@@ -670,13 +681,14 @@ int Builder::Upsert(std::string_view type, std::string_view key, std::string ide
     if (created) *created = false;
     return it->second;
   }
-  Entry e{.type = type, .body = json::object(kBodyReserve, sp_)};
+  Entry e{.type = type, .body = json::object(sp_)};  // on the arena: moves below do not copy
   std::memcpy(e.url_buf, "urn:uuid:", 9);
   StableUuidTo(full, e.url_buf + 9);
   e.identifier_query = std::move(identifier_query);
   e.create_only = create_only;
   entries_.push_back(std::move(e));
   int index = static_cast<int>(entries_.size() - 1);
+  entries_.back().body = NewBody(index);
   by_key_.emplace(std::move(full), index);
   if (created) *created = true;
   return index;

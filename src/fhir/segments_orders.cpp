@@ -228,7 +228,7 @@ void Builder::FlushOrder(Seg* obr) {
   note_field_ = "note";
 
   if (created) {
-    json::object b(kObjectReserve, sp_);
+    json::object b = NewBody(sr);
     Push(b, "identifier", placer_id);
     Push(b, "identifier", filler_id);
     if (orc) {
@@ -332,7 +332,7 @@ void Builder::FlushOrder(Seg* obr) {
     for (int f = 1; f < 64; ++f) obr->Mark(f);
     return;
   }
-  json::object r(kObjectReserve, sp_);
+  json::object r = NewBody(dr);
   Push(r, "identifier", placer_id);
   Push(r, "identifier", filler_id);
   json::array based_on(sp_);
@@ -438,7 +438,7 @@ void Builder::OnSpm(Seg& s) {
   note_target_ = index;
   note_field_ = "note";
   if (created) {
-    json::object b(kObjectReserve, sp_);
+    json::object b = NewBody(index);
     Push(b, "identifier", std::move(placer));
     Push(b, "identifier", std::move(filler));
     std::string avail = Txt(s.F(20));
@@ -702,7 +702,7 @@ void Builder::OnObx(Seg& s) {
     for (int f = 1; f < 64; ++f) s.Mark(f);
     return;
   }
-  json::object o(kObjectReserve, sp_);
+  json::object o = NewBody(index);
   Push(o, "identifier", std::move(ident));
   if (order_ >= 0) Push(o, "basedOn", Reference(order_));
   if (immunization_ >= 0) Push(o, "partOf", Reference(immunization_));
@@ -909,7 +909,7 @@ void Builder::OnRxa(Seg& s) {
     }
     return;
   }
-  json::object b(kObjectReserve, sp_);
+  json::object b = NewBody(index);
   Push(b, "identifier", std::move(placer));
   Push(b, "identifier", std::move(filler));
   std::string completion = Txt(s.F(20));
@@ -1032,7 +1032,7 @@ void Builder::OnSch(Seg& s) {
     for (int f = 1; f < 64; ++f) s.Mark(f);
     return;
   }
-  json::object b(kObjectReserve, sp_);
+  json::object b = NewBody(index);
   Push(b, "identifier", std::move(placer));
   Push(b, "identifier", std::move(filler));
   std::string st = Txt(C(s.F(25), 1));
@@ -1182,7 +1182,7 @@ void Builder::OnTxa(Seg& s) {
     for (int f = 1; f < 64; ++f) s.Mark(f);
     return;
   }
-  json::object b(kObjectReserve, sp_);
+  json::object b = NewBody(index);
   if (!master.empty()) Set(b, "masterIdentifier", std::move(master));
   if (std::string file = Txt(s.F(16)); !file.empty()) {
     json::object id(kObjectReserve, sp_);

@@ -150,7 +150,7 @@ void Builder::OnPid(Seg& s) {
     return;
   }
 
-  json::object p(kObjectReserve, sp_);
+  json::object p = NewBody(index);
   // Extensions first (FHIR JSON order).
   json::array ext(sp_);
   if (std::string mmn = Txt(C(First(s.F(6), d_), 1)); !mmn.empty()) {
@@ -355,7 +355,7 @@ void Builder::OnNk1(Seg& s) {
     for (int f = 1; f < 64; ++f) s.Mark(f);
     return;
   }
-  json::object r(kObjectReserve, sp_);
+  json::object r = NewBody(index);
   if (!identifiers.empty()) Set(r, "identifier", std::move(identifiers));
   Set(r, "patient", Reference(patient_));
   ForReps(s, 3, [&](std::string_view rep) { Push(r, "relationship", CodeableConceptRaw(rep, "0063")); });
@@ -429,7 +429,7 @@ void Builder::OnPv1(Seg& s) {
     for (int f = 1; f < 64; ++f) s.Mark(f);
     return;
   }
-  json::object e(kObjectReserve, sp_);
+  json::object e = NewBody(index);
   Push(e, "identifier", std::move(visit_id));
   Push(e, "identifier", Identifier(hl7::ParseCx(First(s.F(50), d_), d_)));
 
@@ -579,7 +579,7 @@ void Builder::OnAl1(Seg& s) {
     for (int f = 1; f < 64; ++f) s.Mark(f);
     return;
   }
-  json::object a(kObjectReserve, sp_);
+  json::object a = NewBody(index);
   a["clinicalStatus"] = ConceptOf(
       sp_, "http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical", "active", "Active");
   std::string type = Txt(C(First(s.F(2), d_), 1));
@@ -675,7 +675,7 @@ void Builder::OnDg1(Seg& s) {
     for (int f = 1; f < 64; ++f) s.Mark(f);
     return;
   }
-  json::object c(kObjectReserve, sp_);
+  json::object c = NewBody(index);
   Push(c, "identifier", std::move(ident));
   json::array cats(sp_);
   cats.emplace_back(ConceptOf(sp_, "http://terminology.hl7.org/CodeSystem/condition-category",
@@ -723,7 +723,7 @@ void Builder::OnPr1(Seg& s) {
     for (int f = 1; f < 64; ++f) s.Mark(f);
     return;
   }
-  json::object p(kObjectReserve, sp_);
+  json::object p = NewBody(index);
   Push(p, "identifier", std::move(ident));
   Set(p, "status", "completed");
   if (json::object cat = CodeableConceptRaw(s.F(6), "0230"); !cat.empty()) Set(p, "category", std::move(cat));
@@ -792,7 +792,7 @@ void Builder::OnIn1(Seg& s) {
     s.Mark(5);
     s.Mark(7);
   }
-  json::object c(kObjectReserve, sp_);
+  json::object c = NewBody(index);
   if (!policy.empty()) {
     json::object id(kObjectReserve, sp_);
     Set(id, "value", policy);
@@ -859,7 +859,7 @@ void Builder::OnMrg(Seg& s) {
   }
   bool created = false;
   int old = Upsert("Patient", key, IdentifierQuery(key_system, key_value), false, &created);
-  json::object p(kObjectReserve, sp_);
+  json::object p = NewBody(old);
   Set(p, "identifier", std::move(identifiers));
   Set(p, "active", false);
   ForReps(s, 7, [&](std::string_view rep) { Push(p, "name", HumanName(hl7::ParseXpn(rep, d_))); });

@@ -43,7 +43,7 @@ struct Entry {
   char url_buf[kUrlSize];                          // "urn:uuid:<deterministic UUID-shaped id>"
   std::string_view url() const { return {url_buf, kUrlSize}; }  // fullUrl and references
   std::string_view id() const { return url().substr(9); }
-  json::object body;             // resource content without resourceType/id
+  json::object body;             // resourceType, id (unless conditional), content
   std::string identifier_query;  // "identifier=system|value" (URL-encoded) or ""
   bool create_only = false;      // shared reference data: POST + ifNoneExist
 };
@@ -167,6 +167,10 @@ class Builder {
   void ReportUnused(const Seg& s);
 
   json::object& Body(int index) { return entries_[static_cast<std::size_t>(index)].body; }
+  // A fresh body for entry `index` with resourceType and (unless its request is
+  // conditional) id in front, as the Bundle shows them. Segment mappers build a
+  // resource in it and then assign it to Body(index).
+  json::object NewBody(int index) const;
   static void Put(json::object& o, std::string_view key, std::string value);
   static void Push(json::object& o, std::string_view key, json::value v);
 
