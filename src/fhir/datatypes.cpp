@@ -659,6 +659,15 @@ std::string Builder::IdentifierQuery(std::string_view system, std::string_view v
   return q;
 }
 
+template <typename F>
+int Builder::Remembered(std::vector<std::pair<std::string, int>>& seen, std::string_view raw, F&& make) {
+  for (const auto& [text, index] : seen)
+    if (text == raw) return index;
+  int index = make();
+  seen.emplace_back(std::string(raw), index);
+  return index;
+}
+
 json::object Builder::NewBody(int index) const {
   const Entry& e = entries_[static_cast<std::size_t>(index)];
   json::object b(kBodyReserve, sp_);
@@ -696,6 +705,10 @@ int Builder::Upsert(std::string_view type, std::string_view key, std::string ide
 
 int Builder::Practitioner(std::string_view xcn_raw) {
   if (xcn_raw.empty()) return -1;
+  return Remembered(seen_practitioners_, xcn_raw, [&] { return PractitionerFromXcn(xcn_raw); });
+}
+
+int Builder::PractitionerFromXcn(std::string_view xcn_raw) {
   hl7::XCN x = hl7::ParseXcn(xcn_raw, d_);
   std::string id = Txt(x.id_number);
   json::object name = HumanNameFromXcn(x);
@@ -758,6 +771,10 @@ int Builder::OrganizationFromHd(const hl7::HD& hd) {
 
 int Builder::OrganizationFromXon(std::string_view raw) {
   if (raw.empty()) return -1;
+  return Remembered(seen_organizations_, raw, [&] { return OrganizationFromXonText(raw); });
+}
+
+int Builder::OrganizationFromXonText(std::string_view raw) {
   std::string name = Txt(C(raw, 1));
   std::string id = Txt(C(raw, 10));
   if (id.empty()) id = Txt(C(raw, 3));
@@ -772,6 +789,10 @@ int Builder::OrganizationFromXon(std::string_view raw) {
 
 int Builder::LocationFromPl(std::string_view pl) {
   if (pl.empty()) return -1;
+  return Remembered(seen_locations_, pl, [&] { return LocationFromPlText(pl); });
+}
+
+int Builder::LocationFromPlText(std::string_view pl) {
   std::string poc = Txt(Sub(C(pl, 1), 1));
   std::string room = Txt(Sub(C(pl, 2), 1));
   std::string bed = Txt(Sub(C(pl, 3), 1));

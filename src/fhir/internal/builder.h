@@ -152,6 +152,14 @@ class Builder {
   int OrganizationFromXon(std::string_view xon_raw);
   int OrganizationNamed(std::string_view name, std::string_view system, std::string_view id);
   int LocationFromPl(std::string_view pl_raw);
+  // The three above map the same text to the same entry within a message (the
+  // key is a function of the text; a second call only finds the entry), so a
+  // repeated mention skips the HL7 parse and the key building.
+  template <typename F>
+  int Remembered(std::vector<std::pair<std::string, int>>& seen, std::string_view raw, F&& make);
+  int PractitionerFromXcn(std::string_view xcn_raw);
+  int OrganizationFromXonText(std::string_view xon_raw);
+  int LocationFromPlText(std::string_view pl_raw);
   json::object Reference(int index) const;
 
   // ---- resources ----
@@ -236,6 +244,8 @@ class Builder {
   hl7::HD sending_app_;
 
   std::vector<Entry> entries_;
+  std::vector<std::pair<std::string, int>> seen_practitioners_, seen_organizations_,
+      seen_locations_;
   std::unordered_map<std::string, int> by_key_;
   struct IssueRec {
     std::string severity, code, location, message;
