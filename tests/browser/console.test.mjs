@@ -77,7 +77,13 @@ test('the console against junction serve', {skip: skipReason || false, timeout: 
   const context = await browser.newContext({viewport: {width: 1280, height: 900}});
   const page = await context.newPage();
   page.setDefaultTimeout(scaled(20000));
-  page.on('pageerror', (e) => pageErrors.push(String(e)));
+  page.on('pageerror', (e) => {
+    pageErrors.push(String(e));
+    console.error(`page error: ${e && e.stack ? e.stack : e}`);
+  });
+  page.on('console', (m) => {
+    if (m.type() === 'error') console.error(`page console: ${m.text()}`);
+  });
   page.on('dialog', (d) => d.accept());
   async function shot(name) {
     const file = path.join(outDir, `${name}.png`);

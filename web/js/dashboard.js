@@ -158,36 +158,45 @@ export function renderDashboard(main, ctx) {
   let timer = null;
   let polls = 0;
 
+  async function refresh() {
+    const wantRate = polls % kRateEveryPolls === 0;
+    polls += 1;
+    const [channels, status, rate] = await Promise.allSettled([
+      api.channels(), api.status(), wantRate ? api.rate() : Promise.resolve(null)]);
+    if (stopped) return;
+    if (channels.status === 'fulfilled') {
+      channelsStatus.replaceChildren();
+      syncChannels(table, (channels.value && channels.value.channels) || []);
+      updated.textContent = `Updated ${new Date().toISOString().slice(11, 19)} UTC`;
+    } else {
+      channelsStatus.replaceChildren(notice('error', `Channels: ${channels.reason.message}`));
+    }
+    if (status.status === 'fulfilled') {
+      const st = status.value || {};
+      queuesBox.replaceChildren(queuesTable(st.queues));
+      if (!errorsBox.contains(document.activeElement)) errorsBox.replaceChildren(errorsList(st.recent_errors));
+      storeBox.replaceChildren(storeSummary(st));
+    } else {
+      queuesBox.replaceChildren(notice('error', `Status: ${status.reason.message}`));
+    }
+    if (rate.status === 'fulfilled' && rate.value) {
+      chartBox.replaceChildren(rateChart(rate.value));
+    } else if (rate.status === 'rejected') {
+      chartBox.replaceChildren(notice('error', `Rate: ${rate.reason.message}`));
+    }
+  }
+
+  // One refresh at a time; the next is scheduled whatever this one did.
   async function poll() {
     if (stopped) return;
-    if (!document.hidden) {
-      const wantRate = polls % kRateEveryPolls === 0;
-      polls += 1;
-      const [channels, status, rate] = await Promise.allSettled([
-        api.channels(), api.status(), wantRate ? api.rate() : Promise.resolve(null)]);
-      if (stopped) return;
-      if (channels.status === 'fulfilled') {
-        channelsStatus.replaceChildren();
-        syncChannels(table, (channels.value && channels.value.channels) || []);
-        updated.textContent = `Updated ${new Date().toISOString().slice(11, 19)} UTC`;
-      } else {
-        channelsStatus.replaceChildren(notice('error', `Channels: ${channels.reason.message}`));
-      }
-      if (status.status === 'fulfilled') {
-        const st = status.value || {};
-        queuesBox.replaceChildren(queuesTable(st.queues));
-        if (!errorsBox.contains(document.activeElement)) errorsBox.replaceChildren(errorsList(st.recent_errors));
-        storeBox.replaceChildren(storeSummary(st));
-      } else {
-        queuesBox.replaceChildren(notice('error', `Status: ${status.reason.message}`));
-      }
-      if (rate.status === 'fulfilled' && rate.value) {
-        chartBox.replaceChildren(rateChart(rate.value));
-      } else if (rate.status === 'rejected') {
-        chartBox.replaceChildren(notice('error', `Rate: ${rate.reason.message}`));
-      }
+    try {
+      if (!document.hidden) await refresh();
+    } catch (err) {
+      channelsStatus.replaceChildren(notice('error', `Cannot show the dashboard data: ${err.message}`));
+      console.error(err);
+    } finally {
+      if (!stopped) timer = setTimeout(poll, kPollMs);
     }
-    timer = setTimeout(poll, kPollMs);
   }
   poll();
   return () => {
