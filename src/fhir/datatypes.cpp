@@ -763,6 +763,17 @@ int Builder::OrganizationNamed(std::string_view name, std::string_view system, s
 }
 
 int Builder::OrganizationFromHd(const hl7::HD& hd) {
+  // Like Remembered(): the same HD always names the same entry.
+  for (const auto& [seen, index] : seen_authorities_)
+    if (seen.namespace_id == hd.namespace_id && seen.universal_id == hd.universal_id &&
+        seen.universal_id_type == hd.universal_id_type)
+      return index;
+  int index = OrganizationFromHdUncached(hd);
+  seen_authorities_.emplace_back(hd, index);
+  return index;
+}
+
+int Builder::OrganizationFromHdUncached(const hl7::HD& hd) {
   std::string uri = SystemForHd(hd);
   if (uri.empty()) return -1;
   // The organization is identified by the URI that names it as an authority.

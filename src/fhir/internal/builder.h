@@ -149,6 +149,7 @@ class Builder {
   // ---- shared resources (datatypes.cpp) ----
   int Practitioner(std::string_view xcn_raw);  // -1 when empty
   int OrganizationFromHd(const hl7::HD& hd);
+  int OrganizationFromHdUncached(const hl7::HD& hd);
   int OrganizationFromXon(std::string_view xon_raw);
   int OrganizationNamed(std::string_view name, std::string_view system, std::string_view id);
   int LocationFromPl(std::string_view pl_raw);
@@ -246,6 +247,7 @@ class Builder {
   std::vector<Entry> entries_;
   std::vector<std::pair<std::string, int>> seen_practitioners_, seen_organizations_,
       seen_locations_;
+  std::vector<std::pair<hl7::HD, int>> seen_authorities_;  // OrganizationFromHd
   std::unordered_map<std::string, int> by_key_;
   struct IssueRec {
     std::string severity, code, location, message;
