@@ -183,6 +183,10 @@ void Builder::Put(json::object& o, std::string_view key, std::string value) {
   if (!value.empty()) o[key] = std::move(value);
 }
 
+void Builder::PutText(json::object& o, std::string_view key, std::string_view value) {
+  if (!value.empty()) Set(o, key, value);
+}
+
 void Builder::Push(json::object& o, std::string_view key, json::value v) {
   if (v.is_object() && v.as_object().empty()) return;
   if (v.is_string() && v.as_string().empty()) return;
@@ -491,38 +495,42 @@ const char* NameUse(std::string_view code) {
 }  // namespace
 
 json::object Builder::HumanName(const hl7::XPN& x) const {
+  return HumanNameOf(x.name_type_code, x.family_name, x.given_name, x.second_and_further_given_names, x.prefix,
+                     x.suffix, x.degree, x.professional_suffix);
+}
+
+json::object Builder::HumanNameOf(std::string_view use_code, std::string_view family_raw,
+                                  std::string_view given_raw, std::string_view middle_raw,
+                                  std::string_view prefix_raw, std::string_view suffix_raw,
+                                  std::string_view degree_raw, std::string_view prof_raw) const {
   json::object n(kObjectReserve, sp_);
-  const char* use = NameUse(x.name_type_code);
-  std::string family = Txt(x.family_name);
-  std::string given = Txt(x.given_name);
-  std::string middle = Txt(x.second_and_further_given_names);
-  std::string prefix = Txt(x.prefix);
-  std::string suffix = Txt(x.suffix);
-  std::string degree = Txt(x.degree);
-  std::string prof = Txt(x.professional_suffix);
+  const char* use = NameUse(use_code);
+  std::string buf[7];
+  std::string_view family = TxtView(family_raw, buf[0]);
+  std::string_view given = TxtView(given_raw, buf[1]);
+  std::string_view middle = TxtView(middle_raw, buf[2]);
+  std::string_view prefix = TxtView(prefix_raw, buf[3]);
+  std::string_view suffix = TxtView(suffix_raw, buf[4]);
+  std::string_view degree = TxtView(degree_raw, buf[5]);
+  std::string_view prof = TxtView(prof_raw, buf[6]);
   if (family.empty() && given.empty() && middle.empty() && prefix.empty() && suffix.empty()) return n;
   if (use) Set(n, "use", use);
-  Put(n, "family", std::move(family));
-  Push(n, "given", json::string(given, sp_));
-  Push(n, "given", json::string(middle, sp_));
-  Push(n, "prefix", json::string(prefix, sp_));
-  Push(n, "suffix", json::string(suffix, sp_));
-  Push(n, "suffix", json::string(degree, sp_));
-  Push(n, "suffix", json::string(prof, sp_));
+  PutText(n, "family", family);
+  auto push = [&](std::string_view key, std::string_view v) {
+    if (!v.empty()) Push(n, key, json::string(v, sp_));
+  };
+  push("given", given);
+  push("given", middle);
+  push("prefix", prefix);
+  push("suffix", suffix);
+  push("suffix", degree);
+  push("suffix", prof);
   return n;
 }
 
 json::object Builder::HumanNameFromXcn(const hl7::XCN& x) const {
-  hl7::XPN p;
-  p.family_name = x.family_name;
-  p.given_name = x.given_name;
-  p.second_and_further_given_names = x.second_and_further_given_names;
-  p.suffix = x.suffix;
-  p.prefix = x.prefix;
-  p.degree = x.degree;
-  p.name_type_code = x.name_type_code;
-  p.professional_suffix = x.professional_suffix;
-  return HumanName(p);
+  return HumanNameOf(x.name_type_code, x.family_name, x.given_name, x.second_and_further_given_names, x.prefix,
+                     x.suffix, x.degree, x.professional_suffix);
 }
 
 json::object Builder::Address(const hl7::XAD& x) const {
@@ -536,25 +544,26 @@ json::object Builder::Address(const hl7::XAD& x) const {
   else if (t == "BA" || t == "BAD") use = "old";
   if (t == "M") type = "postal";
   else if (t == "SH") type = "physical";
-  std::string street = Txt(x.street);
-  std::string other = Txt(x.other_designation);
-  std::string city = Txt(x.city);
-  std::string district = Txt(x.county_parish_code);
-  std::string state = Txt(x.state_or_province);
-  std::string zip = Txt(x.zip_or_postal_code);
-  std::string country = Txt(x.country);
+  std::string buf[7];
+  std::string_view street = TxtView(x.street, buf[0]);
+  std::string_view other = TxtView(x.other_designation, buf[1]);
+  std::string_view city = TxtView(x.city, buf[2]);
+  std::string_view district = TxtView(x.county_parish_code, buf[3]);
+  std::string_view state = TxtView(x.state_or_province, buf[4]);
+  std::string_view zip = TxtView(x.zip_or_postal_code, buf[5]);
+  std::string_view country = TxtView(x.country, buf[6]);
   if (street.empty() && other.empty() && city.empty() && district.empty() && state.empty() &&
       zip.empty() && country.empty())
     return a;
   if (use) Set(a, "use", use);
   if (type) Set(a, "type", type);
-  Push(a, "line", json::string(street, sp_));
-  Push(a, "line", json::string(other, sp_));
-  Put(a, "city", std::move(city));
-  Put(a, "district", std::move(district));
-  Put(a, "state", std::move(state));
-  Put(a, "postalCode", std::move(zip));
-  Put(a, "country", std::move(country));
+  if (!street.empty()) Push(a, "line", json::string(street, sp_));
+  if (!other.empty()) Push(a, "line", json::string(other, sp_));
+  PutText(a, "city", city);
+  PutText(a, "district", district);
+  PutText(a, "state", state);
+  PutText(a, "postalCode", zip);
+  PutText(a, "country", country);
   return a;
 }
 

@@ -137,6 +137,10 @@ class Builder {
                                 std::string* system_out = nullptr) const;
   json::object HumanName(const hl7::XPN& xpn) const;
   json::object HumanNameFromXcn(const hl7::XCN& xcn) const;
+  json::object HumanNameOf(std::string_view use_code, std::string_view family,
+                           std::string_view given, std::string_view middle, std::string_view prefix,
+                           std::string_view suffix, std::string_view degree,
+                           std::string_view professional_suffix) const;
   json::object Address(const hl7::XAD& xad) const;
   json::object ContactPoint(const hl7::XTN& xtn, std::string_view default_use) const;
 
@@ -181,6 +185,8 @@ class Builder {
   // resource in it and then assign it to Body(index).
   json::object NewBody(int index) const;
   static void Put(json::object& o, std::string_view key, std::string value);
+  static void PutText(json::object& o, std::string_view key,
+                      std::string_view value);  // when not empty
   static void Push(json::object& o, std::string_view key, json::value v);
 
  private:
