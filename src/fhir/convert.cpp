@@ -45,7 +45,11 @@ Builder::Builder(const hl7::Message& msg, const ConvertOptions& options, const T
       options_(options),
       tz_(tz),
       d_(msg.delimiters()),
-      evn_reason_(sp_) {}
+      evn_reason_(sp_) {
+  // Typical messages make 10-30 entries: no regrowth (and rehash) on the way.
+  entries_.reserve(32);
+  by_key_.reserve(32);
+}
 
 void Builder::Warn(const std::string& location, std::string message, const char* code, const char* severity) {
   issues_.push_back(IssueRec{severity, code, location, std::move(message)});

@@ -690,24 +690,27 @@ json::object Builder::NewBody(int index) const {
 
 int Builder::Upsert(std::string_view type, std::string_view key, std::string identifier_query,
                     bool create_only, bool* created) {
-  std::string full;
-  full.reserve(type.size() + key.size() + 1);
-  full.append(type).push_back('|');
-  full.append(key);
-  auto it = by_key_.find(full);
+  // Entries are found by the 128-bit hash of "type|key" that also makes their
+  // id: two keys with the same hash would have the same id anyway.
+  StableHasher hasher;
+  hasher.Update(type);
+  hasher.Update("|");
+  hasher.Update(key);
+  const StableHash hash = hasher.Finish();
+  auto it = by_key_.find(hash);
   if (it != by_key_.end()) {
     if (created) *created = false;
     return it->second;
   }
   Entry e{.type = type, .body = json::object(sp_)};  // on the arena: moves below do not copy
   std::memcpy(e.url_buf, "urn:uuid:", 9);
-  StableUuidTo(full, e.url_buf + 9);
+  FormatUuid(hash, e.url_buf + 9);
   e.identifier_query = std::move(identifier_query);
   e.create_only = create_only;
   entries_.push_back(std::move(e));
   int index = static_cast<int>(entries_.size() - 1);
   entries_.back().body = NewBody(index);
-  by_key_.emplace(std::move(full), index);
+  by_key_.emplace(hash, index);
   if (created) *created = true;
   return index;
 }

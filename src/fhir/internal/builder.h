@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "fhir/internal/arena.h"
+#include "fhir/internal/hash.h"
 #include "fhir/internal/timezone.h"
 #include "junction/fhir/convert.h"
 #include "junction/hl7/datatypes.h"
@@ -254,7 +255,10 @@ class Builder {
   std::vector<std::pair<std::string, int>> seen_practitioners_, seen_organizations_,
       seen_locations_;
   std::vector<std::pair<hl7::HD, int>> seen_authorities_;  // OrganizationFromHd
-  std::unordered_map<std::string, int> by_key_;
+  struct HashOfStableHash {
+    std::size_t operator()(const StableHash& h) const { return static_cast<std::size_t>(h.h1); }
+  };
+  std::unordered_map<StableHash, int, HashOfStableHash> by_key_;  // Upsert: "type|key" -> entry
   struct IssueRec {
     std::string severity, code, location, message;
   };

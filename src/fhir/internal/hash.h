@@ -17,21 +17,37 @@ inline std::uint64_t Mix64(std::uint64_t z) {
   return z ^ (z >> 31);
 }
 
-// Writes "xxxxxxxx-xxxx-8xxx-yxxx-xxxxxxxxxxxx" (36 chars, lower-case hex) to out.
-inline void StableUuidTo(std::string_view key, char* out) {
-  std::uint64_t h1 = 0xcbf29ce484222325ULL;
-  std::uint64_t h2 = 0x6c62272e07bb0142ULL;
-  for (unsigned char c : key) {
-    h1 = (h1 ^ c) * 0x100000001b3ULL;
-    h2 = (h2 ^ c) * 0x100000001b3ULL;
-    h2 ^= h2 >> 29;
+// The 128-bit hash of a key, fed in pieces (same result as one piece).
+struct StableHash {
+  std::uint64_t h1;
+  std::uint64_t h2;
+  bool operator==(const StableHash&) const = default;
+};
+
+class StableHasher {
+ public:
+  void Update(std::string_view piece) {
+    for (unsigned char c : piece) {
+      h1_ = (h1_ ^ c) * 0x100000001b3ULL;
+      h2_ = (h2_ ^ c) * 0x100000001b3ULL;
+      h2_ ^= h2_ >> 29;
+    }
+    size_ += piece.size();
   }
-  h1 = Mix64(h1 ^ key.size());
-  h2 = Mix64(h2 + 0x9e3779b97f4a7c15ULL);
+  StableHash Finish() const { return {Mix64(h1_ ^ size_), Mix64(h2_ + 0x9e3779b97f4a7c15ULL)}; }
+
+ private:
+  std::uint64_t h1_ = 0xcbf29ce484222325ULL;
+  std::uint64_t h2_ = 0x6c62272e07bb0142ULL;
+  std::uint64_t size_ = 0;
+};
+
+// Writes "xxxxxxxx-xxxx-8xxx-yxxx-xxxxxxxxxxxx" (36 chars, lower-case hex) to out.
+inline void FormatUuid(StableHash h, char* out) {
   unsigned char b[16];
   for (int i = 0; i < 8; ++i) {
-    b[i] = static_cast<unsigned char>(h1 >> (56 - 8 * i));
-    b[8 + i] = static_cast<unsigned char>(h2 >> (56 - 8 * i));
+    b[i] = static_cast<unsigned char>(h.h1 >> (56 - 8 * i));
+    b[8 + i] = static_cast<unsigned char>(h.h2 >> (56 - 8 * i));
   }
   b[6] = static_cast<unsigned char>((b[6] & 0x0f) | 0x80);  // version 8
   b[8] = static_cast<unsigned char>((b[8] & 0x3f) | 0x80);  // RFC variant
@@ -41,6 +57,12 @@ inline void StableUuidTo(std::string_view key, char* out) {
     *out++ = kHex[b[i] >> 4];
     *out++ = kHex[b[i] & 0x0f];
   }
+}
+
+inline void StableUuidTo(std::string_view key, char* out) {
+  StableHasher h;
+  h.Update(key);
+  FormatUuid(h.Finish(), out);
 }
 
 // The same as a string.
