@@ -24,6 +24,7 @@ are read; then B comes up and the drain rate is measured.
 
 import argparse
 import os
+import resource
 import shutil
 import socket
 import sqlite3
@@ -108,6 +109,16 @@ def proc_status(pid, key):
     return None
 
 
+def cpu_seconds(pid):
+    """user + system CPU of a running process (from /proc/PID/stat), or None."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return None
+
+
 def query(store, sql, params=()):
     con = sqlite3.connect("file:%s?mode=ro" % store, uri=True, timeout=60)
     try:
@@ -156,10 +167,21 @@ def throughput_run(args, k):
     eng = engine(args.junction, config)
     n = args.repeat
     try:
+        # CPU per message of each process (the machine has 2 cores for all of
+        # them): engine and receivers from /proc, the client from rusage.
+        cpu0 = {"engine": cpu_seconds(eng.proc.pid),
+                "receivers": sum(cpu_seconds(r.proc.pid) or 0 for r in (rx_a, rx_b))}
+        client0 = resource.getrusage(resource.RUSAGE_CHILDREN)
         load = send(args.junction, eng.port, args.message, n, args.concurrency)
+        client1 = resource.getrusage(resource.RUSAGE_CHILDREN)
         wait_for(lambda: query(store, "SELECT COUNT(*) FROM messages WHERE status IN "
                                + DONE_STATES)[0][0] >= n, args.timeout, "every message delivered")
         hwm = proc_status(eng.proc.pid, "VmHWM")
+        cpu = {"engine": cpu_seconds(eng.proc.pid) - cpu0["engine"],
+               "receivers": sum(cpu_seconds(r.proc.pid) or 0 for r in (rx_a, rx_b))
+               - cpu0["receivers"],
+               "client": (client1.ru_utime + client1.ru_stime)
+               - (client0.ru_utime + client0.ru_stime)}
     finally:
         eng.stop()
         rx_a.stop()
@@ -191,11 +213,17 @@ def throughput_run(args, k):
         "i2s_p50": pct(i2s, 0.5), "i2s_p99": pct(i2s, 0.99),
         "rss_mib": (hwm or 0) / 1024.0,
         "deliveries": len(rows),
+        "cpu_engine_us": cpu["engine"] / n * 1e6,
+        "cpu_receivers_us": cpu["receivers"] / n * 1e6,
+        "cpu_client_us": cpu["client"] / n * 1e6,
     }
     log("run %d: e2e %s msg/s, client ingest %s msg/s, ingest->processed p50 %s ms, "
         "processed->sent p50 %s ms, ingest->sent p50 %s ms p99 %s ms"
         % (k, fmt(result["e2e_rate"]), fmt(result["client_rate"]), fmt(result["i2p_p50"], 1),
            fmt(result["p2s_p50"], 1), fmt(result["i2s_p50"], 1), fmt(result["i2s_p99"], 1)))
+    log("run %d: CPU per message: engine %s us, both receivers %s us, client %s us"
+        % (k, fmt(result["cpu_engine_us"], 1), fmt(result["cpu_receivers_us"], 1),
+           fmt(result["cpu_client_us"], 1)))
     if not args.keep:
         shutil.rmtree(workdir, ignore_errors=True)
     return result
@@ -284,6 +312,9 @@ def main():
             "| ingest -> sent to both p50 / p99 | %s / %s ms |" % (fmt(med["i2s_p50"], 1),
                                                                  fmt(med["i2s_p99"], 1)),
             "| engine peak RSS | %s MiB |" % fmt(med["rss_mib"], 1),
+            "| CPU per message: engine / both receivers / client | %s / %s / %s us |"
+            % (fmt(med["cpu_engine_us"], 1), fmt(med["cpu_receivers_us"], 1),
+               fmt(med["cpu_client_us"], 1)),
             "| target end to end | 15,000 msg/s: %s |"
             % ("met" if med["e2e_rate"] >= 15000 else "MISSED"),
             "",
