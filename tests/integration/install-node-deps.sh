@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the npm peers of the integration tests and the MLLP benchmark
-# (node-hl7-client, node-hl7-server) exactly as pinned by package-lock.json.
+# (node-hl7-client, node-hl7-server, fhir-kit-client) exactly as pinned by package-lock.json.
 # Runs `npm ci` only when node_modules is missing or older than the lock file
 # (a stamp holds the lock file's hash), so repeated `make test` runs are free.
 # Without node/npm it says so and exits 0: the node peer tests then skip.
