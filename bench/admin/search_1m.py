@@ -213,6 +213,13 @@ def queries(v):
     ]
 
 
+# src/store/internal/rows.h, kSelectColumns (List reads no raw bytes).
+SELECT_COLUMNS = ("SELECT id, received_at, updated_at, channel, peer, control_id, message_type,"
+                  " trigger_event, message_structure, version, sending_application,"
+                  " sending_facility, receiving_application, receiving_facility, patient_id,"
+                  " size, status, error, ")
+
+
 # The SQL the store runs for a filter set (src/store/sqlite_store.cpp, SqliteStore::List),
 # for EXPLAIN QUERY PLAN of the slow ones.
 def store_sql(params, now_us):
@@ -241,7 +248,7 @@ def store_sql(params, now_us):
     if "cursor" in params:
         where.append("id < ?")
         args.append(int(params["cursor"]))
-    sql = "SELECT id FROM messages%s ORDER BY id DESC LIMIT %d" % (
+    sql = "%sNULL, NULL FROM messages%s ORDER BY id DESC LIMIT %d" % (SELECT_COLUMNS,
         (" WHERE " + " AND ".join(where)) if where else "", int(params.get("limit", 50)) + 1)
     return sql, args
 
