@@ -204,6 +204,11 @@ struct Engine::Impl {
     total->duplicates += s.duplicates;
     total->invalid += s.invalid;
     total->rejected += s.rejected;
+    for (std::size_t i = 0; i < kAckLatencyBucketCount; ++i) {
+      total->ack_latency_buckets[i] += s.ack_latency_buckets[i];
+    }
+    total->ack_latency_count += s.ack_latency_count;
+    total->ack_latency_sum_s += s.ack_latency_sum_s;
   }
 
   Status StartFileSources(const Config& config) {

@@ -10,11 +10,19 @@ namespace {
 
 namespace json = boost::json;
 
-json::object Source(const engine::ChannelConfig& c) {
+// The address a listener is bound to (the config may say port 0).
+std::string BoundAddress(const AppContext& app, const engine::ChannelConfig& c) {
+  for (const engine::ListenerInfo& l : app.engine->listeners()) {
+    if (l.channel == c.name) return engine::HostPort(l.host, l.port);
+  }
+  return engine::HostPort(c.mllp.host, c.mllp.port);
+}
+
+json::object Source(const AppContext& app, const engine::ChannelConfig& c) {
   switch (c.source) {
     case engine::SourceKind::kMllp:
       return {{"kind", "mllp"},
-              {"address", engine::HostPort(c.mllp.host, c.mllp.port)},
+              {"address", BoundAddress(app, c)},
               {"ack", engine::AckPolicyName(c.mllp.ack)},
               {"tls", c.mllp.tls.has_value()}};
     case engine::SourceKind::kFile:
@@ -85,7 +93,7 @@ json::object ChannelJson(AppContext& app, const engine::ChannelConfig& c,
   o["name"] = c.name;
   auto state = app.engine->channel_state(c.name);
   o["state"] = engine::RunStateName(state.ok() ? *state : engine::RunState::kRunning);
-  o["source"] = Source(c);
+  o["source"] = Source(app, c);
   const store::ChannelCounts* counts = CountsOf(report, c.name);
   store::ChannelCounts zero;
   if (counts == nullptr) counts = &zero;
@@ -129,7 +137,7 @@ json::object ChannelJson(AppContext& app, const engine::ChannelConfig& c,
   }
   o["destinations"] = std::move(dests);
   if (with_settings) {
-    o["config"] = {{"source", Source(c)},
+    o["config"] = {{"source", Source(app, c)},
                    {"has_rules", !c.pipeline.empty()},
                    {"line", c.line},
                    {"retention",

@@ -63,10 +63,15 @@ void RateSampler::Run() {
 
 RateSeries RateSampler::Series() const {
   std::lock_guard<std::mutex> lock(mutex_);
+  // Always the whole hour: buckets before the engine started are zeros.
   RateSeries s;
   s.bucket_seconds = kBucketSeconds;
-  s.start_us =
-      last_sample_us_ - static_cast<std::int64_t>(buckets_.size()) * kBucketSeconds * 1'000'000;
+  s.start_us = last_sample_us_ - static_cast<std::int64_t>(kBuckets) * kBucketSeconds * 1'000'000;
+  for (std::size_t i = buckets_.size(); i < kBuckets; ++i) {
+    s.received.push_back(0);
+    s.sent.push_back(0);
+    s.errored.push_back(0);
+  }
   for (const Totals& t : buckets_) {
     s.received.push_back(t.received);
     s.sent.push_back(t.sent);
