@@ -60,6 +60,14 @@ CREATE INDEX deliveries_by_queue ON deliveries (channel, destination, state, id)
 CREATE INDEX deliveries_by_message ON deliveries (message_id);
 CREATE INDEX messages_by_channel_status ON messages (channel, status, id);
 )sql",
+    // 2 -> 3: searches by channel or message type alone come back newest
+    // first straight from an index (the admin API pages 50 rows at a time;
+    // with (message_type, trigger_event) SQLite sorted every ORU of a million).
+    R"sql(
+DROP INDEX messages_by_type;
+CREATE INDEX messages_by_type ON messages (message_type, id);
+CREATE INDEX messages_by_channel ON messages (channel, id);
+)sql",
 };
 
 constexpr int kVersion = static_cast<int>(sizeof(kMigrations) / sizeof(kMigrations[0]));

@@ -80,3 +80,40 @@ TEST(StoreSchema, RefusesAnotherApplicationsDatabase) {
 
 }  // namespace
 }  // namespace junction::store
+
+namespace junction::store {
+namespace {
+
+// EXPLAIN QUERY PLAN's detail lines for `sql`, joined.
+std::string Plan(const std::string& path, const std::string& sql) {
+  sqlite3* db = nullptr;
+  EXPECT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  sqlite3_stmt* stmt = nullptr;
+  const std::string explain = "EXPLAIN QUERY PLAN " + sql;
+  EXPECT_EQ(sqlite3_prepare_v2(db, explain.c_str(), -1, &stmt, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
+  std::string plan;
+  while (stmt != nullptr && sqlite3_step(stmt) == SQLITE_ROW) {
+    plan += reinterpret_cast<const char*>(sqlite3_column_text(stmt, 3));
+    plan += "\n";
+  }
+  sqlite3_finalize(stmt);
+  sqlite3_close(db);
+  return plan;
+}
+
+TEST(StoreSchema, NewestFirstByChannelOrTypeNeedsNoSort) {
+  TempDir dir;
+  ASSERT_TRUE(dir.ok());
+  StoreOptions o;
+  o.sqlite_path = dir.File("plan.db");
+  ASSERT_TRUE(Store::Open(o).ok());
+  for (const char* where : {"channel = 'a'", "message_type = 'ORU'"}) {
+    const std::string plan =
+        Plan(o.sqlite_path, std::string("SELECT id FROM messages WHERE ") + where + " ORDER BY id DESC LIMIT 50");
+    EXPECT_EQ(plan.find("TEMP B-TREE"), std::string::npos) << where << "\n" << plan;
+    EXPECT_NE(plan.find("INDEX messages_by_"), std::string::npos) << where << "\n" << plan;
+  }
+}
+
+}  // namespace
+}  // namespace junction::store

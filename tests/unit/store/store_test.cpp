@@ -530,7 +530,7 @@ TEST(StoreLifecycle, ReopenKeepsMessagesAndCreatesParentDirs) {
   EXPECT_EQ(SqlInt(o.sqlite_path, "SELECT count(*) FROM messages"), 2);
   EXPECT_EQ(SqlInt(o.sqlite_path, "SELECT count(*) FROM sqlite_schema WHERE type = 'index'"
                                   " AND name LIKE 'messages_by_%'"),
-            6);
+            7);
   EXPECT_EQ(SqlInt(o.sqlite_path, "SELECT count(*) FROM sqlite_schema WHERE type = 'index'"
                                   " AND name LIKE 'deliveries_by_%'"),
             2);
