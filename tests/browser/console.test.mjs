@@ -82,7 +82,10 @@ test('the console against junction serve', {skip: skipReason || false, timeout: 
     console.error(`page error: ${e && e.stack ? e.stack : e}`);
   });
   page.on('console', (m) => {
-    if (m.type() === 'error') console.error(`page console: ${m.text()}`);
+    // (a 404 from /fhir for another patient's id is expected and logged by the browser)
+    if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) {
+      console.error(`page console: ${m.text()}`);
+    }
   });
   page.on('dialog', (d) => d.accept());
   async function shot(name) {
@@ -237,6 +240,12 @@ test('the console against junction serve', {skip: skipReason || false, timeout: 
   assert.deepEqual(pageErrors, [], 'no script errors in the page');
   const status = await apiGet(base, opToken, `/api/messages/${messageId}`);
   assert.ok(status.message && status.message.id === Number(messageId));
+
+  // the server stops cleanly (and, in sanitizer builds, reports nothing)
+  await browser.close();
+  const end = await server.stop();
+  assert.equal(end.code, 0, `junction serve exit on SIGTERM\n${server.logs()}`);
+  assert.doesNotMatch(end.stderr, /ERROR: AddressSanitizer|runtime error:|LeakSanitizer/);
 
   if (process.env.JUNCTION_UPDATE_SCREENSHOTS === '1') {
     fs.mkdirSync(kShots, {recursive: true});

@@ -126,12 +126,16 @@ export async function startServe(tmp, webDir) {
       if (!(channel in mllp)) throw new Error(`no MLLP listener for ${channel}\n${logs()}`);
       return mllp[channel];
     },
+    // SIGTERM, then the exit code and stderr (sanitizer reports end up there).
     async stop() {
-      if (proc.exitCode !== null || proc.signalCode !== null) return;
-      proc.kill('SIGTERM');
-      const timer = setTimeout(() => proc.kill('SIGKILL'), scaled(60000));
-      await exited;
-      clearTimeout(timer);
+      if (proc.exitCode === null && proc.signalCode === null) {
+        proc.kill('SIGTERM');
+        const timer = setTimeout(() => proc.kill('SIGKILL'), scaled(60000));
+        await exited;
+        clearTimeout(timer);
+      }
+      const {code, signal} = await exited;
+      return {code, signal, stderr: fs.existsSync(stderrPath) ? fs.readFileSync(stderrPath, 'utf8') : ''};
     },
   };
 }
