@@ -60,6 +60,23 @@ Status LoadRid(WriteContext& ctx, std::int64_t rid, EntryPlan& plan) {
 
 bool Live(const EntryPlan& plan) { return plan.current && !plan.current->resource.deleted; }
 
+// If-Match (PUT and DELETE): the current version must be the expected one;
+// otherwise the plan fails with 412. False when it failed.
+bool CheckIfMatch(const WriteOp& op, EntryPlan& plan) {
+  if (op.if_match.empty()) return true;
+  std::int64_t expected = ParseIfMatch(op.if_match);
+  if (!Live(plan)) {
+    plan.Fail(412, "If-Match: there is no current version of " + op.type + "/" + plan.id);
+    return false;
+  }
+  if (expected != plan.current->resource.version) {
+    plan.Fail(412,
+              "If-Match: the current version is " + std::to_string(plan.current->resource.version));
+    return false;
+  }
+  return true;
+}
+
 // With a patient restriction, an existing resource may be changed only when
 // it is in that patient's compartment.
 Status CheckExistingAccess(WriteContext& ctx, EntryPlan& plan) {
@@ -108,18 +125,7 @@ Status ResolvePut(WriteContext& ctx, const WriteOp& op, EntryPlan& plan) {
     plan.id = op.id;
     JUNCTION_RETURN_IF_ERROR(Load(ctx, op.type, plan.id, plan));
   }
-  if (!op.if_match.empty()) {
-    std::int64_t expected = ParseIfMatch(op.if_match);
-    if (!Live(plan)) {
-      plan.Fail(412, "If-Match: there is no current version of " + op.type + "/" + plan.id);
-      return Status::Ok();
-    }
-    if (expected != plan.current->resource.version) {
-      plan.Fail(412, "If-Match: the current version is " +
-                         std::to_string(plan.current->resource.version));
-      return Status::Ok();
-    }
-  }
+  if (!CheckIfMatch(op, plan)) return Status::Ok();
   plan.action = Live(plan) ? EntryAction::kUpdate : EntryAction::kCreate;
   return CheckExistingAccess(ctx, plan);
 }
@@ -168,6 +174,7 @@ Status ResolveDelete(WriteContext& ctx, const WriteOp& op, EntryPlan& plan) {
     plan.id = op.id;
     JUNCTION_RETURN_IF_ERROR(Load(ctx, op.type, plan.id, plan));
   }
+  if (!CheckIfMatch(op, plan)) return Status::Ok();
   // Deleting what is not there (or is deleted already) succeeds and adds nothing.
   plan.action = Live(plan) ? EntryAction::kDelete : EntryAction::kNothing;
   return CheckExistingAccess(ctx, plan);
