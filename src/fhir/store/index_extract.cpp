@@ -214,6 +214,14 @@ class Extractor {
       return;
     }
     if (!v.is_object()) return;
+    // Reference.identifier (a logical reference, with or without a literal
+    // one): token rows under "<key>:identifier" for the :identifier modifier.
+    if (const json::value* ident = v.get_object().if_contains("identifier");
+        ident != nullptr && ident->is_object() && ident->get_object().contains("value")) {
+      rows_.tokens.push_back({def.key + ":identifier",
+                              std::string(StringAt(ident->get_object(), "system")),
+                              std::string(StringAt(ident->get_object(), "value")), ""});
+    }
     ref = StringAt(v.get_object(), "reference");
     if (ref.empty()) return;
     auto allowed = [&](std::string_view type) {

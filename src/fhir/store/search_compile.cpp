@@ -243,10 +243,7 @@ class Compiler {
       return std::optional<Condition>(std::move(cond));
     }
     if (def->kind == ParamKind::kReference && pn.modifier == "identifier") {
-      // The target's identifier: the chain reference.identifier over the
-      // target types that have one.
-      ParamName chain{.name = pn.name, .modifier = {}, .chain = "identifier"};
-      return Chain(type, full, chain, value, depth);
+      return ReferenceIdentifier(type, alias, full, *def, value, depth);
     }
     auto terms = Terms(full, value);
     if (!terms.ok()) return terms.status();
@@ -451,6 +448,55 @@ class Compiler {
     return std::optional<Condition>(std::move(cond));
   }
 
+  // subject:identifier=s|v matches either the logical identifier inside the
+  // Reference element (token rows under "<key>:identifier", see
+  // index_extract.cpp) or the identifier of the referenced, visible target
+  // (the chain subject.identifier). A plain condition: an OR of two probes,
+  // and as a driver the UNION of both rid sets.
+  Result<std::optional<Condition>> ReferenceIdentifier(std::string_view type,
+                                                       std::string_view alias,
+                                                       std::string_view full,
+                                                       const SearchParamDef& def,
+                                                       std::string_view value, int depth) {
+    ParamName chain_name{.name = def.name, .modifier = {}, .chain = "identifier"};
+    auto chain = Chain(type, full, chain_name, value, depth);
+    if (!chain.ok()) return chain.status();
+    auto terms = Terms(full, value);
+    if (!terms.ok()) return terms.status();
+    Sql tokens;
+    tokens.Text("param = ").Add(def.key + ":identifier").Text(" AND (");
+    for (std::size_t i = 0; i < terms->size(); ++i) {
+      if (i > 0) tokens.Text(" OR ");
+      JUNCTION_RETURN_IF_ERROR(TokenTerm(full, (*terms)[i], &tokens));
+    }
+    tokens.Text(")");
+    std::string a(alias);
+    Condition cond;
+    cond.rank = kRankToken;
+    cond.sql
+        .Text("(EXISTS (SELECT 1 FROM idx_token INDEXED BY idx_token_rid WHERE rid = " + a +
+              ".rid AND ")
+        .Append(tokens)
+        .Text(")");
+    cond.driver_sql.Text("SELECT rid FROM idx_token WHERE ").Append(tokens);
+    if (chain->has_value()) {
+      const Condition& c = **chain;
+      cond.sql.Text(" OR ");
+      AppendCondition(c, alias, false, &cond.sql);
+      cond.driver_sql.Text(" UNION ");
+      if (!c.driver_sql.text.empty()) {
+        cond.driver_sql.Append(c.driver_sql);
+      } else {
+        cond.driver_sql
+            .Text("SELECT " + c.table_alias + ".rid FROM " + c.table + " " + c.table_alias +
+                  " WHERE ")
+            .Append(c.sql);
+      }
+    }
+    cond.sql.Text(")");
+    return std::optional<Condition>(std::move(cond));
+  }
+
   // subject:Patient.name=x, patient.identifier=s|v, subject.name=x (every
   // allowed target type that has the parameter): idx_reference rows whose
   // target is a current, visible resource matching the rest of the chain.
@@ -564,7 +610,12 @@ class Compiler {
 void AppendCondition(const Condition& cond, std::string_view alias, bool driver, Sql* out) {
   std::string a(alias);
   if (cond.table.empty()) {
-    out->Append(cond.sql);
+    // A plain condition drives through its rid set when it has one.
+    if (driver && !cond.negate && !cond.driver_sql.text.empty()) {
+      out->Text(a + ".rid IN (").Append(cond.driver_sql).Text(")");
+    } else {
+      out->Append(cond.sql);
+    }
     return;
   }
   std::string t = cond.table_alias.empty() ? cond.table : cond.table_alias;
@@ -594,7 +645,7 @@ void AppendWhere(std::string_view alias, const std::vector<std::string>& types,
   for (std::size_t i = 0; i < conds.size(); ++i) {
     const Condition& c = conds[i];
     if (c.table.empty() && c.rank == kRankId) by_id = true;
-    if (!c.table.empty() && !c.negate && c.rank < kNeverDrives &&
+    if ((!c.table.empty() || !c.driver_sql.text.empty()) && !c.negate && c.rank < kNeverDrives &&
         (best < 0 || c.rank < conds[static_cast<std::size_t>(best)].rank)) {
       best = static_cast<int>(i);
     }
