@@ -49,6 +49,13 @@ Status RewriteReferences(WriteContext& ctx, json::value& node,
         value = it->second;
         continue;
       }
+      if (ref.rfind("urn:uuid:", 0) == 0) {
+        // A placeholder for an entry of this Bundle, and there is none: it
+        // would be stored dangling (and mean nothing outside the Bundle).
+        plan.Fail(400, "the reference " + std::string(ref.substr(0, 80)) +
+                           " is not the fullUrl of any entry of the Bundle");
+        return Status::Ok();
+      }
       std::string_view type, query;
       if (!SplitConditional(ref, type, query)) continue;
       std::vector<std::int64_t> rids;
