@@ -3,6 +3,7 @@
 
 #include "fhir/rest/rest_internal.h"
 #include "fhir/store/index_values.h"
+#include "fhir/store/r4_types.h"
 
 namespace junction::fhir {
 
@@ -29,11 +30,9 @@ std::vector<std::string_view> PathSegments(std::string_view path) {
 
 }  // namespace
 
-// The store's syntax rules, so that the REST layer and the store agree; a
-// type name has at least two letters.
-bool IsValidType(std::string_view type) {
-  return type.size() >= 2 && store_internal::IsValidTypeName(type);
-}
+// The resource types of FHIR R4 (4.0.1) only: anything else is no route
+// (404) and no Bundle entry (400), so that the REST layer and the store agree.
+bool IsValidType(std::string_view type) { return store_internal::IsR4ResourceType(type); }
 
 bool IsValidId(std::string_view id) { return store_internal::IsValidId(id); }
 

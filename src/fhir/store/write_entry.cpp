@@ -4,6 +4,7 @@
 
 #include "fhir/store/index_extract.h"
 #include "fhir/store/index_values.h"
+#include "fhir/store/r4_types.h"
 #include "fhir/store/search_query.h"
 
 namespace junction::fhir::store_internal {
@@ -204,6 +205,10 @@ Status MatchCondition(WriteContext& ctx, std::string_view type, std::string_view
 Status ResolveEntry(WriteContext& ctx, const WriteOp& op, EntryPlan& plan) {
   if (!IsValidTypeName(op.type)) {
     plan.Fail(400, "invalid resource type");
+    return Status::Ok();
+  }
+  if (!IsR4ResourceType(op.type)) {
+    plan.Fail(400, op.type + " is not a FHIR R4 resource type");
     return Status::Ok();
   }
   if (op.method == "DELETE") return ResolveDelete(ctx, op, plan);
