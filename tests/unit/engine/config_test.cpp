@@ -157,7 +157,7 @@ TEST(EngineConfigTest, ErrorsNameFileLineAndKey) {
   ExpectError("store:\n  sqlite: [a, b]\n" + std::string(kMinimal), 2, "store.sqlite",
               "must be a string");
   ExpectError("storage:\n  sqlite: x\n" + std::string(kMinimal), 1, "storage",
-              "unknown key (expected one of: log, server, store, tables, fhir, http, auth, channels)");
+              "unknown key (expected one of: log, server, store, fhir_store, tables, fhir, http, auth, channels)");
   ExpectError(std::string(kMinimal) + "        colour: blue\n", 6, "channels[0].source.mllp.colour",
               "unknown key");
   ExpectError(std::string(kMinimal) + "        listen: 127.0.0.1:2\n", 6,

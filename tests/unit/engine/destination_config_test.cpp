@@ -180,20 +180,20 @@ TEST(DestinationConfigTest, FileChannelAndFhirConvert) {
 TEST(DestinationConfigTest, DestinationErrors) {
   const std::string k = "t.yaml:1: channels[0].destinations[0]";
   EXPECT_EQ(DestError("[1, 2]"),
-            k + ": must be a mapping with name and one of mllp, http, file, channel, fhir-convert");
+            k + ": must be a mapping with name and one of mllp, http, file, channel, fhir-convert, fhir-store");
   EXPECT_EQ(DestError("mllp: { connect: 127.0.0.1:1 }"), k + ".name: is required");
-  EXPECT_EQ(DestError("name: a"), k + ": needs one of mllp, http, file, channel, fhir-convert");
+  EXPECT_EQ(DestError("name: a"), k + ": needs one of mllp, http, file, channel, fhir-convert, fhir-store");
   EXPECT_EQ(DestError("name: a b\nchannel: x"),
             k + ".name: must be 1 to 64 letters, digits, '_' or '-'");
   EXPECT_EQ(DestError("name: " + std::string(65, 'a') + "\nchannel: x"),
             k + ".name: must be 1 to 64 letters, digits, '_' or '-'");
   EXPECT_EQ(DestError("name: a\nchannel: x\nfile: { dir: d }"),
             "t.yaml:3: channels[0].destinations[0].file: a destination has exactly one of mllp, "
-            "http, file, channel, fhir-convert (this one already has channel)");
+            "http, file, channel, fhir-convert, fhir-store (this one already has channel)");
   EXPECT_EQ(
       DestError("name: a\nchannel: x\nbogus: 1"),
       "t.yaml:3: channels[0].destinations[0].bogus: unknown key (expected one of: name, mllp, "
-      "http, file, channel, fhir-convert, filter, transform, retry, ordering)");
+      "http, file, channel, fhir-convert, fhir-store, filter, transform, retry, ordering)");
   EXPECT_EQ(DestError("name: a\nchannel: x\nname: b"),
             "t.yaml:3: channels[0].destinations[0].name: duplicate key");
   EXPECT_EQ(DestError("name: a\nchannel: 'x/y'"),
