@@ -1,6 +1,8 @@
 // GET /metadata: the CapabilityStatement, built from what this server does
 // and from the store's search parameter registry (so it never claims more).
 #include <map>
+#include <memory>
+#include <mutex>
 
 #include "fhir/rest/rest_internal.h"
 #include "fhir/store/search_params.h"
@@ -90,9 +92,8 @@ std::string TokenUrl(std::string_view base) {
   return std::string(base) + "/auth/token";
 }
 
-}  // namespace
-
-RestResponse DoCapability(const Exchange& ex) {
+// The statement for one base URL and software version, serialized.
+std::string BuildCapability(const std::string& base_url, const std::string& software_version) {
   const auto& all = store_internal::AllSearchParams();
   std::map<std::string, std::vector<const SearchParamDef*>> by_type;
   for (const auto& def : all) {
@@ -112,8 +113,8 @@ RestResponse DoCapability(const Exchange& ex) {
       {"extension",
        json::array{json::object{
            {"url", "http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris"},
-           {"extension", json::array{json::object{
-                             {"url", "token"}, {"valueUri", TokenUrl(ex.request.base_url)}}}}}}}};
+           {"extension",
+            json::array{json::object{{"url", "token"}, {"valueUri", TokenUrl(base_url)}}}}}}}};
   json::object rest{
       {"mode", "server"},
       {"security", std::move(security)},
@@ -128,13 +129,42 @@ RestResponse DoCapability(const Exchange& ex) {
       {"date", NowInstant()},
       {"publisher", "Junction"},
       {"kind", "instance"},
-      {"software", json::object{{"name", "Junction"}, {"version", ex.options->software_version}}},
+      {"software", json::object{{"name", "Junction"}, {"version", software_version}}},
       {"implementation",
-       json::object{{"description", "Junction FHIR R4 server"}, {"url", ex.request.base_url}}},
+       json::object{{"description", "Junction FHIR R4 server"}, {"url", base_url}}},
       {"fhirVersion", "4.0.1"},
       {"format", json::array{"json", "application/fhir+json"}},
       {"rest", json::array{std::move(rest)}}};
-  return JsonResponse(200, statement);
+  return json::serialize(statement);
+}
+
+}  // namespace
+
+// Built once per (base URL, version): it depends on nothing else, and
+// building the 64 KB statement per request cost more than serving it. Its
+// `date` is when it was built. The base URL comes from the Host header, so
+// the cache is bounded (a client cycling Host values gets fresh builds).
+RestResponse DoCapability(const Exchange& ex) {
+  static std::mutex mutex;
+  static std::map<std::string, std::shared_ptr<const std::string>, std::less<>> cache;
+  constexpr std::size_t kMaxCached = 16;
+  const std::string key = ex.request.base_url + '\n' + ex.options->software_version;
+  std::shared_ptr<const std::string> body;
+  {
+    std::lock_guard lock(mutex);
+    if (auto it = cache.find(key); it != cache.end()) body = it->second;
+  }
+  if (!body) {
+    body = std::make_shared<const std::string>(
+        BuildCapability(ex.request.base_url, ex.options->software_version));
+    std::lock_guard lock(mutex);
+    if (cache.size() >= kMaxCached) cache.erase(cache.begin());
+    cache.emplace(key, body);
+  }
+  RestResponse response;
+  response.status = 200;
+  response.body = *body;
+  return response;
 }
 
 }  // namespace junction::fhir::rest_internal
