@@ -15,6 +15,7 @@ namespace json = boost::json;
 constexpr std::size_t kDefaultPage = 50;
 constexpr std::size_t kMaxPage = 500;
 constexpr std::size_t kMaxBulk = 10'000;
+constexpr store::MessageId kTextWindow = 200'000;  // ids one text search request scans at most
 
 json::object Summary(const store::MessageRecord& m) {
   std::string type = m.message_type;
@@ -84,13 +85,35 @@ Response List(AppContext& app, const ApiCall& call) {
   if (!query.ok()) return ApiError(400, query.status().message());
   const std::size_t page = query->limit;
   query->limit = page + 1;  // one more tells whether there is a next page
+  // Text search reads the rows themselves: one request scans at most
+  // kTextWindow ids below the cursor, so it stays fast on any store size; a
+  // page that ends at the window's edge still carries a cursor to go on.
+  store::MessageId window_floor = 0;
+  if (!query->text.empty()) {
+    store::MessageId top = query->before_id;
+    if (top == 0) {
+      store::MessageQuery newest;
+      newest.limit = 1;
+      auto last = app.engine->store()->List(newest);
+      if (!last.ok()) return ApiError(500, last.status().message());
+      top = last->empty() ? 1 : last->front().id + 1;
+    }
+    window_floor = top > kTextWindow ? top - kTextWindow : 0;
+    query->after_id = std::max(query->after_id, window_floor);
+  }
   auto rows = app.engine->store()->List(*query);
   if (!rows.ok()) return ApiError(400, rows.status().message());
   json::array messages;
-  for (std::size_t i = 0; i < rows->size() && i < page; ++i)
+  for (std::size_t i = 0; i < rows->size() && i < page; ++i) {
     messages.push_back(Summary((*rows)[i]));
+  }
   json::object body{{"messages", std::move(messages)}};
-  if (rows->size() > page) body["next_cursor"] = std::to_string((*rows)[page - 1].id);
+  if (rows->size() > page) {
+    body["next_cursor"] = std::to_string((*rows)[page - 1].id);
+  } else if (window_floor > 0) {
+    body["next_cursor"] = std::to_string(window_floor + 1);  // older messages not searched yet
+    body["searched_down_to"] = window_floor + 1;
+  }
   return ApiJson(200, body);
 }
 

@@ -535,6 +535,7 @@ Result<std::vector<MessageRecord>> SqliteStore::List(const MessageQuery& query) 
   if (query.since_us != 0) add_int("received_at >= ?", query.since_us);
   if (query.until_us != 0) add_int("received_at < ?", query.until_us);
   if (query.before_id != 0) add_int("id < ?", query.before_id);
+  if (query.after_id != 0) add_int("id > ?", query.after_id);
 
   std::size_t limit = std::min(query.limit, kMaxQueryLimit);
   std::string sql = std::string(kSelectColumns) +

@@ -123,6 +123,7 @@ struct MessageQuery {
   std::int64_t since_us = 0;  // received_at >= since_us
   std::int64_t until_us = 0;  // received_at <  until_us
   MessageId before_id = 0;    // paging: only ids < before_id
+  MessageId after_id = 0;     // only ids > after_id (bounds a scan to an id window)
   // Text that must occur in the raw message (byte match, case-sensitive).
   // Not indexed: it scans what the other conditions leave.
   std::string text;

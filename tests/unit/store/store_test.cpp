@@ -382,6 +382,8 @@ TEST_F(StoreQueryTest, FiltersCombine) {
   EXPECT_EQ(ControlIds(page), (Ids{"C5", "C4"}));
   page.before_id = ids_[3];  // C4's id: the next page
   EXPECT_EQ(ControlIds(page), (Ids{"C3", "C2"}));
+  page.after_id = ids_[1];  // an id window: (C2, C4)
+  EXPECT_EQ(ControlIds(page), (Ids{"C3"}));
 
   MessageQuery none;
   none.patient_id = "nobody";
