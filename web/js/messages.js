@@ -100,7 +100,10 @@ export function renderMessages(main, ctx, params) {
       shown += list.length;
       cursor = data && data.next_cursor ? data.next_cursor : null;
       more.hidden = !cursor;
-      count.textContent = shown === 0 ? 'No messages match.' :
+      // A text search scans part of the store per request: no match yet may
+      // still come with a cursor to older messages.
+      count.textContent = shown === 0 && cursor ? 'No matches in the newest messages searched; load more to search older ones.' :
+          shown === 0 ? 'No messages match.' :
           `${shown} message${shown === 1 ? '' : 's'} shown${cursor ? ', more available' : ''}.`;
     } catch (err) {
       if (!alive) return;
