@@ -150,16 +150,7 @@ class AdminServer:
     def token(self, scope, patient=None):
         key = (scope, patient)
         if key not in self._tokens:
-            args = ["token", "--config", self.config_path, "--client", CLIENT_ID,
-                    "--scope", scope, "--ttl", "1h"]
-            if patient is not None:
-                args += ["--patient", patient]
-            result = harness.run_junction(args)
-            if result.returncode != 0:
-                raise AssertionError("junction token failed (%d): %s"
-                                     % (result.returncode, result.stderr))
-            lines = [l for l in result.stdout.splitlines() if l.strip()]
-            self._tokens[key] = lines[-1].strip()
+            self._tokens[key] = harness.mint_token(self.config_path, CLIENT_ID, scope, patient)
         return self._tokens[key]
 
     def client(self, scope=None, patient=None, token=Ellipsis):

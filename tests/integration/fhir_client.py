@@ -334,16 +334,8 @@ class FhirServer:
         """A token from `junction token` (cached per scope/patient)."""
         key = (scope, patient, ttl)
         if key not in self._tokens:
-            args = ["token", "--config", self.config_path, "--client", CLIENT_ID,
-                    "--scope", scope, "--ttl", ttl]
-            if patient is not None:
-                args += ["--patient", patient]
-            result = harness.run_junction(args)
-            if result.returncode != 0:
-                raise AssertionError("junction token failed (%d): %s"
-                                     % (result.returncode, result.stderr))
-            lines = [l for l in result.stdout.splitlines() if l.strip()]
-            self._tokens[key] = lines[-1].strip()
+            self._tokens[key] = harness.mint_token(self.config_path, CLIENT_ID, scope,
+                                                   patient, ttl)
         return self._tokens[key]
 
     def client(self, scope=ADMIN_SCOPE, patient=None, token=Ellipsis, base="/fhir"):
@@ -386,11 +378,7 @@ class FhirTestCase(unittest.TestCase):
     def tearDownClass(cls):
         try:
             if cls.server is not None:
-                code = cls.server.stop()
-                stderr = cls.server.serve.stderr_text()
-                if code != 0 or "AddressSanitizer" in stderr or "runtime error:" in stderr:
-                    raise AssertionError("serve did not stop cleanly (exit %s)\n%s"
-                                         % (code, cls.server.logs()))
+                harness.stop_cleanly(cls.server)
         finally:
             cls._tmp.cleanup()
 

@@ -393,6 +393,28 @@ def run_junction(args, timeout=None, input_bytes=None):
                           timeout=timeout, input=input_bytes)
 
 
+def mint_token(config_path, client_id, scope, patient=None, ttl="1h"):
+    """`junction token` for a configured client; returns the token (its last line)."""
+    args = ["token", "--config", config_path, "--client", client_id, "--scope", scope,
+            "--ttl", ttl]
+    if patient is not None:
+        args += ["--patient", patient]
+    result = run_junction(args)
+    if result.returncode != 0:
+        raise AssertionError("junction token failed (%d): %s" % (result.returncode, result.stderr))
+    lines = [l for l in result.stdout.splitlines() if l.strip()]
+    return lines[-1].strip()
+
+
+def stop_cleanly(server):
+    """Stops a test server (with .stop(), .serve and .logs()) and fails on a non-zero
+    exit or a sanitizer report."""
+    code = server.stop()
+    stderr = server.serve.stderr_text()
+    if code != 0 or "AddressSanitizer" in stderr or "runtime error:" in stderr:
+        raise AssertionError("serve did not stop cleanly (exit %s)\n%s" % (code, server.logs()))
+
+
 class ServeTestCase(unittest.TestCase):
     """Gives each test a temp dir; subclasses start servers with self.serve(...)."""
 

@@ -79,11 +79,7 @@ class AdminTestCase(unittest.TestCase):
     def tearDownClass(cls):
         try:
             if cls.server is not None:
-                code = cls.server.stop()
-                stderr = cls.server.serve.stderr_text()
-                if code != 0 or "AddressSanitizer" in stderr or "runtime error:" in stderr:
-                    raise AssertionError("serve did not stop cleanly (exit %s)\n%s"
-                                         % (code, cls.server.logs()))
+                harness.stop_cleanly(cls.server)
         finally:
             cls._tmp.cleanup()
 

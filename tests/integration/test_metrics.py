@@ -77,11 +77,7 @@ class MetricsTest(unittest.TestCase):
     @classmethod
     def tearDownClass(cls):
         try:
-            code = cls.server.stop()
-            stderr = cls.server.serve.stderr_text()
-            if code != 0 or "AddressSanitizer" in stderr or "runtime error:" in stderr:
-                raise AssertionError("serve did not stop cleanly (exit %s)\n%s"
-                                     % (code, cls.server.logs()))
+            harness.stop_cleanly(cls.server)
         finally:
             cls._tmp.cleanup()
 
