@@ -40,25 +40,30 @@ Pieces<N> Split(std::string_view raw, char sep) {
 }
 
 std::string Text(std::string_view raw, const Delimiters& d) {
+  if (raw.empty()) return {};
   if (!NeedsUnescape(raw, d)) return std::string(raw);
   return Unescape(raw, d);
 }
 
 // Each composite is filled from pieces split on `sep`; the same code serves a
 // field (sep = component) and a component (sep = subcomponent).
+// An empty composite (most optional ones) is returned without splitting.
 HD HdFrom(std::string_view raw, char sep, const Delimiters& d) {
+  if (raw.empty()) return {};
   const auto p = Split<3>(raw, sep);
   return HD{Text(p[0], d), Text(p[1], d), Text(p[2], d)};
 }
 
 EI EiFrom(std::string_view raw, char sep, const Delimiters& d) {
+  if (raw.empty()) return {};
   const auto p = Split<4>(raw, sep);
   return EI{Text(p[0], d), Text(p[1], d), Text(p[2], d), Text(p[3], d)};
 }
 
 CWE CweFrom(std::string_view raw, char sep, const Delimiters& d) {
-  const auto p = Split<14>(raw, sep);
   CWE c;
+  if (raw.empty()) return c;
+  const auto p = Split<14>(raw, sep);
   c.identifier = Text(p[0], d);
   c.text = Text(p[1], d);
   c.name_of_coding_system = Text(p[2], d);
@@ -81,6 +86,7 @@ HD HdSub(std::string_view raw, const Delimiters& d) { return HdFrom(raw, d.subco
 CWE CweSub(std::string_view raw, const Delimiters& d) { return CweFrom(raw, d.subcomponent, d); }
 
 FN FnSub(std::string_view raw, const Delimiters& d) {
+  if (raw.empty()) return {};
   const auto p = Split<5>(raw, d.subcomponent);
   return FN{Text(p[0], d), Text(p[1], d), Text(p[2], d), Text(p[3], d), Text(p[4], d)};
 }

@@ -66,19 +66,20 @@ Status CheckBasics(std::string_view text) {
 // Range check of one part; `parts` holds the parts read so far (year/month for day).
 Status CheckPart(int part, const std::array<int, kPartCount>& parts) {
   const int v = parts[part];
-  const std::string shown = Padded(v, kPartWidth[part]);
+  // Formatted only for a reason: most values are in range (no string built).
+  auto shown = [&] { return Padded(v, kPartWidth[part]); };
   switch (part) {
     case kYearPart:
-      if (v < 1) return Status::Invalid("year " + shown + " out of range (0001-9999)");
+      if (v < 1) return Status::Invalid("year " + shown() + " out of range (0001-9999)");
       return Status::Ok();
     case kMonthPart:
-      if (v < 1 || v > 12) return Status::Invalid("month " + shown + " out of range (01-12)");
+      if (v < 1 || v > 12) return Status::Invalid("month " + shown() + " out of range (01-12)");
       return Status::Ok();
     case kDayPart: {
       const int days = DaysInMonth(parts[kYearPart], parts[kMonthPart]);
       if (v >= 1 && v <= days) return Status::Ok();
       std::string why =
-          "day " + shown + " out of range (" + std::string(MonthName(parts[kMonthPart]));
+          "day " + shown() + " out of range (" + std::string(MonthName(parts[kMonthPart]));
       if (parts[kMonthPart] == 2) {
         why += " " + Padded(parts[kYearPart], 4) + " has " + std::to_string(days) + " days";
         if (v == 29) why += "; " + Padded(parts[kYearPart], 4) + " is not a leap year";
@@ -88,14 +89,14 @@ Status CheckPart(int part, const std::array<int, kPartCount>& parts) {
       return Status::Invalid(why + ")");
     }
     case kHourPart:
-      if (v > 23) return Status::Invalid("hour " + shown + " out of range (00-23)");
+      if (v > 23) return Status::Invalid("hour " + shown() + " out of range (00-23)");
       return Status::Ok();
     case kMinutePart:
-      if (v > 59) return Status::Invalid("minute " + shown + " out of range (00-59)");
+      if (v > 59) return Status::Invalid("minute " + shown() + " out of range (00-59)");
       return Status::Ok();
     case kSecondPart:
       // 60 is a leap second (ISO 8601, FHIR); HL7 does not forbid it.
-      if (v > 60) return Status::Invalid("second " + shown + " out of range (00-60)");
+      if (v > 60) return Status::Invalid("second " + shown() + " out of range (00-60)");
       return Status::Ok();
     default:
       return Status::Ok();
@@ -103,15 +104,16 @@ Status CheckPart(int part, const std::array<int, kPartCount>& parts) {
 }
 
 Status CheckOffset(int sign, int hours, int minutes) {
-  const std::string shown =
-      std::string(sign < 0 ? "-" : "+") + Padded(hours, 2) + Padded(minutes, 2);
+  auto shown = [&] {
+    return std::string(sign < 0 ? "-" : "+") + Padded(hours, 2) + Padded(minutes, 2);
+  };
   if (minutes > 59) {
-    return Status::Invalid("UTC offset " + shown + ": minutes " + Padded(minutes, 2) +
+    return Status::Invalid("UTC offset " + shown() + ": minutes " + Padded(minutes, 2) +
                            " out of range (00-59)");
   }
   const int total = sign * (hours * 60 + minutes);
   if (total < kMinOffsetMinutes || total > kMaxOffsetMinutes) {
-    return Status::Invalid("UTC offset " + shown + " out of range (-1200 to +1400)");
+    return Status::Invalid("UTC offset " + shown() + " out of range (-1200 to +1400)");
   }
   return Status::Ok();
 }
@@ -464,6 +466,7 @@ Result<Time> TimeFromIso8601(std::string_view text) {
 
 std::string DateTime::ToIso8601() const {
   std::string out;
+  out.reserve(32);  // the longest form, "YYYY-MM-DDThh:mm:ss.ffff+hh:mm", in one allocation
   AppendPadded(year, 4, &out);
   if (precision >= DatePrecision::kMonth) {
     out.push_back('-');
