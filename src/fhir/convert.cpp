@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <cstring>
 #include <exception>
+#include <memory>
 
 #include "fhir/internal/builder.h"
 #include "fhir/internal/hash.h"
@@ -49,6 +50,7 @@ Builder::Builder(const hl7::Message& msg, const ConvertOptions& options, const T
   // Typical messages make 10-30 entries: no regrowth (and rehash) on the way.
   entries_.reserve(32);
   by_key_.reserve(32);
+  dates_.reserve(16);
 }
 
 void Builder::Warn(const std::string& location, std::string message, const char* code, const char* severity) {
@@ -408,48 +410,97 @@ inline bool NeedsAttention8(std::uint64_t v) {
 }
 
 // Output buffer: callers reserve room for the worst case of what they write,
-// then write through a raw pointer (no capacity check per byte).
+// then write through a raw pointer (no capacity check per byte). The bytes go
+// to a per-thread scratch buffer that is reused from call to call (no zero
+// fill, no regrowth once warm) and are copied into the result string once.
 class Writer {
  public:
-  explicit Writer(std::size_t capacity) { buf_.resize(capacity); }
+  Writer() {
+    Scratch& s = scratch();
+    if (s.size == 0) s.Resize(kInitialSize);
+    base_ = s.data.get();
+    p_ = base_;
+    end_ = base_ + s.size;
+  }
+  ~Writer() {
+    // A rare huge Bundle should not pin its buffer to the thread forever.
+    Scratch& s = scratch();
+    if (s.size > kKeepSize) s.Resize(kInitialSize);
+  }
+  Writer(const Writer&) = delete;
+  Writer& operator=(const Writer&) = delete;
+
+  // Room for n more bytes at the returned pointer; Commit(end) after writing.
   char* Reserve(std::size_t n) {
-    if (buf_.size() - size_ < n) buf_.resize(std::max(buf_.size() * 2, size_ + n));
-    return buf_.data() + size_;
+    if (static_cast<std::size_t>(end_ - p_) < n) [[unlikely]]
+      Grow(n);
+    return p_;
   }
-  void Commit(const char* end) { size_ = static_cast<std::size_t>(end - buf_.data()); }
-  void Put(char c) {
-    *Reserve(1) = c;
-    ++size_;
-  }
+  void Commit(char* end) { p_ = end; }
+  void Put(char c) { *Reserve(1) = c, ++p_; }
   void Put(std::string_view s) {
     char* p = Reserve(s.size());
     std::memcpy(p, s.data(), s.size());
-    size_ += s.size();
+    p_ = p + s.size();
   }
-  std::string Take() && {
-    buf_.resize(size_);
-    return std::move(buf_);
-  }
+  std::string Take() const { return std::string(base_, static_cast<std::size_t>(p_ - base_)); }
 
  private:
-  std::string buf_;
-  std::size_t size_ = 0;
+  static constexpr std::size_t kInitialSize = 64 * 1024;
+  static constexpr std::size_t kKeepSize = 4 * 1024 * 1024;
+  struct Scratch {
+    std::unique_ptr<char[]> data;
+    std::size_t size = 0;
+    void Resize(std::size_t n) {
+      data.reset(new char[n]);
+      size = n;
+    }
+  };
+  static Scratch& scratch() {
+    thread_local Scratch s;
+    return s;
+  }
+
+  [[gnu::noinline]] void Grow(std::size_t n) {
+    Scratch& s = scratch();
+    std::size_t used = static_cast<std::size_t>(p_ - base_);
+    std::size_t size = std::max(s.size * 2, used + n);
+    std::unique_ptr<char[]> bigger(new char[size]);
+    std::memcpy(bigger.get(), base_, used);
+    s.data = std::move(bigger);
+    s.size = size;
+    base_ = s.data.get();
+    p_ = base_ + used;
+    end_ = base_ + size;
+  }
+
+  char* base_;
+  char* p_;
+  char* end_;
 };
 
-void WriteString(Writer& w, std::string_view s) {
+inline std::uint32_t Load4(const char* p) {
+  std::uint32_t v;
+  std::memcpy(&v, p, 4);
+  return v;
+}
+
+inline std::uint64_t Load8(const char* p) {
+  std::uint64_t v;
+  std::memcpy(&v, p, 8);
+  return v;
+}
+
+// Writes the escaped body of s (no quotes) from in[i] on, byte by byte; the
+// slow path for strings with something to escape. p has room for 6 bytes per
+// input byte.
+[[gnu::noinline]] char* EscapeFrom(char* p, const char* in, std::size_t n, std::size_t i) {
   static constexpr char kHex[] = "0123456789abcdef";
-  // Worst case: 6 bytes ("\u00XX") per input byte, plus the quotes.
-  char* p = w.Reserve(2 + 6 * s.size());
-  const char* in = s.data();
-  const std::size_t n = s.size();
-  *p++ = '"';
-  std::size_t i = 0;
   while (i < n) {
-    // Fast path: plain printable ASCII, eight bytes per step while none needs
-    // attention, then byte by byte up to the next one that does.
+    // Plain printable ASCII, eight bytes per step while none needs attention,
+    // then byte by byte up to the next one that does.
     while (i + 8 <= n) {
-      std::uint64_t v;
-      std::memcpy(&v, in + i, 8);
+      std::uint64_t v = Load8(in + i);
       if (NeedsAttention8(v)) break;
       std::memcpy(p, &v, 8);
       p += 8;
@@ -506,7 +557,70 @@ void WriteString(Writer& w, std::string_view s) {
       }
     }
   }
+  return p;
+}
+
+// Writes the escaped body of s at p (room for 6 bytes per input byte). Most
+// strings are short plain ASCII: they are checked and copied with a few
+// (possibly overlapping) word loads instead of a loop per byte.
+inline char* WriteBody(char* p, std::string_view s) {
+  const char* in = s.data();
+  const std::size_t n = s.size();
+  if (n >= 8) {
+    std::size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+      std::uint64_t v = Load8(in + i);
+      if (NeedsAttention8(v)) return EscapeFrom(p, in, n, i);
+      std::memcpy(p, &v, 8);
+      p += 8;
+    }
+    if (i == n) return p;
+    // The last 8 bytes, overlapping ones already copied (same bytes again).
+    std::uint64_t v = Load8(in + n - 8);
+    if (NeedsAttention8(v)) return EscapeFrom(p, in, n, i);
+    std::memcpy(p - (8 - (n - i)), &v, 8);
+    return p + (n - i);
+  }
+  if (n >= 4) {
+    std::uint32_t a = Load4(in);
+    std::uint32_t b = Load4(in + n - 4);
+    if (NeedsAttention8(a | (std::uint64_t{b} << 32))) return EscapeFrom(p, in, n, 0);
+    std::memcpy(p, &a, 4);
+    std::memcpy(p + n - 4, &b, 4);
+    return p + n;
+  }
+  for (std::size_t i = 0; i < n; ++i) {
+    if (!kPlain[static_cast<unsigned char>(in[i])]) return EscapeFrom(p + i, in, n, i);
+    p[i] = in[i];
+  }
+  return p + n;
+}
+
+inline void WriteString(Writer& w, std::string_view s) {
+  // Worst case: 6 bytes ("\u00XX") per input byte, plus the quotes.
+  char* p = w.Reserve(2 + 6 * s.size());
   *p++ = '"';
+  p = WriteBody(p, s);
+  *p++ = '"';
+  w.Commit(p);
+}
+
+// `"key":` (or `"key": ` when pretty), after a ',' when not first and the
+// indentation when pretty, in one reservation.
+inline void WriteKey(Writer& w, std::string_view key, bool first, bool pretty, int depth) {
+  const auto indent = pretty ? static_cast<std::size_t>(depth) * 2 + 1 : 0;
+  char* p = w.Reserve(6 + indent + 6 * key.size());
+  if (!first) *p++ = ',';
+  if (pretty) {
+    *p++ = '\n';
+    std::memset(p, ' ', indent - 1);
+    p += indent - 1;
+  }
+  *p++ = '"';
+  p = WriteBody(p, key);
+  *p++ = '"';
+  *p++ = ':';
+  if (pretty) *p++ = ' ';
   w.Commit(p);
 }
 
@@ -537,9 +651,19 @@ void Indent(Writer& w, int depth) {
 }
 
 void WriteObject(Writer& w, const boost::json::object& o, bool pretty, int depth);
+void WriteArray(Writer& w, const boost::json::array& a, bool pretty, int depth);
 
-void Write(Writer& w, const boost::json::value& v, bool pretty, int depth) {
+inline void Write(Writer& w, const boost::json::value& v, bool pretty, int depth) {
   switch (v.kind()) {
+    case boost::json::kind::string:
+      WriteString(w, v.get_string());
+      break;
+    case boost::json::kind::object:
+      WriteObject(w, v.get_object(), pretty, depth);
+      break;
+    case boost::json::kind::array:
+      WriteArray(w, v.get_array(), pretty, depth);
+      break;
     case boost::json::kind::null:
       w.Put("null");
       break;
@@ -555,31 +679,24 @@ void Write(Writer& w, const boost::json::value& v, bool pretty, int depth) {
     case boost::json::kind::double_:
       WriteDouble(w, v.get_double());
       break;
-    case boost::json::kind::string:
-      WriteString(w, v.get_string());
-      break;
-    case boost::json::kind::array: {
-      const auto& a = v.get_array();
-      if (a.empty()) {
-        w.Put("[]");
-        break;
-      }
-      w.Put('[');
-      bool first = true;
-      for (const auto& e : a) {
-        if (!first) w.Put(',');
-        first = false;
-        if (pretty) Indent(w, depth + 1);
-        Write(w, e, pretty, depth + 1);
-      }
-      if (pretty) Indent(w, depth);
-      w.Put(']');
-      break;
-    }
-    case boost::json::kind::object:
-      WriteObject(w, v.get_object(), pretty, depth);
-      break;
   }
+}
+
+void WriteArray(Writer& w, const boost::json::array& a, bool pretty, int depth) {
+  if (a.empty()) {
+    w.Put("[]");
+    return;
+  }
+  w.Put('[');
+  bool first = true;
+  for (const auto& e : a) {
+    if (!first) w.Put(',');
+    first = false;
+    if (pretty) Indent(w, depth + 1);
+    Write(w, e, pretty, depth + 1);
+  }
+  if (pretty) Indent(w, depth);
+  w.Put(']');
 }
 
 void WriteObject(Writer& w, const boost::json::object& o, bool pretty, int depth) {
@@ -590,11 +707,8 @@ void WriteObject(Writer& w, const boost::json::object& o, bool pretty, int depth
   w.Put('{');
   bool first = true;
   for (const auto& kv : o) {
-    if (!first) w.Put(',');
+    WriteKey(w, kv.key(), first, pretty, depth + 1);
     first = false;
-    if (pretty) Indent(w, depth + 1);
-    WriteString(w, kv.key());
-    w.Put(pretty ? std::string_view(": ") : std::string_view(":"));
     Write(w, kv.value(), pretty, depth + 1);
   }
   if (pretty) Indent(w, depth);
@@ -604,9 +718,9 @@ void WriteObject(Writer& w, const boost::json::object& o, bool pretty, int depth
 }  // namespace
 
 std::string Serialize(const boost::json::object& bundle, bool pretty) {
-  Writer w(pretty ? 65536 : 32768);
+  Writer w;
   WriteObject(w, bundle, pretty, 0);  // no copy of the bundle
-  return std::move(w).Take();
+  return w.Take();
 }
 
 }  // namespace junction::fhir

@@ -180,7 +180,7 @@ std::string_view Builder::Sub(std::string_view comp, int n) const {
 }
 
 void Builder::Put(json::object& o, std::string_view key, std::string value) {
-  if (!value.empty()) o[key] = std::move(value);
+  if (!value.empty()) Set(o, key, std::string_view(value));
 }
 
 void Builder::PutText(json::object& o, std::string_view key, std::string_view value) {
@@ -190,14 +190,9 @@ void Builder::PutText(json::object& o, std::string_view key, std::string_view va
 void Builder::Push(json::object& o, std::string_view key, json::value v) {
   if (v.is_object() && v.as_object().empty()) return;
   if (v.is_string() && v.as_string().empty()) return;
-  auto it = o.find(key);
-  if (it == o.end()) {
-    json::array a(o.storage());
-    a.emplace_back(std::move(v));
-    o.emplace(key, std::move(a));
-  } else {
-    it->value().as_array().emplace_back(std::move(v));
-  }
+  // One key search: an empty array is added when the key is new.
+  auto r = o.emplace(key, json::array(o.storage()));
+  r.first->value().as_array().emplace_back(std::move(v));
 }
 
 // ---- identifiers and code systems ----
@@ -609,20 +604,41 @@ std::optional<int> Builder::AssumedOffset(const hl7::DateTime& dt) const {
   return tz_.OffsetForLocal(dt.year, dt.month, dt.day, dt.hour, dt.minute, dt.second);
 }
 
+const std::string* Builder::FindDate(DateKind kind, std::string_view text) const {
+  for (const DateMemo& m : dates_)
+    if (m.kind == kind && std::string_view(m.text, m.size) == text) return &m.value;
+  return nullptr;
+}
+
+void Builder::RememberDate(DateKind kind, std::string_view text, const std::string& value) {
+  // A handful of distinct stamps per message; past that, a linear search
+  // would cost more than it saves.
+  if (text.size() > DateMemo::kMaxText || dates_.size() >= 16) return;
+  DateMemo& m = dates_.emplace_back();
+  m.kind = kind;
+  m.size = static_cast<std::uint8_t>(text.size());
+  std::memcpy(m.text, text.data(), text.size());
+  m.value = value;
+}
+
 std::string Builder::DateTimeValue(std::string_view raw, const LazyLoc& loc) {
   std::string_view t = Trim(hl7::TsTime(raw, d_));
   if (t.empty() || t == "\"\"") return {};
+  if (const std::string* v = FindDate(DateKind::kDateTime, t)) return *v;
   auto dt = hl7::ParseDtm(t);
   if (!dt.ok()) {
     Warn(loc, "invalid date/time '" + Txt(t) + "' (" + dt.status().message() + "); not mapped", "invalid");
     return {};
   }
-  return dt->ToFhirDateTime(AssumedOffset(*dt));
+  std::string value = dt->ToFhirDateTime(AssumedOffset(*dt));
+  RememberDate(DateKind::kDateTime, t, value);
+  return value;
 }
 
 std::string Builder::DateValue(std::string_view raw, const LazyLoc& loc) {
   std::string_view t = Trim(hl7::TsTime(raw, d_));
   if (t.empty() || t == "\"\"") return {};
+  if (const std::string* v = FindDate(DateKind::kDate, t)) return *v;
   auto dt = hl7::ParseDtm(t);
   if (!dt.ok()) {
     Warn(loc, "invalid date '" + Txt(t) + "' (" + dt.status().message() + "); not mapped", "invalid");
@@ -631,12 +647,15 @@ std::string Builder::DateValue(std::string_view raw, const LazyLoc& loc) {
   hl7::DateTime d = *dt;
   if (d.precision > hl7::DatePrecision::kDay) d.precision = hl7::DatePrecision::kDay;
   d.utc_offset_minutes.reset();
-  return d.ToFhirDateTime();
+  std::string value = d.ToFhirDateTime();
+  RememberDate(DateKind::kDate, t, value);
+  return value;
 }
 
 std::string Builder::InstantValue(std::string_view raw, const LazyLoc& loc) {
   std::string_view t = Trim(hl7::TsTime(raw, d_));
   if (t.empty() || t == "\"\"") return {};
+  if (const std::string* v = FindDate(DateKind::kInstant, t)) return *v;
   auto dt = hl7::ParseDtm(t);
   if (!dt.ok()) {
     Warn(loc, "invalid date/time '" + Txt(t) + "' (" + dt.status().message() + "); not mapped", "invalid");
@@ -647,7 +666,9 @@ std::string Builder::InstantValue(std::string_view raw, const LazyLoc& loc) {
     return {};
   }
   // With a time and an offset, ToFhirDateTime pads to seconds: a valid instant.
-  return dt->ToFhirDateTime(AssumedOffset(*dt));
+  std::string value = dt->ToFhirDateTime(AssumedOffset(*dt));
+  RememberDate(DateKind::kInstant, t, value);
+  return value;
 }
 
 // ---- shared resources ----

@@ -150,6 +150,11 @@ class Builder {
   std::string DateValue(std::string_view raw, const LazyLoc& loc);  // date only
   std::string InstantValue(std::string_view raw, const LazyLoc& loc);
   std::optional<int> AssumedOffset(const hl7::DateTime& dt) const;
+  // Valid results of the three above by (function, trimmed text): a message
+  // repeats the same time stamps (OBX-14 of every result) many times.
+  enum class DateKind : std::uint8_t { kDateTime, kDate, kInstant };
+  const std::string* FindDate(DateKind kind, std::string_view text) const;
+  void RememberDate(DateKind kind, std::string_view text, const std::string& value);
 
   // ---- shared resources (datatypes.cpp) ----
   int Practitioner(std::string_view xcn_raw);  // -1 when empty
@@ -255,6 +260,14 @@ class Builder {
   std::vector<std::pair<std::string, int>> seen_practitioners_, seen_organizations_,
       seen_locations_;
   std::vector<std::pair<hl7::HD, int>> seen_authorities_;  // OrganizationFromHd
+  struct DateMemo {
+    static constexpr std::size_t kMaxText = 32;
+    DateKind kind;
+    std::uint8_t size;
+    char text[kMaxText];
+    std::string value;
+  };
+  std::vector<DateMemo> dates_;  // FindDate / RememberDate
   struct HashOfStableHash {
     std::size_t operator()(const StableHash& h) const { return static_cast<std::size_t>(h.h1); }
   };
