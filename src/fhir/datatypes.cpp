@@ -93,8 +93,8 @@ void UrlEncodeTo(std::string_view s, std::string* out) {
 }
 
 struct CodeSystemName {
-  const char* name;
-  const char* uri;
+  std::string_view name;  // views: no strlen per comparison
+  std::string_view uri;
 };
 constexpr CodeSystemName kCodeSystems[] = {
     {"LN", "http://loinc.org"},
@@ -247,7 +247,7 @@ std::string Builder::CodeSystemUri(std::string_view name) const {
     return std::string(name);
   std::string u = Upper(name);
   for (const auto& cs : kCodeSystems)
-    if (u == cs.name) return cs.uri;
+    if (u == cs.name) return std::string(cs.uri);
   // HL7nnnn / HL7-nnnn / HL70nnn: an HL7 table.
   if (u.size() >= 7 && u.compare(0, 3, "HL7") == 0) {
     std::string_view digits = std::string_view(u).substr(u[3] == '-' ? 4 : 3);
@@ -317,6 +317,15 @@ std::string_view Builder::CodeSystemUriView(std::string_view name, std::string& 
     std::string_view upper(u, t.size());
     for (const auto& cs : kCodeSystems)
       if (upper == cs.name) return cs.uri;  // what CodeSystemUri finds first, too
+    // HL7nnnn / HL7-nnnn: an HL7 table, as in CodeSystemUri.
+    if (upper.size() >= 7 && upper.substr(0, 3) == "HL7") {
+      std::string_view digits = upper.substr(upper[3] == '-' ? 4 : 3);
+      if (digits.size() == 4 && std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+        scratch.reserve(kV2Table.size() + 4);
+        scratch.assign(kV2Table).append(digits);
+        return scratch;
+      }
+    }
   }
   scratch = CodeSystemUri(name);
   return scratch;
