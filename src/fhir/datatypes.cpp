@@ -292,14 +292,32 @@ bool Builder::PlainText(std::string_view raw) const {
   if (raw.empty() || !msg_.charset().is_utf8_compatible()) return false;
   if (raw.front() == ' ' || raw.back() == ' ' || raw == "\"\"") return false;
   const char esc = d_.escape;
-  for (char ch : raw) {
-    auto c = static_cast<unsigned char>(ch);
-    if (c < 0x20 || c > 0x7e || ch == esc) return false;
+  const char* in = raw.data();
+  const std::size_t n = raw.size();
+  std::size_t i = 0;
+  // Eight bytes per step: none below 0x20, above 0x7e or the escape character
+  // (the "has byte less than / equal to" bit tricks, exact as a whole).
+  constexpr std::uint64_t kOnes = 0x0101010101010101ULL;
+  constexpr std::uint64_t kHigh = 0x8080808080808080ULL;
+  for (; i + 8 <= n; i += 8) {
+    std::uint64_t v;
+    std::memcpy(&v, in + i, 8);
+    std::uint64_t control = (v - kOnes * 0x20) & ~v;
+    std::uint64_t del = v ^ (kOnes * 0x7f);
+    del = (del - kOnes) & ~del;
+    std::uint64_t e = v ^ (kOnes * static_cast<unsigned char>(esc));
+    e = (e - kOnes) & ~e;
+    if (((control | del | e | v) & kHigh) != 0) return false;
+  }
+  for (; i < n; ++i) {
+    auto c = static_cast<unsigned char>(in[i]);
+    if (c < 0x20 || c > 0x7e || in[i] == esc) return false;
   }
   return true;
 }
 
 std::string_view Builder::TxtView(std::string_view raw, std::string& scratch) const {
+  if (raw.empty()) return {};  // Txt("") is ""
   if (PlainText(raw)) return raw;
   scratch = Txt(raw);
   return scratch;
@@ -374,6 +392,7 @@ void CweView::Split(std::string_view raw, const hl7::Delimiters& d, char sep) {
     std::size_t end = sep == '\0' ? std::string_view::npos : raw.find(sep, start);
     std::string_view piece = end == std::string_view::npos ? raw.substr(start) : raw.substr(start, end - start);
     if (hl7::NeedsUnescape(piece, d)) {  // what hl7::ParseCwe decodes
+      if (!owned) owned = std::make_unique<std::string[]>(kParts);
       owned[i] = hl7::Unescape(piece, d);
       piece = owned[i];
     }
@@ -411,6 +430,7 @@ json::object Builder::CodeableConcept(const CweView& cwe, std::string_view defau
   json::array codings(sp_);
   // Triplets: identifier, text, system, version (CWE-1..3 + 7, 4..6 + 8, 10..12 + 13).
   auto add = [&](std::size_t id, std::size_t text, std::size_t sys, std::size_t ver, std::string_view table) {
+    if (cwe.part[id].empty()) return;  // AddCoding adds nothing without a code
     json::object c(kObjectReserve, sp_);
     std::string_view version = cwe.part[ver];
     AddCoding(c, cwe.part[id], cwe.part[sys], cwe.part[text], table, version.empty() ? nullptr : &version);

@@ -507,10 +507,12 @@ void Builder::SetObservationValue(Seg& s, json::object& target, std::string_view
     json::object q(kObjectReserve, sp_);
     Set(q, "value", Number(text, v));
     if (!units.empty()) {
-      hl7::CWE u = hl7::ParseCwe(units, d_);
-      Put(q, "unit", Txt(u.text.empty() ? u.identifier : u.text));
-      std::string sys = CodeSystemUri(u.name_of_coding_system);
-      std::string code = Txt(u.identifier);
+      CweView u;  // decoded as hl7::ParseCwe does
+      u.Split(units, d_, d_.component);
+      std::string buf[3];
+      PutText(q, "unit", TxtView(u.part[1].empty() ? u.part[0] : u.part[1], buf[0]));
+      std::string_view sys = CodeSystemUriView(u.part[2], buf[1]);
+      std::string_view code = TxtView(u.part[0], buf[2]);
       if (!sys.empty() && !code.empty()) {
         Set(q, "system", sys);
         Set(q, "code", code);
@@ -679,14 +681,19 @@ void Builder::OnObx(Seg& s) {
   s.Mark(2);
   s.Mark(4);
   std::string type = Upper(Txt(s.F(2)));
-  hl7::CWE code = hl7::ParseCwe(First(s.F(3), d_), d_);
-  std::string base;
-  if (!order_key_.empty()) base = order_key_;
-  else if (!encounter_key_.empty()) base = encounter_key_;
-  else if (!patient_key_.empty()) base = patient_key_;
-  else base = "msg|" + message_key_;
-  std::string key = base + "|obx|" + code.name_of_coding_system + "|" +
-                    (code.identifier.empty() ? code.text : code.identifier) + "|" + Txt(s.F(4)) + "|" + Txt(s.F(1));
+  CweView code;  // decoded as hl7::ParseCwe does
+  code.Split(First(s.F(3), d_), d_, d_.component);
+  std::string key;
+  if (!order_key_.empty()) key = order_key_;
+  else if (!encounter_key_.empty()) key = encounter_key_;
+  else if (!patient_key_.empty()) key = patient_key_;
+  else key.append("msg|").append(message_key_);
+  std::string buf[2];
+  const std::string_view sub_id = TxtView(s.F(4), buf[0]);
+  const std::string_view set_id = TxtView(s.F(1), buf[1]);
+  key.append("|obx|").append(code.part[2]).append("|");
+  key.append(code.part[0].empty() ? code.part[1] : code.part[0]).append("|");
+  key.append(sub_id).append("|").append(set_id);
   std::string isys;
   json::object ident = IdentifierFromEi(hl7::ParseEi(s.F(21), d_), "", &isys);
   std::string query;

@@ -4,6 +4,7 @@
 
 #include <boost/json.hpp>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -84,12 +85,12 @@ class LazyLoc {
 };
 
 // The components of one CWE as hl7::ParseCwe decodes them (CWE-1..13), as
-// views: into the raw text, or into `owned` for the few that had escapes.
-// Not copyable (the views may point into itself).
+// views: into the raw text, or into `owned` for the few that had escapes
+// (allocated only then). Not copyable (the views may point into `owned`).
 struct CweView {
   static constexpr std::size_t kParts = 13;
   std::string_view part[kParts];
-  std::string owned[kParts];
+  std::unique_ptr<std::string[]> owned;
   CweView() = default;
   CweView(const CweView&) = delete;
   CweView& operator=(const CweView&) = delete;
