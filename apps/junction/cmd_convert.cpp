@@ -46,13 +46,15 @@ Status LoadConfig(const std::string& path, fhir::ConvertOptions* options) {
   if (!section.IsMap()) return Status::Invalid(path + ": expected a mapping with fhir settings");
   try {
     if (auto tz = section["default_timezone"]) options->default_timezone = tz.as<std::string>();
-    if (auto base = section["local_system_base"]) options->local_system_base = base.as<std::string>();
+    if (auto base = section["local_system_base"])
+      options->local_system_base = base.as<std::string>();
     if (auto systems = section["identifier_systems"]) {
       if (!systems.IsMap()) {
         return Status::Invalid(path + ":" + std::to_string(systems.Mark().line + 1) +
                                ": identifier_systems must map authority -> system URI");
       }
-      for (const auto& kv : systems) options->identifier_systems[kv.first.as<std::string>()] = kv.second.as<std::string>();
+      for (const auto& kv : systems)
+        options->identifier_systems[kv.first.as<std::string>()] = kv.second.as<std::string>();
     }
     if (auto bundle = section["bundle"]) {
       auto type = fhir::ParseBundleType(bundle.as<std::string>());
@@ -84,53 +86,28 @@ int Run(const ConvertCliOptions& o) {
   }
   if (!o.timezone.empty()) options.default_timezone = o.timezone;
 
-  int rc = kExitOk;
   std::string out;
-  for (const std::string& file : o.files) {
-    auto input = InputFile::Open(file);
-    if (!input.ok()) {
-      ComplainLine(input.status().message());
-      rc = kExitIo;
-      continue;
-    }
-    const std::string name = input->display_name();
-    std::vector<MessagePiece> pieces;
-    Status split = SplitMessages(input->bytes(), &pieces);
-    if (!split.ok()) {
-      ComplainLine(Located(name, 0, split));
-      if (rc == kExitOk) rc = kExitData;
-      continue;
-    }
-    for (const MessagePiece& piece : pieces) {
-      auto message = hl7::Message::Parse(piece.bytes);
-      if (!message.ok()) {
-        ComplainLine(Located(name, piece.offset, message.status()));
-        if (rc == kExitOk) rc = kExitData;
-        continue;
+  return ForEachMessage(o.files, [&](const ParsedPiece& m) {
+    auto result = fhir::Convert(m.message, options);
+    if (!result.ok()) {
+      // A bad default_timezone fails every message: a configuration error.
+      if (result.status().message().find("time zone") != std::string::npos) {
+        Complain(result.status().message());
+        return kExitUsage;
       }
-      auto result = fhir::Convert(*message, options);
-      if (!result.ok()) {
-        // A bad default_timezone fails every message: a configuration error.
-        if (result.status().message().find("time zone") != std::string::npos) {
-          Complain(result.status().message());
-          return kExitUsage;
-        }
-        ComplainLine(Located(name, piece.offset, result.status()));
-        if (rc == kExitOk) rc = kExitData;
-        continue;
-      }
-      if (!o.quiet) {
-        for (const fhir::Issue& issue : result->issues) {
-          ComplainLine(name + ":" + std::to_string(piece.offset) + ": " + issue.severity + ": " + issue.location +
-                       ": " + issue.message);
-        }
-      }
-      out = fhir::Serialize(result->bundle, o.pretty);
-      out.push_back('\n');
-      if (!WriteOut(out)) return kExitIo;
+      ComplainLine(Located(m.file, m.piece.offset, result.status()));
+      return kExitData;
     }
-  }
-  return rc;
+    if (!o.quiet) {
+      for (const fhir::Issue& issue : result->issues) {
+        ComplainLine(m.file + ":" + std::to_string(m.piece.offset) + ": " + issue.severity + ": " +
+                     issue.location + ": " + issue.message);
+      }
+    }
+    out = fhir::Serialize(result->bundle, o.pretty);
+    out.push_back('\n');
+    return WriteOut(out) ? kExitOk : kExitIo;
+  });
 }
 
 }  // namespace

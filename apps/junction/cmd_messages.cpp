@@ -8,6 +8,7 @@
 // workers and dispatchers pick the changes up from the store.
 #include <algorithm>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -20,6 +21,16 @@
 
 namespace junction::cli {
 namespace {
+
+// An ID argument as a message id; says why on stderr when it is not one.
+std::optional<store::MessageId> MessageIdArg(const std::string& text) {
+  auto id = engine::ParseMessageId(text);
+  if (!id.ok()) {
+    Complain("ID: " + id.status().message());
+    return std::nullopt;
+  }
+  return *id;
+}
 
 struct MessagesArgs {
   std::string config = "conf/junction.yaml";
@@ -104,11 +115,8 @@ int RunList(const MessagesArgs& a) {
 }
 
 int RunShow(const MessagesArgs& a) {
-  auto id = engine::ParseMessageId(a.id);
-  if (!id.ok()) {
-    Complain("ID: " + id.status().message());
-    return kExitUsage;
-  }
+  auto id = MessageIdArg(a.id);
+  if (!id) return kExitUsage;
   int rc = kExitOk;
   auto store = OpenStore(a.config, &rc);
   if (!store) return rc;
@@ -156,11 +164,8 @@ int RunReprocess(const MessagesArgs& a) {
   }
   std::vector<store::MessageId> ids;
   for (const std::string& text : a.ids) {
-    auto id = engine::ParseMessageId(text);
-    if (!id.ok()) {
-      Complain("ID: " + id.status().message());
-      return kExitUsage;
-    }
+    auto id = MessageIdArg(text);
+    if (!id) return kExitUsage;
     ids.push_back(*id);
   }
   auto query = engine::MakeQuery(a.filters, engine::NowMicros());
@@ -194,11 +199,8 @@ int RunReprocess(const MessagesArgs& a) {
 }
 
 int RunResend(const MessagesArgs& a) {
-  auto id = engine::ParseMessageId(a.id);
-  if (!id.ok()) {
-    Complain("ID: " + id.status().message());
-    return kExitUsage;
-  }
+  auto id = MessageIdArg(a.id);
+  if (!id) return kExitUsage;
   int rc = kExitOk;
   auto config = LoadConfig(a.config, &rc);
   if (!config) return rc;

@@ -79,65 +79,41 @@ int Run(const TransformOptions& o) {
     if (!add(destination->pipeline, destination->name)) return kExitUsage;
   }
 
-  int rc = kExitOk;
   std::int64_t id = 0;
   const bool several_files = o.files.size() > 1;
-  for (const std::string& file : o.files) {
-    auto input = InputFile::Open(file);
-    if (!input.ok()) {
-      ComplainLine(input.status().message());
-      rc = kExitIo;
-      continue;
+  const int rc = ForEachMessage(o.files, [&](const ParsedPiece& m) {
+    // With several messages, stderr lines say which one they are about.
+    const std::string where = several_files || m.pieces_in_file > 1
+                                  ? m.file + ":" + std::to_string(m.piece.offset) + ": "
+                                  : std::string();
+    engine::MessageContext context;
+    context.message_id = ++id;
+    context.channel = channel->name;
+    context.peer = m.file;
+    context.received_at_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                                 std::chrono::system_clock::now().time_since_epoch())
+                                 .count();
+    engine::StageResult result;
+    for (Stage& stage : stages) {
+      context.destination = stage.destination;
+      result = stage.pipeline->Run(&m.message, context);
+      if (result.kind != engine::StageResult::Kind::kPass) break;
     }
-    const std::string name = input->display_name();
-    std::vector<MessagePiece> pieces;
-    Status split = SplitMessages(input->bytes(), &pieces);
-    if (!split.ok()) {
-      ComplainLine(Located(name, 0, split));
-      if (rc == kExitOk) rc = kExitData;
-      continue;
+    if (result.kind == engine::StageResult::Kind::kFiltered) {
+      ComplainLine(where + "filtered: " + result.reason);
+      return kExitOk;
     }
-    for (const MessagePiece& piece : pieces) {
-      // With several messages, stderr lines say which one they are about.
-      const std::string where = several_files || pieces.size() > 1
-                                    ? name + ":" + std::to_string(piece.offset) + ": "
-                                    : std::string();
-      auto message = hl7::Message::Parse(piece.bytes);
-      if (!message.ok()) {
-        ComplainLine(Located(name, piece.offset, message.status()));
-        if (rc == kExitOk) rc = kExitData;
-        continue;
-      }
-      engine::MessageContext context;
-      context.message_id = ++id;
-      context.channel = channel->name;
-      context.peer = name;
-      context.received_at_us = std::chrono::duration_cast<std::chrono::microseconds>(
-                                   std::chrono::system_clock::now().time_since_epoch())
-                                   .count();
-      engine::StageResult result;
-      for (Stage& stage : stages) {
-        context.destination = stage.destination;
-        result = stage.pipeline->Run(&*message, context);
-        if (result.kind != engine::StageResult::Kind::kPass) break;
-      }
-      if (result.kind == engine::StageResult::Kind::kFiltered) {
-        ComplainLine(where + "filtered: " + result.reason);
-        continue;
-      }
-      if (result.kind == engine::StageResult::Kind::kError) {
-        ComplainLine(where + "error: " + result.reason);
-        if (rc == kExitOk) rc = kExitData;
-        continue;
-      }
-      std::string out;
-      for (std::size_t i = 0; i < message->SegmentCount(); ++i) {
-        out.append(message->SegmentText(i));
-        out.push_back('\n');
-      }
-      if (!WriteOut(out)) return kExitIo;
+    if (result.kind == engine::StageResult::Kind::kError) {
+      ComplainLine(where + "error: " + result.reason);
+      return kExitData;
     }
-  }
+    std::string out;
+    for (std::size_t i = 0; i < m.message.SegmentCount(); ++i) {
+      out.append(m.message.SegmentText(i));
+      out.push_back('\n');
+    }
+    return WriteOut(out) ? kExitOk : kExitIo;
+  });
   if (!FlushOut()) return kExitIo;
   return rc;
 }

@@ -10,8 +10,10 @@
 #include <cstring>
 #include <utility>
 
+#include "exit_codes.h"
 #include "junction/hl7/batch.h"
 #include "junction/hl7/message.h"
+#include "output.h"
 
 namespace junction::cli {
 
@@ -109,7 +111,8 @@ Status SplitMessages(std::string_view bytes, std::vector<MessagePiece>* out) {
   out->clear();
   hl7::MessageSplitter splitter(bytes);
   hl7::MessageSpan span;
-  while (splitter.Next(&span)) out->push_back({span.offset, bytes.substr(span.offset, span.length)});
+  while (splitter.Next(&span))
+    out->push_back({span.offset, bytes.substr(span.offset, span.length)});
   if (!splitter.status().ok()) return splitter.status();
   if (out->empty()) {
     return Status::Invalid("no HL7 message found: expected a line starting with MSH", 0);
@@ -129,6 +132,44 @@ std::string Located(const std::string& file, std::size_t base, const Status& sta
   }
   out += ": " + status.message();
   return out;
+}
+
+int ForEachMessage(const std::vector<std::string>& files, const MessageVisitor& visit) {
+  int rc = kExitOk;
+  auto bad_data = [&rc] {
+    if (rc == kExitOk) rc = kExitData;
+  };
+  for (const std::string& file : files) {
+    auto input = InputFile::Open(file);
+    if (!input.ok()) {
+      ComplainLine(input.status().message());
+      rc = kExitIo;
+      continue;
+    }
+    const std::string name = input->display_name();
+    std::vector<MessagePiece> pieces;
+    Status split = SplitMessages(input->bytes(), &pieces);
+    if (!split.ok()) {
+      ComplainLine(Located(name, 0, split));
+      bad_data();
+      continue;
+    }
+    for (const MessagePiece& piece : pieces) {
+      auto message = hl7::Message::Parse(piece.bytes);
+      if (!message.ok()) {
+        ComplainLine(Located(name, piece.offset, message.status()));
+        bad_data();
+        continue;
+      }
+      const int verdict = visit({name, piece, pieces.size(), *message});
+      if (verdict == kExitData) {
+        bad_data();
+      } else if (verdict != kExitOk) {
+        return verdict;
+      }
+    }
+  }
+  return rc;
 }
 
 }  // namespace junction::cli

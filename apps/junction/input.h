@@ -3,11 +3,13 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "junction/hl7/message.h"
 #include "junction/hl7/status.h"
 
 namespace junction::cli {
@@ -29,7 +31,9 @@ class InputFile {
   const std::string& name() const { return name_; }
   // How the file is named in messages: "<stdin>" for "-".
   std::string display_name() const { return name_ == "-" ? "<stdin>" : name_; }
-  std::string_view bytes() const { return map_ != nullptr ? std::string_view(map_, map_size_) : data_; }
+  std::string_view bytes() const {
+    return map_ != nullptr ? std::string_view(map_, map_size_) : data_;
+  }
 
  private:
   std::string name_;
@@ -56,5 +60,23 @@ Status SplitMessages(std::string_view bytes, std::vector<MessagePiece>* out);
 // "file:offset: reason" for a failure at `base` + status offset (offset omitted
 // when the status has none and base is 0).
 std::string Located(const std::string& file, std::size_t base, const Status& status);
+
+// What ForEachMessage hands to its visitor for each message that parses.
+struct ParsedPiece {
+  const std::string& file;  // display name of the input
+  const MessagePiece& piece;
+  std::size_t pieces_in_file;
+  hl7::Message& message;
+};
+
+// The visitor's answer: kExitOk or kExitData (the message was bad) go on to the
+// next message; any other exit code stops the walk and is returned as is.
+using MessageVisitor = std::function<int(const ParsedPiece&)>;
+
+// Opens each file, splits it into messages, parses them and calls `visit` for
+// each one that parses. Unreadable files, unsplittable inputs and unparsable
+// messages are reported on stderr as "file:offset: reason". Returns kExitIo
+// when a file could not be read, else kExitData when any message was bad, else kExitOk.
+int ForEachMessage(const std::vector<std::string>& files, const MessageVisitor& visit);
 
 }  // namespace junction::cli
