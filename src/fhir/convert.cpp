@@ -267,7 +267,7 @@ void Builder::AddProvenance() {
     Set(entity, "what", std::move(what));
     Push(p, "entity", std::move(entity));
   }
-  Body(index) = std::move(p);
+  SetBody(index, std::move(p));
 }
 
 ConvertResult Builder::Finish() {
@@ -336,7 +336,9 @@ ConvertResult Builder::Finish() {
   bool requests = options_.bundle != BundleType::kCollection;
   json::array list(sp_);
   list.reserve(entries_.size());
-  for (Entry& e : entries_) {
+  for (std::size_t i = 0; i < entries_.size(); ++i) {
+    Body(static_cast<int>(i));  // makes the body of an entry no mapper touched
+    Entry& e = entries_[i];
     bool conditional = requests && !e.identifier_query.empty();
     json::object entry(kObjectReserve, sp_);
     Set(entry, "fullUrl", e.url());

@@ -703,8 +703,8 @@ std::string Builder::InstantValue(std::string_view raw, const LazyLoc& loc) {
 // ---- shared resources ----
 
 json::object Builder::Reference(int index) const {
-  json::object r(kObjectReserve, sp_);
-  Set(r, "reference", entries_[static_cast<std::size_t>(index)].url());
+  json::object r(1, sp_);  // one key: no room for more needed
+  r.emplace("reference", entries_[static_cast<std::size_t>(index)].url());
   return r;
 }
 
@@ -758,8 +758,7 @@ int Builder::Upsert(std::string_view type, std::string_view key, std::string ide
   e.identifier_query = std::move(identifier_query);
   e.create_only = create_only;
   entries_.push_back(std::move(e));
-  int index = static_cast<int>(entries_.size() - 1);
-  entries_.back().body = NewBody(index);
+  int index = static_cast<int>(entries_.size() - 1);  // body: made by Body() or SetBody()
   by_key_.emplace(hash, index);
   if (created) *created = true;
   return index;

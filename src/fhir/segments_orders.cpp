@@ -300,7 +300,7 @@ void Builder::FlushOrder(Seg* obr) {
         }
       }
     }
-    Body(sr) = std::move(b);
+    SetBody(sr, std::move(b));
   } else if (obr) {
     for (int f = 1; f < 64; ++f) obr->Mark(f);
   }
@@ -385,7 +385,7 @@ void Builder::FlushOrder(Seg* obr) {
   ndl(34, "performer");
   ndl(32, "resultsInterpreter");
   for (int f : {7, 8, 22, 24, 25, 32, 34}) obr->Mark(f);
-  Body(dr) = std::move(r);
+  SetBody(dr, std::move(r));
 }
 
 void Builder::OnObr(Seg& s) {
@@ -489,7 +489,7 @@ void Builder::OnSpm(Seg& s) {
       Set(n, "text", t);
       Push(b, "note", std::move(n));
     });
-    Body(index) = std::move(b);
+    SetBody(index, std::move(b));
   } else {
     for (int f = 1; f < 64; ++f) s.Mark(f);
   }
@@ -799,7 +799,7 @@ void Builder::OnObx(Seg& s) {
     SetObservationValue(s, comp, type, reps[i], units, loc, &fb);
     if (comp.size() > 1) Push(o, "component", std::move(comp));
   }
-  Body(index) = std::move(o);
+  SetBody(index, std::move(o));
   if (report_ >= 0) Push(Body(report_), "result", Reference(index));
   if (order_ >= 0 && kind_ == Kind::kOrder) Push(Body(order_), "supportingInfo", Reference(index));
   order_observations_.push_back(index);
@@ -989,7 +989,7 @@ void Builder::OnRxa(Seg& s) {
   if (orc) performer(Practitioner(First(orc->F(12), d_)), "OP", "Ordering Provider");
   ForReps(s, 10, [&](std::string_view rep) { performer(Practitioner(rep), "AP", "Administering Provider"); });
   ForReps(s, 19, [&](std::string_view rep) { Push(b, "reasonCode", CodeableConceptRaw(rep, "")); });
-  Body(index) = std::move(b);
+  SetBody(index, std::move(b));
   if (orc) {
     for (int f : {1, 5}) orc->Mark(f);
     ReportUnused(*orc);
@@ -1095,7 +1095,7 @@ void Builder::OnSch(Seg& s) {
     Push(b, "participant", std::move(p));
   }
   for (int f : {9, 10}) s.Mark(f);
-  Body(index) = std::move(b);
+  SetBody(index, std::move(b));
 }
 
 namespace {
@@ -1221,7 +1221,7 @@ void Builder::OnTxa(Seg& s) {
   Put(period, "start", DateTimeValue(s.F(4), {s, 4}));
   if (!period.empty()) Set(context, "period", std::move(period));
   if (!context.empty()) Set(b, "context", std::move(context));
-  Body(index) = std::move(b);
+  SetBody(index, std::move(b));
 }
 
 }  // namespace junction::fhir::internal

@@ -295,7 +295,7 @@ void Builder::OnPid(Seg& s) {
     Set(comm, "language", std::move(lang));
     Push(p, "communication", std::move(comm));
   }
-  Body(index) = std::move(p);
+  SetBody(index, std::move(p));
 
   if (appointment_ >= 0) {
     json::object part(kObjectReserve, sp_);
@@ -385,7 +385,7 @@ void Builder::OnNk1(Seg& s) {
     Set(comm, "language", std::move(lang));
     Push(r, "communication", std::move(comm));
   }
-  Body(index) = std::move(r);
+  SetBody(index, std::move(r));
 }
 
 // ---------------------------------------------------------------- PV1 / PV2
@@ -532,7 +532,7 @@ void Builder::OnPv1(Seg& s) {
     int org = OrganizationFromHd(hl7::HD{fac, "", ""});
     if (org >= 0) Set(e, "serviceProvider", Reference(org));
   }
-  Body(index) = std::move(e);
+  SetBody(index, std::move(e));
 }
 
 void Builder::OnPv2(Seg& s) {
@@ -630,7 +630,7 @@ void Builder::OnAl1(Seg& s) {
     if (reaction_severity) Set(r, "severity", reaction_severity);
     Push(a, "reaction", std::move(r));
   }
-  Body(index) = std::move(a);
+  SetBody(index, std::move(a));
 }
 
 void Builder::OnDg1(Seg& s) {
@@ -690,7 +690,7 @@ void Builder::OnDg1(Seg& s) {
   Put(c, "recordedDate", DateTimeValue(s.F(19), {s, 19}));
   int asserter = Practitioner(First(s.F(16), d_));
   if (asserter >= 0) Set(c, "asserter", Reference(asserter));
-  Body(index) = std::move(c);
+  SetBody(index, std::move(c));
 }
 
 void Builder::OnPr1(Seg& s) {
@@ -749,7 +749,7 @@ void Builder::OnPr1(Seg& s) {
   performer(11, "surgeon");
   performer(12, "procedure practitioner");
   ForReps(s, 15, [&](std::string_view rep) { Push(p, "reasonCode", CodeableConceptRaw(rep, "")); });
-  Body(index) = std::move(p);
+  SetBody(index, std::move(p));
 }
 
 // ---------------------------------------------------------------- IN1
@@ -823,7 +823,7 @@ void Builder::OnIn1(Seg& s) {
   cls("group", Txt(s.F(8)), Txt(C(First(s.F(9), d_), 1)));
   if (std::string order = Txt(s.F(22)); IsDigits(order) && std::atoi(order.c_str()) > 0)
     Set(c, "order", std::atoi(order.c_str()));
-  Body(index) = std::move(c);
+  SetBody(index, std::move(c));
 }
 
 // ---------------------------------------------------------------- MRG (A40)
@@ -869,7 +869,7 @@ void Builder::OnMrg(Seg& s) {
   json::array links(sp_);
   links.emplace_back(std::move(link));
   Set(p, "link", std::move(links));
-  if (created) Body(old) = std::move(p);
+  if (created) SetBody(old, std::move(p));
   json::object back(kObjectReserve, sp_);
   Set(back, "other", Reference(old));
   Set(back, "type", "replaces");

@@ -186,7 +186,17 @@ class Builder {
   }
   void ReportUnused(const Seg& s);
 
-  json::object& Body(int index) { return entries_[static_cast<std::size_t>(index)].body; }
+  // The body of entry `index`, made by NewBody() on first use: most mappers
+  // build a fresh NewBody() and hand it over with SetBody(), so Upsert does not
+  // make one that would be replaced.
+  json::object& Body(int index) {
+    json::object& b = entries_[static_cast<std::size_t>(index)].body;
+    if (b.empty()) b = NewBody(index);  // a made body has at least resourceType
+    return b;
+  }
+  void SetBody(int index, json::object body) {
+    entries_[static_cast<std::size_t>(index)].body = std::move(body);
+  }
   // A fresh body for entry `index` with resourceType and (unless its request is
   // conditional) id in front, as the Bundle shows them. Segment mappers build a
   // resource in it and then assign it to Body(index).
