@@ -637,23 +637,28 @@ inline void WriteString(Writer& w, std::string_view s) {
   w.Commit(p);
 }
 
-// `"key":` (or `"key": ` when pretty), after a ',' when not first and the
-// indentation when pretty, in one reservation.
-inline void WriteKey(Writer& w, std::string_view key, bool first, bool pretty, int depth) {
-  const auto indent = pretty ? static_cast<std::size_t>(depth) * 2 + 1 : 0;
-  char* p = w.Reserve(6 + indent + 6 * key.size());
+// Writes `,` (unless first), the indentation (when pretty) and `"key":` (or
+// `"key": `) at p; room: KeyRoom().
+template <bool kPretty>
+inline std::size_t KeyRoom(std::string_view key, int depth) {
+  return 6 + 6 * key.size() + (kPretty ? static_cast<std::size_t>(depth) * 2 + 1 : 0);
+}
+
+template <bool kPretty>
+inline char* PutKey(char* p, std::string_view key, bool first, int depth) {
   if (!first) *p++ = ',';
-  if (pretty) {
+  if constexpr (kPretty) {
+    const auto n = static_cast<std::size_t>(depth) * 2;
     *p++ = '\n';
-    std::memset(p, ' ', indent - 1);
-    p += indent - 1;
+    std::memset(p, ' ', n);
+    p += n;
   }
   *p++ = '"';
   p = WriteBody(p, key);
   *p++ = '"';
   *p++ = ':';
-  if (pretty) *p++ = ' ';
-  w.Commit(p);
+  if constexpr (kPretty) *p++ = ' ';
+  return p;
 }
 
 template <typename T>
@@ -682,23 +687,9 @@ void Indent(Writer& w, int depth) {
   w.Commit(p + n);
 }
 
-void WriteObject(Writer& w, const boost::json::object& o, bool pretty, int depth);
-void WriteArray(Writer& w, const boost::json::array& a, bool pretty, int depth);
-
-inline void Write(Writer& w, const boost::json::value& v, bool pretty, int depth) {
+// Null, booleans and numbers: rare in a Bundle, kept out of the loops.
+[[gnu::noinline]] void WriteScalar(Writer& w, const boost::json::value& v) {
   switch (v.kind()) {
-    case boost::json::kind::string:
-      WriteString(w, v.get_string());
-      break;
-    case boost::json::kind::object:
-      WriteObject(w, v.get_object(), pretty, depth);
-      break;
-    case boost::json::kind::array:
-      WriteArray(w, v.get_array(), pretty, depth);
-      break;
-    case boost::json::kind::null:
-      w.Put("null");
-      break;
     case boost::json::kind::bool_:
       w.Put(v.get_bool() ? std::string_view("true") : std::string_view("false"));
       break;
@@ -711,10 +702,32 @@ inline void Write(Writer& w, const boost::json::value& v, bool pretty, int depth
     case boost::json::kind::double_:
       WriteDouble(w, v.get_double());
       break;
+    default:
+      w.Put("null");
+      break;
   }
 }
 
-void WriteArray(Writer& w, const boost::json::array& a, bool pretty, int depth) {
+template <bool kPretty>
+void WriteObject(Writer& w, const boost::json::object& o, int depth);
+template <bool kPretty>
+void WriteArray(Writer& w, const boost::json::array& a, int depth);
+
+template <bool kPretty>
+inline void Write(Writer& w, const boost::json::value& v, int depth) {
+  if (const boost::json::string* str = v.if_string()) {
+    WriteString(w, *str);
+  } else if (const boost::json::object* obj = v.if_object()) {
+    WriteObject<kPretty>(w, *obj, depth);
+  } else if (const boost::json::array* arr = v.if_array()) {
+    WriteArray<kPretty>(w, *arr, depth);
+  } else {
+    WriteScalar(w, v);
+  }
+}
+
+template <bool kPretty>
+void WriteArray(Writer& w, const boost::json::array& a, int depth) {
   if (a.empty()) {
     w.Put("[]");
     return;
@@ -724,14 +737,15 @@ void WriteArray(Writer& w, const boost::json::array& a, bool pretty, int depth) 
   for (const auto& e : a) {
     if (!first) w.Put(',');
     first = false;
-    if (pretty) Indent(w, depth + 1);
-    Write(w, e, pretty, depth + 1);
+    if constexpr (kPretty) Indent(w, depth + 1);
+    Write<kPretty>(w, e, depth + 1);
   }
-  if (pretty) Indent(w, depth);
+  if constexpr (kPretty) Indent(w, depth);
   w.Put(']');
 }
 
-void WriteObject(Writer& w, const boost::json::object& o, bool pretty, int depth) {
+template <bool kPretty>
+void WriteObject(Writer& w, const boost::json::object& o, int depth) {
   if (o.empty()) {
     w.Put("{}");
     return;
@@ -739,11 +753,23 @@ void WriteObject(Writer& w, const boost::json::object& o, bool pretty, int depth
   w.Put('{');
   bool first = true;
   for (const auto& kv : o) {
-    WriteKey(w, kv.key(), first, pretty, depth + 1);
+    const std::string_view key = kv.key();
+    const boost::json::value& v = kv.value();
+    if (const boost::json::string* str = v.if_string()) {
+      // Key and string value (most members) in one reservation.
+      char* p = w.Reserve(KeyRoom<kPretty>(key, depth + 1) + 2 + 6 * str->size());
+      p = PutKey<kPretty>(p, key, first, depth + 1);
+      *p++ = '"';
+      p = WriteBody(p, *str);
+      *p++ = '"';
+      w.Commit(p);
+    } else {
+      w.Commit(PutKey<kPretty>(w.Reserve(KeyRoom<kPretty>(key, depth + 1)), key, first, depth + 1));
+      Write<kPretty>(w, v, depth + 1);
+    }
     first = false;
-    Write(w, kv.value(), pretty, depth + 1);
   }
-  if (pretty) Indent(w, depth);
+  if constexpr (kPretty) Indent(w, depth);
   w.Put('}');
 }
 
@@ -751,7 +777,10 @@ void WriteObject(Writer& w, const boost::json::object& o, bool pretty, int depth
 
 std::string Serialize(const boost::json::object& bundle, bool pretty) {
   Writer w;
-  WriteObject(w, bundle, pretty, 0);  // no copy of the bundle
+  if (pretty)  // no copy of the bundle
+    WriteObject<true>(w, bundle, 0);
+  else
+    WriteObject<false>(w, bundle, 0);
   return w.Take();
 }
 

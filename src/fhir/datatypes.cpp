@@ -1,6 +1,7 @@
 // HL7 v2 datatypes -> FHIR datatypes, and the shared resources (Practitioner,
 // Organization, Location) that many segments point at.
 #include <algorithm>
+#include <array>
 #include <cstring>
 
 #include "fhir/internal/builder.h"
@@ -77,18 +78,28 @@ bool LooksLikeOid(std::string_view s) {
   return dot;
 }
 
+// Bytes UrlEncodeTo keeps as they are.
+constexpr auto kUrlKeep = [] {
+  std::array<bool, 256> t{};
+  for (int c = 0; c < 256; ++c)
+    t[static_cast<std::size_t>(c)] = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                                     c == '-' || c == '.' || c == '_' || c == '~' || c == ':' || c == '/';
+  return t;
+}();
+
 void UrlEncodeTo(std::string_view s, std::string* out) {
   static constexpr char kHex[] = "0123456789ABCDEF";
-  for (unsigned char c : s) {
-    bool keep = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-                c == '-' || c == '.' || c == '_' || c == '~' || c == ':' || c == '/';
-    if (keep) {
-      out->push_back(static_cast<char>(c));
-    } else {
-      out->push_back('%');
-      out->push_back(kHex[c >> 4]);
-      out->push_back(kHex[c & 15]);
-    }
+  // Runs of kept bytes are appended at once.
+  std::size_t i = 0;
+  while (i < s.size()) {
+    std::size_t j = i;
+    while (j < s.size() && kUrlKeep[static_cast<unsigned char>(s[j])]) ++j;
+    out->append(s.data() + i, j - i);
+    if (j == s.size()) break;
+    auto c = static_cast<unsigned char>(s[j]);
+    const char escaped[3] = {'%', kHex[c >> 4], kHex[c & 15]};
+    out->append(escaped, 3);
+    i = j + 1;
   }
 }
 
@@ -709,7 +720,9 @@ json::object Builder::Reference(int index) const {
 }
 
 std::string Builder::IdentifierQuery(std::string_view system, std::string_view value) {
-  std::string q = "identifier=";
+  std::string q;
+  q.reserve(11 + system.size() + value.size() + 8);  // most need no escapes
+  q.append("identifier=");
   if (!system.empty()) {
     UrlEncodeTo(system, &q);
     q.push_back('|');
