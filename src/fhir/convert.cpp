@@ -351,10 +351,23 @@ ConvertResult Builder::Finish() {
         Set(req, "ifNoneExist", e.identifier_query);
       } else if (conditional) {
         Set(req, "method", "PUT");
-        Set(req, "url", std::string(e.type) + "?" + e.identifier_query);
+        std::string url;
+        url.reserve(e.type.size() + 1 + e.identifier_query.size());
+        url.append(e.type).append("?").append(e.identifier_query);
+        Set(req, "url", std::string_view(url));
       } else {
         Set(req, "method", "PUT");
-        Set(req, "url", std::string(e.type) + "/" + std::string(e.id()));
+        // "<type>/<id>" in a local buffer: types are short literals.
+        char url[64 + Entry::kUrlSize];
+        std::string_view id = e.id();
+        if (e.type.size() <= 64) {
+          std::memcpy(url, e.type.data(), e.type.size());
+          url[e.type.size()] = '/';
+          std::memcpy(url + e.type.size() + 1, id.data(), id.size());
+          Set(req, "url", std::string_view(url, e.type.size() + 1 + id.size()));
+        } else {
+          Set(req, "url", std::string(e.type) + "/" + std::string(id));
+        }
       }
       Set(entry, "request", std::move(req));
     }

@@ -372,10 +372,16 @@ void Builder::AddCoding(json::object& c, std::string_view code, std::string_view
   if (code_text.empty()) return;
   std::string system_buf;
   std::string_view system = CodeSystemUriView(system_name, system_buf);
+  char table_uri[kV2Table.size() + 16];  // kV2Table + a table number, without an allocation
   if (system.empty() && !default_table.empty()) {
-    system_buf.reserve(kV2Table.size() + default_table.size());
-    system_buf.assign(kV2Table).append(default_table);
-    system = system_buf;
+    if (default_table.size() <= 16) {
+      std::memcpy(table_uri, kV2Table.data(), kV2Table.size());
+      std::memcpy(table_uri + kV2Table.size(), default_table.data(), default_table.size());
+      system = std::string_view(table_uri, kV2Table.size() + default_table.size());
+    } else {
+      system_buf.assign(kV2Table).append(default_table);
+      system = system_buf;
+    }
   }
   if (!system.empty()) {
     c.emplace("system", system);
@@ -759,7 +765,11 @@ int Builder::Upsert(std::string_view type, std::string_view key, std::string ide
   hasher.Update(type);
   hasher.Update("|");
   hasher.Update(key);
-  const StableHash hash = hasher.Finish();
+  return UpsertHashed(type, hasher.Finish(), std::move(identifier_query), create_only, created);
+}
+
+int Builder::UpsertHashed(std::string_view type, StableHash hash, std::string identifier_query,
+                          bool create_only, bool* created) {
   auto it = by_key_.find(hash);
   if (it != by_key_.end()) {
     if (created) *created = false;

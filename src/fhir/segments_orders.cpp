@@ -683,27 +683,43 @@ void Builder::OnObx(Seg& s) {
   std::string type = Upper(Txt(s.F(2)));
   CweView code;  // decoded as hl7::ParseCwe does
   code.Split(First(s.F(3), d_), d_, d_.component);
-  std::string key;
-  if (!order_key_.empty()) key = order_key_;
-  else if (!encounter_key_.empty()) key = encounter_key_;
-  else if (!patient_key_.empty()) key = patient_key_;
-  else key.append("msg|").append(message_key_);
-  std::string buf[2];
-  const std::string_view sub_id = TxtView(s.F(4), buf[0]);
-  const std::string_view set_id = TxtView(s.F(1), buf[1]);
-  key.append("|obx|").append(code.part[2]).append("|");
-  key.append(code.part[0].empty() ? code.part[1] : code.part[0]).append("|");
-  key.append(sub_id).append("|").append(set_id);
   std::string isys;
   json::object ident = IdentifierFromEi(hl7::ParseEi(s.F(21), d_), "", &isys);
-  std::string query;
+  bool created = false;
+  int index;
   if (!ident.empty()) {
     std::string v(ident["value"].as_string());
-    key = isys + "|" + v;
-    query = IdentifierQuery(isys, v);
+    index = Upsert("Observation", isys + "|" + v, IdentifierQuery(isys, v), false, &created);
+  } else {
+    // Key: "<order, encounter or patient key>|obx|<system>|<code>|<sub-id>|<set id>".
+    // The results of one order share everything before "<system>": that part
+    // of the id hash is computed once per order.
+    std::string_view base = !order_key_.empty()       ? std::string_view(order_key_)
+                            : !encounter_key_.empty() ? std::string_view(encounter_key_)
+                            : !patient_key_.empty()   ? std::string_view(patient_key_)
+                                                      : std::string_view();
+    std::string msg_base;
+    if (base.empty()) base = msg_base = "msg|" + message_key_;
+    if (!obx_prefix_valid_ || obx_prefix_base_ != base) {
+      obx_prefix_ = StableHasher();
+      obx_prefix_.Update("Observation");
+      obx_prefix_.Update("|");
+      obx_prefix_.Update(base);
+      obx_prefix_.Update("|obx|");
+      obx_prefix_base_.assign(base);
+      obx_prefix_valid_ = true;
+    }
+    std::string buf[2];
+    StableHasher h = obx_prefix_;
+    h.Update(code.part[2]);
+    h.Update("|");
+    h.Update(code.part[0].empty() ? code.part[1] : code.part[0]);
+    h.Update("|");
+    h.Update(TxtView(s.F(4), buf[0]));
+    h.Update("|");
+    h.Update(TxtView(s.F(1), buf[1]));
+    index = UpsertHashed("Observation", h.Finish(), {}, false, &created);
   }
-  bool created = false;
-  int index = Upsert("Observation", key, std::move(query), false, &created);
   if (!created) {
     Warn(s.Loc(), "duplicates an earlier OBX (same order, code, sub-id and set id); not mapped", "duplicate");
     for (int f = 1; f < 64; ++f) s.Mark(f);

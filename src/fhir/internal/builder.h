@@ -177,6 +177,9 @@ class Builder {
   // ---- resources ----
   int Upsert(std::string_view type, std::string_view key, std::string identifier_query,
              bool create_only, bool* created);
+  // The same with the hash of "type|key" already computed (StableHasher).
+  int UpsertHashed(std::string_view type, StableHash hash, std::string identifier_query,
+                   bool create_only, bool* created);
   static std::string IdentifierQuery(std::string_view system, std::string_view value);
   void Warn(const std::string& location, std::string message, const char* code = "not-supported",
             const char* severity = "warning");
@@ -300,6 +303,10 @@ class Builder {
   std::string bundle_timestamp_;
   int order_ = -1;  // ServiceRequest
   std::string order_key_;
+  // OnObx: the id hash state after "Observation|<base>|obx|" for obx_prefix_base_.
+  StableHasher obx_prefix_;
+  std::string obx_prefix_base_;
+  bool obx_prefix_valid_ = false;
   int report_ = -1;  // DiagnosticReport
   std::vector<int> order_observations_;
   int observation_ = -1;
