@@ -142,8 +142,9 @@ CWE ParseCweComponent(std::string_view raw, const Delimiters& d) { return CweSub
 std::string ParseText(std::string_view raw, const Delimiters& d) { return Text(raw, d); }
 
 CX ParseCx(std::string_view raw, const Delimiters& d) {
-  const auto p = Split<10>(raw, d.component);
   CX cx;
+  if (raw.empty()) return cx;
+  const auto p = Split<10>(raw, d.component);
   cx.id_number = Text(p[0], d);
   cx.check_digit = Text(p[1], d);
   cx.check_digit_scheme = Text(p[2], d);
@@ -158,8 +159,9 @@ CX ParseCx(std::string_view raw, const Delimiters& d) {
 }
 
 XPN ParseXpn(std::string_view raw, const Delimiters& d) {
-  const auto p = Split<14>(raw, d.component);
   XPN x;
+  if (raw.empty()) return x;
+  const auto p = Split<14>(raw, d.component);
   x.family = FnSub(p[0], d);
   x.family_name = x.family.surname;
   x.given_name = Text(p[1], d);
@@ -179,8 +181,9 @@ XPN ParseXpn(std::string_view raw, const Delimiters& d) {
 }
 
 XAD ParseXad(std::string_view raw, const Delimiters& d) {
-  const auto p = Split<14>(raw, d.component);
   XAD x;
+  if (raw.empty()) return x;
+  const auto p = Split<14>(raw, d.component);
   const auto sad = Split<3>(p[0], d.subcomponent);
   x.street_address = SAD{Text(sad[0], d), Text(sad[1], d), Text(sad[2], d)};
   x.street = x.street_address.street_or_mailing_address;
@@ -201,8 +204,9 @@ XAD ParseXad(std::string_view raw, const Delimiters& d) {
 }
 
 XTN ParseXtn(std::string_view raw, const Delimiters& d) {
-  const auto p = Split<12>(raw, d.component);
   XTN x;
+  if (raw.empty()) return x;
+  const auto p = Split<12>(raw, d.component);
   x.telephone_number = Text(p[0], d);
   x.telecom_use_code = Text(p[1], d);
   x.equipment_type = Text(p[2], d);
@@ -219,8 +223,9 @@ XTN ParseXtn(std::string_view raw, const Delimiters& d) {
 }
 
 XCN ParseXcn(std::string_view raw, const Delimiters& d) {
-  const auto p = Split<23>(raw, d.component);
   XCN x;
+  if (raw.empty()) return x;
+  const auto p = Split<23>(raw, d.component);
   x.id_number = Text(p[0], d);
   x.family = FnSub(p[1], d);
   x.family_name = x.family.surname;
