@@ -52,7 +52,6 @@ Builder::Builder(const hl7::Message& msg, const ConvertOptions& options, const T
       evn_reason_(sp_) {
   // Typical messages make 10-30 entries: no regrowth (and rehash) on the way.
   entries_.reserve(32);
-  by_key_.reserve(32);
   dates_.reserve(16);
 }
 
@@ -108,6 +107,7 @@ Status Builder::Run() {
 
   // Occurrence numbers for locations like "OBX[3]-5".
   std::vector<std::pair<std::string_view, int>> totals;
+  totals.reserve(16);  // distinct segment ids
   auto slot = [](std::vector<std::pair<std::string_view, int>>& v, std::string_view id) -> int& {
     for (auto& p : v)
       if (p.first == id) return p.second;
@@ -117,6 +117,7 @@ Status Builder::Run() {
   std::size_t count = msg_.SegmentCount();
   for (std::size_t i = 0; i < count; ++i) ++slot(totals, msg_.SegmentId(i));
   std::vector<std::pair<std::string_view, int>> seen;
+  seen.reserve(totals.size());
   for (std::size_t i = 0; i < count; ++i) {
     Seg s;
     s.msg = &msg_;

@@ -89,7 +89,8 @@ constexpr auto kUrlKeep = [] {
 
 void UrlEncodeTo(std::string_view s, std::string* out) {
   static constexpr char kHex[] = "0123456789ABCDEF";
-  // Runs of kept bytes are appended at once.
+  // Runs of kept bytes are appended at once; most text needs no escapes.
+  out->reserve(out->size() + s.size());
   std::size_t i = 0;
   while (i < s.size()) {
     std::size_t j = i;
@@ -770,10 +771,9 @@ int Builder::Upsert(std::string_view type, std::string_view key, std::string ide
 
 int Builder::UpsertHashed(std::string_view type, StableHash hash, std::string identifier_query,
                           bool create_only, bool* created) {
-  auto it = by_key_.find(hash);
-  if (it != by_key_.end()) {
+  if (int found = by_key_.Find(hash); found >= 0) {
     if (created) *created = false;
-    return it->second;
+    return found;
   }
   Entry e{.type = type, .body = json::object(sp_)};  // on the arena: moves below do not copy
   std::memcpy(e.url_buf, "urn:uuid:", 9);
@@ -782,7 +782,7 @@ int Builder::UpsertHashed(std::string_view type, StableHash hash, std::string id
   e.create_only = create_only;
   entries_.push_back(std::move(e));
   int index = static_cast<int>(entries_.size() - 1);  // body: made by Body() or SetBody()
-  by_key_.emplace(hash, index);
+  by_key_.Insert(hash, index);
   if (created) *created = true;
   return index;
 }

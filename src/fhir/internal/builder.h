@@ -8,7 +8,6 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 #include "fhir/internal/arena.h"
@@ -282,10 +281,45 @@ class Builder {
     std::string value;
   };
   std::vector<DateMemo> dates_;  // FindDate / RememberDate
-  struct HashOfStableHash {
-    std::size_t operator()(const StableHash& h) const { return static_cast<std::size_t>(h.h1); }
+  // Upsert: hash of "type|key" -> entry. Open addressing in one array (no
+  // allocation per entry); the hash is already uniform, its low bits index.
+  class EntryIndex {
+   public:
+    int Find(const StableHash& h) const {
+      const std::size_t mask = slots_.size() - 1;
+      for (std::size_t i = h.h1 & mask;; i = (i + 1) & mask) {
+        const Slot& s = slots_[i];
+        if (s.index < 0) return -1;
+        if (s.hash == h) return s.index;
+      }
+    }
+    void Insert(const StableHash& h, int index) {  // h not present
+      if ((used_ + 1) * 2 > slots_.size()) Grow();
+      Place(h, index);
+      ++used_;
+    }
+
+   private:
+    struct Slot {
+      StableHash hash{};
+      int index = -1;
+    };
+    void Place(const StableHash& h, int index) {
+      const std::size_t mask = slots_.size() - 1;
+      std::size_t i = h.h1 & mask;
+      while (slots_[i].index >= 0) i = (i + 1) & mask;
+      slots_[i] = Slot{h, index};
+    }
+    void Grow() {
+      std::vector<Slot> old(slots_.size() * 2);
+      old.swap(slots_);
+      for (const Slot& s : old)
+        if (s.index >= 0) Place(s.hash, s.index);
+    }
+    std::vector<Slot> slots_ = std::vector<Slot>(64);  // a power of two
+    std::size_t used_ = 0;
   };
-  std::unordered_map<StableHash, int, HashOfStableHash> by_key_;  // Upsert: "type|key" -> entry
+  EntryIndex by_key_;
   struct IssueRec {
     std::string severity, code, location, message;
   };
