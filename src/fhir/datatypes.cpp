@@ -162,6 +162,94 @@ std::string Seg::Loc(int field) const {
   return loc;
 }
 
+namespace {
+
+// Splits like hl7's parsers: at most N pieces (the rest ignored), missing ones
+// empty; with sep == '\0' (no such delimiter) the whole text is piece 0.
+template <std::size_t N>
+std::array<std::string_view, N> SplitN(std::string_view raw, char sep) {
+  std::array<std::string_view, N> out{};
+  if (sep == '\0') {
+    out[0] = raw;
+    return out;
+  }
+  std::size_t start = 0;
+  for (std::size_t i = 0; i < N; ++i) {
+    const std::size_t end = raw.find(sep, start);
+    if (end == std::string_view::npos) {
+      out[i] = raw.substr(start);
+      break;
+    }
+    out[i] = raw.substr(start, end - start);
+    start = end + 1;
+  }
+  return out;
+}
+
+// The first subcomponent of a component (FN surname, SAD street).
+std::string_view FirstSub(std::string_view comp, char sep) { return SplitN<1>(comp, sep)[0]; }
+
+}  // namespace
+
+CxView Builder::CxOf(std::string_view raw) const {
+  CxView v;
+  if (raw.empty()) return v;
+  const auto p = SplitN<8>(raw, d_.component);
+  v.id_number = v.text(p[0], d_);
+  v.assigning_authority = hl7::ParseHdComponent(p[3], d_);
+  v.identifier_type_code = v.text(p[4], d_);
+  v.assigning_facility = hl7::ParseHdComponent(p[5], d_);
+  v.effective_date = v.text(p[6], d_);
+  v.expiration_date = v.text(p[7], d_);
+  return v;
+}
+
+XpnView Builder::XpnOf(std::string_view raw) const {
+  XpnView v;
+  if (raw.empty()) return v;
+  const auto p = SplitN<14>(raw, d_.component);
+  v.family_name = v.text(FirstSub(p[0], d_.subcomponent), d_);
+  v.given_name = v.text(p[1], d_);
+  v.second_and_further_given_names = v.text(p[2], d_);
+  v.suffix = v.text(p[3], d_);
+  v.prefix = v.text(p[4], d_);
+  v.degree = v.text(p[5], d_);
+  v.name_type_code = v.text(p[6], d_);
+  v.professional_suffix = v.text(p[13], d_);
+  return v;
+}
+
+XadView Builder::XadOf(std::string_view raw) const {
+  XadView v;
+  if (raw.empty()) return v;
+  const auto p = SplitN<9>(raw, d_.component);
+  v.street = v.text(FirstSub(p[0], d_.subcomponent), d_);
+  v.other_designation = v.text(p[1], d_);
+  v.city = v.text(p[2], d_);
+  v.state_or_province = v.text(p[3], d_);
+  v.zip_or_postal_code = v.text(p[4], d_);
+  v.country = v.text(p[5], d_);
+  v.address_type = v.text(p[6], d_);
+  v.county_parish_code = v.text(p[8], d_);
+  return v;
+}
+
+XtnView Builder::XtnOf(std::string_view raw) const {
+  XtnView v;
+  if (raw.empty()) return v;
+  const auto p = SplitN<12>(raw, d_.component);
+  v.telephone_number = v.text(p[0], d_);
+  v.telecom_use_code = v.text(p[1], d_);
+  v.equipment_type = v.text(p[2], d_);
+  v.email_address = v.text(p[3], d_);
+  v.country_code = v.text(p[4], d_);
+  v.area_city_code = v.text(p[5], d_);
+  v.local_number = v.text(p[6], d_);
+  v.extension = v.text(p[7], d_);
+  v.unformatted_telephone_number = v.text(p[11], d_);
+  return v;
+}
+
 std::string Builder::Txt(std::string_view raw) const {
   if (PlainText(raw)) return std::string(raw);
   if (raw.empty() || raw == "\"\"") return {};
@@ -484,7 +572,7 @@ json::object Builder::TableConcept(std::string_view code, std::string_view table
   return cc;
 }
 
-json::object Builder::Identifier(const hl7::CX& cx, std::string* system_out) const {
+json::object Builder::Identifier(const CxView& cx, std::string* system_out) const {
   json::object id(kObjectReserve, sp_);
   std::string value = Txt(cx.id_number);
   if (value.empty()) return id;
@@ -496,6 +584,7 @@ json::object Builder::Identifier(const hl7::CX& cx, std::string* system_out) con
   if (system_out) *system_out = system;
   Put(id, "system", std::move(system));
   Set(id, "value", std::move(value));
+  if (cx.effective_date.empty() && cx.expiration_date.empty()) return id;  // the usual case
   std::string start = Txt(cx.effective_date);
   std::string end = Txt(cx.expiration_date);
   auto date = [](const std::string& s) -> std::string {
@@ -536,7 +625,7 @@ const char* NameUse(std::string_view code) {
 }
 }  // namespace
 
-json::object Builder::HumanName(const hl7::XPN& x) const {
+json::object Builder::HumanName(const XpnView& x) const {
   return HumanNameOf(x.name_type_code, x.family_name, x.given_name, x.second_and_further_given_names, x.prefix,
                      x.suffix, x.degree, x.professional_suffix);
 }
@@ -575,7 +664,7 @@ json::object Builder::HumanNameFromXcn(const hl7::XCN& x) const {
                      x.suffix, x.degree, x.professional_suffix);
 }
 
-json::object Builder::Address(const hl7::XAD& x) const {
+json::object Builder::Address(const XadView& x) const {
   json::object a(kObjectReserve, sp_);
   std::string_view t = x.address_type;
   const char* use = nullptr;
@@ -609,7 +698,7 @@ json::object Builder::Address(const hl7::XAD& x) const {
   return a;
 }
 
-json::object Builder::ContactPoint(const hl7::XTN& x, std::string_view default_use) const {
+json::object Builder::ContactPoint(const XtnView& x, std::string_view default_use) const {
   json::object cp(kObjectReserve, sp_);
   std::string_view eq = x.equipment_type;
   std::string_view use_code = x.telecom_use_code;

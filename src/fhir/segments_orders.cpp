@@ -749,7 +749,7 @@ void Builder::OnObx(Seg& s) {
   }
   if (int org = OrganizationFromXon(First(s.F(23), d_)); org >= 0) {
     if (!Body(org).contains("address"))
-      ForReps(s, 24, [&](std::string_view rep) { Push(Body(org), "address", Address(hl7::ParseXad(rep, d_))); });
+      ForReps(s, 24, [&](std::string_view rep) { Push(Body(org), "address", Address(XadOf(rep))); });
     Push(o, "performer", Reference(org));
   }
   if (int pr = Practitioner(First(s.F(25), d_)); pr >= 0) Push(o, "performer", Reference(pr));

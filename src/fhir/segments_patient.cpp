@@ -96,7 +96,7 @@ void Builder::OnPid(Seg& s) {
   int key_rank = 99;
   auto add_cx = [&](int field, int rank) {
     ForReps(s, field, [&](std::string_view rep) {
-      hl7::CX cx = hl7::ParseCx(rep, d_);
+      CxView cx = CxOf(rep);
       std::string sys;
       json::object id = Identifier(cx, &sys);
       if (id.empty()) return;
@@ -230,15 +230,15 @@ void Builder::OnPid(Seg& s) {
   if (!ext.empty()) Set(p, "extension", std::move(ext));
   if (!identifiers.empty()) Set(p, "identifier", std::move(identifiers));
 
-  ForReps(s, 5, [&](std::string_view rep) { Push(p, "name", HumanName(hl7::ParseXpn(rep, d_))); });
+  ForReps(s, 5, [&](std::string_view rep) { Push(p, "name", HumanName(XpnOf(rep))); });
   ForReps(s, 9, [&](std::string_view rep) {
-    hl7::XPN x = hl7::ParseXpn(rep, d_);
+    XpnView x = XpnOf(rep);
     if (x.name_type_code.empty()) x.name_type_code = "A";
     Push(p, "name", HumanName(x));
   });
-  ForReps(s, 13, [&](std::string_view rep) { Push(p, "telecom", ContactPoint(hl7::ParseXtn(rep, d_), "home")); });
-  ForReps(s, 14, [&](std::string_view rep) { Push(p, "telecom", ContactPoint(hl7::ParseXtn(rep, d_), "work")); });
-  ForReps(s, 40, [&](std::string_view rep) { Push(p, "telecom", ContactPoint(hl7::ParseXtn(rep, d_), "")); });
+  ForReps(s, 13, [&](std::string_view rep) { Push(p, "telecom", ContactPoint(XtnOf(rep), "home")); });
+  ForReps(s, 14, [&](std::string_view rep) { Push(p, "telecom", ContactPoint(XtnOf(rep), "work")); });
+  ForReps(s, 40, [&](std::string_view rep) { Push(p, "telecom", ContactPoint(XtnOf(rep), "")); });
 
   std::string sex = Txt(C(s.F(8), 1));
   if (!sex.empty()) {
@@ -275,7 +275,7 @@ void Builder::OnPid(Seg& s) {
 
   std::string county = Txt(s.F(12));
   ForReps(s, 11, [&](std::string_view rep) {
-    json::object a = Address(hl7::ParseXad(rep, d_));
+    json::object a = Address(XadOf(rep));
     if (!a.empty() && !county.empty() && !a.contains("district")) Set(a, "district", county);
     Push(p, "address", std::move(a));
   });
@@ -339,7 +339,7 @@ void Builder::OnNk1(Seg& s) {
   for (int f : {12, 33}) {
     ForReps(s, f, [&](std::string_view rep) {
       std::string sys;
-      json::object id = Identifier(hl7::ParseCx(rep, d_), &sys);
+      json::object id = Identifier(CxOf(rep), &sys);
       if (id.empty()) return;
       if (id_value.empty()) {
         id_system = sys;
@@ -360,13 +360,13 @@ void Builder::OnNk1(Seg& s) {
   Set(r, "patient", Reference(patient_));
   ForReps(s, 3, [&](std::string_view rep) { Push(r, "relationship", CodeableConceptRaw(rep, "0063")); });
   Push(r, "relationship", CodeableConceptRaw(First(s.F(7), d_), "0131"));
-  ForReps(s, 2, [&](std::string_view rep) { Push(r, "name", HumanName(hl7::ParseXpn(rep, d_))); });
-  ForReps(s, 30, [&](std::string_view rep) { Push(r, "name", HumanName(hl7::ParseXpn(rep, d_))); });
-  ForReps(s, 5, [&](std::string_view rep) { Push(r, "telecom", ContactPoint(hl7::ParseXtn(rep, d_), "home")); });
-  ForReps(s, 6, [&](std::string_view rep) { Push(r, "telecom", ContactPoint(hl7::ParseXtn(rep, d_), "work")); });
-  ForReps(s, 31, [&](std::string_view rep) { Push(r, "telecom", ContactPoint(hl7::ParseXtn(rep, d_), "")); });
-  ForReps(s, 40, [&](std::string_view rep) { Push(r, "telecom", ContactPoint(hl7::ParseXtn(rep, d_), "")); });
-  ForReps(s, 41, [&](std::string_view rep) { Push(r, "telecom", ContactPoint(hl7::ParseXtn(rep, d_), "")); });
+  ForReps(s, 2, [&](std::string_view rep) { Push(r, "name", HumanName(XpnOf(rep))); });
+  ForReps(s, 30, [&](std::string_view rep) { Push(r, "name", HumanName(XpnOf(rep))); });
+  ForReps(s, 5, [&](std::string_view rep) { Push(r, "telecom", ContactPoint(XtnOf(rep), "home")); });
+  ForReps(s, 6, [&](std::string_view rep) { Push(r, "telecom", ContactPoint(XtnOf(rep), "work")); });
+  ForReps(s, 31, [&](std::string_view rep) { Push(r, "telecom", ContactPoint(XtnOf(rep), "")); });
+  ForReps(s, 40, [&](std::string_view rep) { Push(r, "telecom", ContactPoint(XtnOf(rep), "")); });
+  ForReps(s, 41, [&](std::string_view rep) { Push(r, "telecom", ContactPoint(XtnOf(rep), "")); });
   std::string sex = Txt(C(s.F(15), 1));
   if (sex == "F") Set(r, "gender", "female");
   else if (sex == "M") Set(r, "gender", "male");
@@ -374,8 +374,8 @@ void Builder::OnNk1(Seg& s) {
   else if (sex == "U") Set(r, "gender", "unknown");
   else if (!sex.empty()) Warn(s.Loc(15), "administrative sex '" + sex + "' has no FHIR gender; not mapped", "code-invalid");
   Put(r, "birthDate", DateValue(s.F(16), {s, 16}));
-  ForReps(s, 4, [&](std::string_view rep) { Push(r, "address", Address(hl7::ParseXad(rep, d_))); });
-  ForReps(s, 32, [&](std::string_view rep) { Push(r, "address", Address(hl7::ParseXad(rep, d_))); });
+  ForReps(s, 4, [&](std::string_view rep) { Push(r, "address", Address(XadOf(rep))); });
+  ForReps(s, 32, [&](std::string_view rep) { Push(r, "address", Address(XadOf(rep))); });
   json::object period(kObjectReserve, sp_);
   Put(period, "start", DateValue(s.F(8), {s, 8}));
   Put(period, "end", DateValue(s.F(9), {s, 9}));
@@ -403,7 +403,7 @@ void Builder::OnPv1(Seg& s) {
   if (!any && (cls.empty() || cls == "N")) return;
 
   std::string key, query;
-  hl7::CX visit = hl7::ParseCx(First(s.F(19), d_), d_);
+  CxView visit = CxOf(First(s.F(19), d_));
   std::string visit_system;
   json::object visit_id = Identifier(visit, &visit_system);
   if (!visit_id.empty()) {
@@ -431,7 +431,7 @@ void Builder::OnPv1(Seg& s) {
   }
   json::object e = NewBody(index);
   Push(e, "identifier", std::move(visit_id));
-  Push(e, "identifier", Identifier(hl7::ParseCx(First(s.F(50), d_), d_)));
+  Push(e, "identifier", Identifier(CxOf(First(s.F(50), d_))));
 
   std::string end = DateTimeValue(s.F(45), {s, 45});
   std::string start = DateTimeValue(s.F(44), {s, 44});
@@ -490,7 +490,7 @@ void Builder::OnPv1(Seg& s) {
   if (!period.empty()) Set(e, "period", std::move(period));
 
   json::object hosp(kObjectReserve, sp_);
-  if (json::object pre = Identifier(hl7::ParseCx(First(s.F(5), d_), d_)); !pre.empty())
+  if (json::object pre = Identifier(CxOf(First(s.F(5), d_))); !pre.empty())
     Set(hosp, "preAdmissionIdentifier", std::move(pre));
   if (json::object v = CodeableConceptRaw(First(s.F(14), d_), "0023"); !v.empty()) Set(hosp, "admitSource", std::move(v));
   if (json::object v = CodeableConceptRaw(First(s.F(13), d_), "0092"); !v.empty()) Set(hosp, "reAdmission", std::move(v));
@@ -762,7 +762,7 @@ void Builder::OnIn1(Seg& s) {
     return;
   }
   hl7::CWE plan = hl7::ParseCwe(s.F(2), d_);
-  std::string company_id = Txt(hl7::ParseCx(First(s.F(3), d_), d_).id_number);
+  std::string company_id = Txt(CxOf(First(s.F(3), d_)).id_number);
   std::string policy = Txt(s.F(36));
   std::string key = patient_key_ + "|" + company_id + "|" + Txt(C(First(s.F(4), d_), 1)) + "|" + plan.identifier +
                     "|" + policy + "|" + Txt(s.F(8));
@@ -776,7 +776,7 @@ void Builder::OnIn1(Seg& s) {
   int payor = -1;
   std::string company_name = Txt(C(First(s.F(4), d_), 1));
   if (!company_id.empty()) {
-    hl7::CX cx = hl7::ParseCx(First(s.F(3), d_), d_);
+    CxView cx = CxOf(First(s.F(3), d_));
     payor = OrganizationNamed(company_name, SystemForAuthority(cx.assigning_authority, cx.assigning_facility), company_id);
   } else if (!company_name.empty()) {
     payor = OrganizationNamed(company_name, {}, {});
@@ -784,9 +784,9 @@ void Builder::OnIn1(Seg& s) {
   if (payor >= 0) {
     json::object& org = Body(payor);
     if (!org.contains("telecom"))
-      ForReps(s, 7, [&](std::string_view rep) { Push(Body(payor), "telecom", ContactPoint(hl7::ParseXtn(rep, d_), "work")); });
+      ForReps(s, 7, [&](std::string_view rep) { Push(Body(payor), "telecom", ContactPoint(XtnOf(rep), "work")); });
     if (!Body(payor).contains("address"))
-      ForReps(s, 5, [&](std::string_view rep) { Push(Body(payor), "address", Address(hl7::ParseXad(rep, d_))); });
+      ForReps(s, 5, [&](std::string_view rep) { Push(Body(payor), "address", Address(XadOf(rep))); });
     (void)org;
   } else {
     s.Mark(5);
@@ -800,7 +800,7 @@ void Builder::OnIn1(Seg& s) {
   }
   Set(c, "status", "active");
   if (json::object t = CodeableConceptRaw(s.F(15), "0086"); !t.empty()) Set(c, "type", std::move(t));
-  if (std::string sub = Txt(hl7::ParseCx(First(s.F(49), d_), d_).id_number); !sub.empty()) Set(c, "subscriberId", sub);
+  if (std::string sub = Txt(CxOf(First(s.F(49), d_)).id_number); !sub.empty()) Set(c, "subscriberId", sub);
   Set(c, "beneficiary", Reference(patient_));
   if (json::object rel = CodeableConceptRaw(s.F(17), "0063"); !rel.empty()) Set(c, "relationship", std::move(rel));
   json::object period(kObjectReserve, sp_);
@@ -839,7 +839,7 @@ void Builder::OnMrg(Seg& s) {
   for (int f : {1, 4}) {
     ForReps(s, f, [&](std::string_view rep) {
       std::string sys;
-      json::object id = Identifier(hl7::ParseCx(rep, d_), &sys);
+      json::object id = Identifier(CxOf(rep), &sys);
       if (id.empty()) return;
       if (key_value.empty()) {
         key_system = sys;
@@ -862,7 +862,7 @@ void Builder::OnMrg(Seg& s) {
   json::object p = NewBody(old);
   Set(p, "identifier", std::move(identifiers));
   Set(p, "active", false);
-  ForReps(s, 7, [&](std::string_view rep) { Push(p, "name", HumanName(hl7::ParseXpn(rep, d_))); });
+  ForReps(s, 7, [&](std::string_view rep) { Push(p, "name", HumanName(XpnOf(rep))); });
   json::object link(kObjectReserve, sp_);
   Set(link, "other", Reference(patient_));
   Set(link, "type", "replaced-by");

@@ -4,6 +4,7 @@
 
 #include <boost/json.hpp>
 #include <cstdint>
+#include <forward_list>
 #include <memory>
 #include <optional>
 #include <string>
@@ -15,6 +16,7 @@
 #include "fhir/internal/timezone.h"
 #include "junction/fhir/convert.h"
 #include "junction/hl7/datatypes.h"
+#include "junction/hl7/escape.h"
 #include "junction/hl7/message.h"
 
 namespace junction::fhir::internal {
@@ -97,6 +99,45 @@ struct CweView {
   void From(const hl7::CWE& cwe);  // views into cwe's strings
 };
 
+// Decoded text for views: a piece as hl7's parsers decode it (escapes decoded,
+// nothing else), as a view of the raw text or, when it has escapes, of a copy
+// kept here (list nodes do not move, so views stay valid when this moves).
+class DecodedText {
+ public:
+  std::string_view operator()(std::string_view raw, const hl7::Delimiters& d) {
+    if (raw.empty() || !hl7::NeedsUnescape(raw, d)) return raw;
+    return owned_.emplace_front(hl7::Unescape(raw, d));
+  }
+
+ private:
+  std::forward_list<std::string> owned_;
+};
+
+// The parts of CX, XPN, XAD and XTN that the converter reads, as hl7::ParseCx,
+// ParseXpn, ParseXad and ParseXtn decode them (same member names), as views:
+// no string per component. Made by Builder::CxOf etc.; the views point into the
+// message or into `text`.
+struct CxView {
+  std::string_view id_number, identifier_type_code, effective_date, expiration_date;
+  hl7::HD assigning_authority, assigning_facility;
+  DecodedText text;
+};
+struct XpnView {
+  std::string_view family_name, given_name, second_and_further_given_names, suffix, prefix, degree,
+      name_type_code, professional_suffix;
+  DecodedText text;
+};
+struct XadView {
+  std::string_view street, other_designation, city, state_or_province, zip_or_postal_code, country,
+      address_type, county_parish_code;
+  DecodedText text;
+};
+struct XtnView {
+  std::string_view telephone_number, telecom_use_code, equipment_type, email_address, country_code,
+      area_city_code, local_number, extension, unformatted_telephone_number;
+  DecodedText text;
+};
+
 enum class Kind { kAdt, kOru, kOrder, kVxu, kSiu, kMdm, kFallback };
 
 class Builder {
@@ -133,17 +174,21 @@ class Builder {
   json::object CodeableConceptRaw(std::string_view raw_rep, std::string_view default_table) const;
   json::object TableConcept(std::string_view code, std::string_view table,
                             std::string_view display = {}) const;
-  json::object Identifier(const hl7::CX& cx, std::string* system_out = nullptr) const;
+  CxView CxOf(std::string_view raw) const;
+  XpnView XpnOf(std::string_view raw) const;
+  XadView XadOf(std::string_view raw) const;
+  XtnView XtnOf(std::string_view raw) const;
+  json::object Identifier(const CxView& cx, std::string* system_out = nullptr) const;
   json::object IdentifierFromEi(const hl7::EI& ei, std::string_view type_code,
                                 std::string* system_out = nullptr) const;
-  json::object HumanName(const hl7::XPN& xpn) const;
+  json::object HumanName(const XpnView& xpn) const;
   json::object HumanNameFromXcn(const hl7::XCN& xcn) const;
   json::object HumanNameOf(std::string_view use_code, std::string_view family,
                            std::string_view given, std::string_view middle, std::string_view prefix,
                            std::string_view suffix, std::string_view degree,
                            std::string_view professional_suffix) const;
-  json::object Address(const hl7::XAD& xad) const;
-  json::object ContactPoint(const hl7::XTN& xtn, std::string_view default_use) const;
+  json::object Address(const XadView& xad) const;
+  json::object ContactPoint(const XtnView& xtn, std::string_view default_use) const;
 
   // Date/time: "" (and a warning at `loc`) when the value is invalid.
   std::string DateTimeValue(std::string_view raw, const LazyLoc& loc);
