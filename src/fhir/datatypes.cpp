@@ -295,6 +295,12 @@ void Builder::Push(json::object& o, std::string_view key, json::value v) {
   r.first->value().as_array().emplace_back(std::move(v));
 }
 
+void Builder::Push(json::object& o, std::string_view key, json::object&& v) {
+  if (v.empty()) return;
+  auto r = o.emplace(key, json::array(o.storage()));
+  r.first->value().as_array().emplace_back(std::move(v));
+}
+
 // ---- identifiers and code systems ----
 
 std::string Builder::SystemForHd(const hl7::HD& hd) const {

@@ -13,13 +13,13 @@ std::string_view First(std::string_view raw, const hl7::Delimiters& d) {
 
 json::object ConceptOf(const json::storage_ptr& sp, const char* system, std::string_view code,
                        std::string_view display = {}) {
-  json::object c(sp);
+  json::object c(display.empty() ? 2 : 3, sp);  // exact: no regrowth
   Set(c, "system", system);
   Set(c, "code", code);
   if (!display.empty()) Set(c, "display", display);
   json::array a(sp);
   a.emplace_back(std::move(c));
-  json::object cc(sp);
+  json::object cc(1, sp);
   Set(cc, "coding", std::move(a));
   return cc;
 }

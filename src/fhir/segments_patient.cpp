@@ -12,7 +12,7 @@ std::string_view First(std::string_view raw, const hl7::Delimiters& d) {
 
 json::object CodingOf(const json::storage_ptr& sp, const char* system, std::string_view code,
                       std::string_view display = {}) {
-  json::object c(sp);
+  json::object c(display.empty() ? 2 : 3, sp);  // exact: no regrowth
   Set(c, "system", system);
   Set(c, "code", code);
   if (!display.empty()) Set(c, "display", display);
@@ -21,7 +21,7 @@ json::object CodingOf(const json::storage_ptr& sp, const char* system, std::stri
 
 json::object ConceptOf(const json::storage_ptr& sp, const char* system, std::string_view code,
                        std::string_view display = {}) {
-  json::object cc(sp);
+  json::object cc(1, sp);
   json::array a(sp);
   a.emplace_back(CodingOf(sp, system, code, display));
   Set(cc, "coding", std::move(a));

@@ -252,6 +252,8 @@ class Builder {
   static void PutText(json::object& o, std::string_view key,
                       std::string_view value);  // when not empty
   static void Push(json::object& o, std::string_view key, json::value v);
+  // The same for an object (the usual case), moved in without a json::value in between.
+  static void Push(json::object& o, std::string_view key, json::object&& v);
 
  private:
   // segments.cpp
