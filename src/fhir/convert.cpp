@@ -206,10 +206,11 @@ void Builder::Dispatch(Seg& s) {
 void Builder::AddProvenance() {
   static constexpr std::string_view kInfra[] = {"MessageHeader", "Practitioner", "Organization", "Location"};
   json::array targets(sp_);
-  for (const Entry& e : entries_) {
+  targets.reserve(entries_.size());
+  for (std::size_t i = 0; i < entries_.size(); ++i) {
     bool infra = false;
-    for (auto t : kInfra) infra = infra || e.type == t;
-    if (!infra) targets.emplace_back(json::object({{"reference", e.url()}}, sp_));
+    for (auto t : kInfra) infra = infra || entries_[i].type == t;
+    if (!infra) targets.emplace_back(Reference(static_cast<int>(i)));
   }
   if (targets.empty()) return;
   std::string recorded = evn_recorded_.empty() ? bundle_timestamp_ : evn_recorded_;
