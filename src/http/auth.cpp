@@ -13,7 +13,9 @@
 #include <cstdlib>
 #include <limits>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <unordered_map>
 
 #include "http/internal/auth_crypto.h"
 #include "http/internal/auth_scopes.h"
@@ -164,11 +166,49 @@ class AuthenticatorImpl final : public Authenticator {
   Status CheckSignature(const std::string& token, const json::object& header) const;
   Result<Principal> CheckClaims(const json::object& claims, std::int64_t now) const;
 
+  // Tokens whose signature and claims held: a client sends the same token
+  // with every request, and verifying it (JSON, base64, HMAC or RSA) costs
+  // more than the rest of a read. Keyed by the whole token text, so a hit
+  // is the same signed bytes; exp and nbf/iat are checked again on every
+  // hit against the current time. Failures are not kept.
+  struct VerifiedToken {
+    Principal principal;
+    std::int64_t exp = 0;
+    std::int64_t not_before = std::numeric_limits<std::int64_t>::min();  // max(nbf, iat)
+  };
+  static constexpr std::size_t kMaxVerifiedTokens = 4096;
+  std::optional<Result<Principal>> FromCache(std::string_view token, std::int64_t now) const;
+  void Remember(std::string_view token, const Principal& principal, std::int64_t not_before) const;
+
   engine::AuthConfig config_;  // clients' secret_sha256 lower-cased
   std::vector<VerifyKey> verify_keys_;
   std::optional<SigningKey> signing_key_;  // RS256 or ES256; else HS256 signs when configured
   std::string signing_kid_;
+
+  mutable std::mutex verified_mu_;
+  mutable std::unordered_map<std::string, VerifiedToken> verified_;
 };
+
+std::optional<Result<Principal>> AuthenticatorImpl::FromCache(std::string_view token,
+                                                              std::int64_t now) const {
+  std::lock_guard lock(verified_mu_);
+  auto it = verified_.find(std::string(token));
+  if (it == verified_.end()) return std::nullopt;
+  const std::int64_t skew = config_.clock_skew.count();
+  if (now - skew >= it->second.exp) {
+    verified_.erase(it);
+    return Result<Principal>(Fail("token expired"));
+  }
+  if (it->second.not_before > now + skew) return Result<Principal>(Fail("token not yet valid"));
+  return Result<Principal>(it->second.principal);
+}
+
+void AuthenticatorImpl::Remember(std::string_view token, const Principal& principal,
+                                 std::int64_t not_before) const {
+  std::lock_guard lock(verified_mu_);
+  if (verified_.size() >= kMaxVerifiedTokens) verified_.clear();  // bounded; rebuilt on use
+  verified_[std::string(token)] = VerifiedToken{principal, principal.expires_at, not_before};
+}
 
 Status AuthenticatorImpl::CheckSignature(const std::string& token,
                                          const json::object& header) const {
@@ -268,6 +308,7 @@ Result<Principal> AuthenticatorImpl::Verify(std::string_view authorization,
   if (dot2 == std::string_view::npos || token->find('.', dot2 + 1) != std::string_view::npos) {
     return Fail("malformed token");  // not a JWS compact serialization (JWE has 5 parts)
   }
+  if (auto cached = FromCache(*token, now)) return std::move(*cached);
   const std::optional<json::object> header = DecodeSegment(token->substr(0, dot1));
   if (!header) return Fail("malformed token");
   const std::string token_text(*token);
@@ -276,7 +317,17 @@ Result<Principal> AuthenticatorImpl::Verify(std::string_view authorization,
   const std::optional<json::object> claims =
       DecodeSegment(token->substr(dot1 + 1, dot2 - dot1 - 1));
   if (!claims) return Fail("malformed token");
-  return CheckClaims(*claims, now);
+  Result<Principal> principal = CheckClaims(*claims, now);
+  if (principal.ok()) {
+    std::int64_t not_before = std::numeric_limits<std::int64_t>::min();
+    for (const char* name : {"nbf", "iat"}) {
+      if (const json::value* v = claims->if_contains(name)) {
+        if (auto t = NumericDate(*v)) not_before = std::max(not_before, *t);
+      }
+    }
+    Remember(*token, *principal, not_before);
+  }
+  return principal;
 }
 
 Result<std::string> AuthenticatorImpl::Mint(const MintRequest& request, std::int64_t now) const {

@@ -40,8 +40,19 @@
 // store): Apply queues, the writer commits many batches in one SQLite
 // transaction (each WriteBatch inside its own SAVEPOINT, so a failing
 // transaction rolls back alone) with one fsync, then runs the callbacks.
-// Audit events are queued the same way (AppendAudit) and batched with
-// everything else: a callback means the event is durable.
+// Audit records are queued the same way (AppendAudit) and batched with
+// everything else: a callback means the record is committed (durable).
+// They are not stored as FHIR resources: each is one row of an append-only
+// table in a file of its own next to the store (AuditTrailPath), so that an
+// audit commit neither writes index rows nor empties the page caches of the
+// readers of the resource tables. They are read back as AuditEvent
+// resources: Read("AuditEvent", "audit-<n>") and Search of type AuditEvent
+// (parameters _id, _lastUpdated, date, patient, agent, altid, address,
+// entity, type, subtype, action, outcome, plus _count, _offset,
+// _sort=date|-date, _total, _summary, _elements) render
+// the row as an AuditEvent; they are not in history, $everything or
+// _include results. AuditEvent resources written by clients are ordinary
+// resources; an AuditEvent search answers from the audit trail only.
 //
 // Ownership: Open returns the owner; destroying it calls Close(), which
 // commits everything queued. Thread safety: every method may be called from
@@ -87,6 +98,10 @@ struct StoredResource {
   bool deleted = false;      // a tombstone: json is empty
   std::string json;          // the resource, meta.versionId/lastUpdated included
   std::string method;        // History only: how this version was written (POST, PUT, DELETE)
+  // Read (of a type other than Patient), search, include and $everything
+  // results: the Patients whose compartment holds the current version (the
+  // store's compartment rows; a Patient is in its own). Empty elsewhere.
+  std::vector<std::string> patients;
 };
 
 // One entry of a write: what a REST interaction or a Bundle entry asks.
@@ -161,6 +176,28 @@ struct SearchPage {
   std::vector<std::string> elements;  // _elements
 };
 
+// One audited interaction (see rest.h: who, what, which patient, when,
+// outcome). No query values: param_names holds search parameter names only.
+struct AuditRecord {
+  std::int64_t recorded_us = 0;  // when (microseconds since 1970, UTC); 0 = now
+  std::string subtype;           // restful-interaction code: read, create, search-type, ...
+  char action = 'R';             // C R U D E
+  std::string type;              // resource type, "" for system-level interactions
+  int status = 200;              // HTTP status of the answer (outcome 0 / 4 / 8)
+  std::string who;               // token subject; "" = anonymous
+  std::string client_id;
+  std::string peer;                       // the client's network address ("127.0.0.1")
+  std::string request_id;
+  std::vector<std::string> references;   // "Patient/1", "Observation/2/_history/3"
+  std::vector<std::string> patients;     // Patient ids the data belongs to
+  bool query = false;                    // a search: param_names describe it
+  std::vector<std::string> param_names;  // search parameter NAMES, never values
+};
+
+// The audit trail's file for a store at `sqlite_path`:
+// "var/junction-fhir.db" -> "var/junction-fhir-audit.db" (else path + "-audit").
+std::string AuditTrailPath(std::string_view sqlite_path);
+
 struct HistoryRequest {
   std::string type;  // "" = whole system
   std::string id;    // "" = type history
@@ -204,9 +241,9 @@ class ResourceStore {
   virtual void Apply(WriteBatch batch, const Access& access, WriteCallback done) = 0;
   virtual Result<WriteOutcome> ApplyAndWait(WriteBatch batch, const Access& access) = 0;
 
-  // Stores an AuditEvent resource (JSON text, id assigned by the store),
-  // batched with the other writes; `done` runs after it is durable.
-  virtual void AppendAudit(std::string audit_event_json, std::function<void(Status)> done) = 0;
+  // Appends one audit record (id "audit-<n>" assigned by the store),
+  // batched with the other writes; `done` runs after it is committed.
+  virtual void AppendAudit(AuditRecord record, std::function<void(Status)> done) = 0;
 
   virtual Status Close() = 0;
 };

@@ -33,10 +33,11 @@
 // search without _type need Caller::admin. Caller::patient restricts
 // everything to that patient's compartment through fhir::Access (inside the
 // store's queries). AuditEvent resources are readable only with
-// Caller::admin. Every interaction but GET /metadata writes one AuditEvent
+// Caller::admin. Every interaction but GET /metadata writes one audit record
 // (who, what, which patient, when, outcome; search parameter names, never
-// values) through ResourceStore::AppendAudit; the response is sent after the
-// audit event is durable, and is a 500 when it could not be written.
+// values) through ResourceStore::AppendAudit, read back as an AuditEvent;
+// the response is sent after the record is committed, and is a 500 when it
+// could not be written.
 //
 // Ownership: RestApi keeps a reference to the store, which must outlive it.
 // Thread safety: Handle may be called from any number of threads at once;
@@ -117,5 +118,14 @@ Result<WriteBatch> BundleToWriteBatch(const boost::json::object& bundle);
 // An OperationOutcome body: {"resourceType":"OperationOutcome","issue":[...]}.
 std::string OperationOutcomeJson(std::string_view severity, std::string_view code,
                                  std::string_view diagnostics);
+
+// The OperationOutcome issue.code (http://hl7.org/fhir/issue-type, R4) for
+// an HTTP error status, used by the REST layer and the HTTP server alike:
+// 400 invalid, 401 login, 403 forbidden, 404 not-found, 405/406/415
+// not-supported, 408 timeout, 409/412 conflict, 410 deleted, 413/431
+// too-long ("provided content is too long"; too-costly is for operations
+// stopped to protect the server, not for oversized input), 422 processing,
+// 429 throttled, 503 transient, other 5xx exception, other 4xx processing.
+std::string_view IssueTypeForStatus(int status);
 
 }  // namespace junction::fhir

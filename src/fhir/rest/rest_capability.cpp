@@ -5,6 +5,7 @@
 #include <mutex>
 
 #include "fhir/rest/rest_internal.h"
+#include "fhir/store/audit_trail.h"
 #include "fhir/store/search_params.h"
 
 namespace junction::fhir::rest_internal {
@@ -60,13 +61,18 @@ json::object ResourceEntry(const std::string& type, const std::vector<const Sear
   resource["conditionalUpdate"] = true;
   resource["conditionalDelete"] = "single";
   json::array includes, revincludes, params;
+  // The audit trail is searched on its own table (store audit_trail.h):
+  // fewer parameters, no includes either way.
+  const bool audit = type == "AuditEvent";
   for (const auto* def : own) {
+    if (audit && !store_internal::IsAuditSearchParam(def->name)) continue;
     params.push_back(json::object{{"name", def->name}, {"type", KindName(def->kind)}});
-    if (def->kind == ParamKind::kReference)
+    if (def->kind == ParamKind::kReference && !audit)
       includes.push_back(json::string(type + ":" + def->name));
   }
   for (const auto& def : all) {
-    if (def.kind == ParamKind::kReference && def.type != "Resource" && Targets(def, type)) {
+    if (def.kind == ParamKind::kReference && def.type != "Resource" && def.type != "AuditEvent" &&
+        Targets(def, type)) {
       revincludes.push_back(json::string(def.type + ":" + def.name));
     }
   }

@@ -171,35 +171,7 @@ std::string StatusLine(int status) {
   return line;
 }
 
-std::string_view IssueCode(int status) {
-  switch (status) {
-    case 400:
-      return "invalid";
-    case 401:
-      return "login";
-    case 403:
-      return "forbidden";
-    case 404:
-      return "not-found";
-    case 405:
-    case 406:
-    case 415:
-      return "not-supported";
-    case 409:
-    case 412:
-      return "conflict";
-    case 410:
-      return "deleted";
-    case 413:
-      return "too-costly";
-    case 422:
-      return "processing";
-    case 503:
-      return "transient";
-    default:
-      return status >= 500 ? "exception" : "invalid";
-  }
-}
+std::string_view IssueCode(int status) { return IssueTypeForStatus(status); }
 
 std::optional<std::size_t> ParseCount(std::string_view text) {
   std::size_t value = 0;

@@ -54,8 +54,9 @@ using ExchangePtr = std::shared_ptr<Exchange>;
 // Ends the exchange: writes the AuditEvent (unless options.audit is false)
 // and calls done after it is durable; 500 when it could not be written.
 void Finish(const ExchangePtr& ex, RestResponse response);
-// The AuditEvent JSON for this exchange answered with `status`.
-std::string BuildAuditEvent(const Exchange& ex, int status);
+// The audit record of this exchange answered with `status` (moves the
+// AuditInfo out of `ex`).
+AuditRecord BuildAuditRecord(Exchange& ex, int status);
 
 // --- routing ---------------------------------------------------------------
 

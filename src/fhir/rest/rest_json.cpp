@@ -12,6 +12,41 @@ std::string OperationOutcomeJson(std::string_view severity, std::string_view cod
   return boost::json::serialize(rest_internal::OutcomeObject(severity, code, diagnostics));
 }
 
+std::string_view IssueTypeForStatus(int status) {
+  switch (status) {
+    case 400:
+      return "invalid";
+    case 401:
+      return "login";
+    case 403:
+      return "forbidden";
+    case 404:
+      return "not-found";
+    case 405:
+    case 406:
+    case 415:
+      return "not-supported";
+    case 408:
+      return "timeout";
+    case 409:
+    case 412:
+      return "conflict";
+    case 410:
+      return "deleted";
+    case 413:  // the body (or a Bundle's entry count) is over the limit
+    case 431:  // the headers are
+      return "too-long";
+    case 422:
+      return "processing";
+    case 429:
+      return "throttled";
+    case 503:
+      return "transient";
+    default:
+      return status >= 500 ? "exception" : "processing";
+  }
+}
+
 }  // namespace junction::fhir
 
 namespace junction::fhir::rest_internal {

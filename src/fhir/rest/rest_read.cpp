@@ -65,14 +65,19 @@ RestResponse DoRead(Exchange& ex, const Route& route, const Params& query) {
   response.status = 200;
   std::string error;
   bool subset = !elements.empty() || (!summary.empty() && summary != "false");
-  if (subset || route.type != "Patient") {  // parsed for the subset and the audit's patient
+  if (vread && route.type != "Patient") {
+    // An older version: its own references name the patients (the
+    // compartment rows are the current version's).
+    auto value = ParseJson(found->json, &error);
+    if (value && value->is_object()) CollectPatients(value->as_object(), &ex.audit.patients);
+  } else {
+    ex.audit.patients.insert(found->patients.begin(), found->patients.end());
+  }
+  if (subset) {  // otherwise the stored bytes go out as they are
     auto value = ParseJson(found->json, &error);
     if (value && value->is_object()) {
-      CollectPatients(value->as_object(), &ex.audit.patients);
-      if (subset) {
-        ApplySubset(value->as_object(), summary, elements);
-        response.body = json::serialize(*value);
-      }
+      ApplySubset(value->as_object(), summary, elements);
+      response.body = json::serialize(*value);
     }
   }
   if (response.body.empty()) response.body = std::move(found->json);

@@ -10,25 +10,56 @@ namespace {
 // Patients recorded in one AuditEvent; a wider search records the first ones.
 constexpr std::size_t kMaxAuditPatients = 100;
 
-json::object SearchEntry(Exchange& ex, const StoredResource& stored, std::string_view mode,
-                         std::string_view summary, const std::vector<std::string>& elements) {
-  json::object entry;
-  entry["fullUrl"] = ex.request.base_url + "/" + stored.type + "/" + stored.id;
-  std::string error;
-  auto resource = ParseJson(stored.json, &error);
-  if (resource && resource->is_object()) {
-    if (ex.audit.patients.size() < kMaxAuditPatients) {
-      CollectPatients(resource->as_object(), &ex.audit.patients);
-    }
-    if (mode == "match") ApplySubset(resource->as_object(), summary, elements);
-    entry["resource"] = std::move(*resource);
+// One Bundle entry as JSON text. Without _summary/_elements the stored
+// bytes go in as they are (they are the JSON the store validated); the
+// audit's patients come from the store's compartment rows.
+void AppendSearchEntry(Exchange& ex, const StoredResource& stored, std::string_view mode,
+                       std::string_view summary, const std::vector<std::string>& elements,
+                       std::string* out) {
+  if (ex.audit.patients.size() < kMaxAuditPatients) {
+    ex.audit.patients.insert(stored.patients.begin(), stored.patients.end());
   }
-  entry["search"] = json::object{{"mode", mode}};
-  return entry;
+  if (!out->empty()) out->push_back(',');
+  out->append(R"({"fullUrl":)");
+  out->append(
+      json::serialize(json::string(ex.request.base_url + "/" + stored.type + "/" + stored.id)));
+  bool subset = mode == "match" && (!elements.empty() || (!summary.empty() && summary != "false"));
+  std::string error;
+  if (!subset) {
+    out->append(R"(,"resource":)");
+    out->append(stored.json);
+  } else if (auto resource = ParseJson(stored.json, &error); resource && resource->is_object()) {
+    ApplySubset(resource->as_object(), summary, elements);
+    out->append(R"(,"resource":)");
+    out->append(json::serialize(*resource));
+  }
+  out->append(R"(,"search":{"mode":")");
+  out->append(mode);
+  out->append(R"("}})");
 }
 
 json::object LinkObject(std::string_view relation, std::string url) {
   return json::object{{"relation", relation}, {"url", std::move(url)}};
+}
+
+// A searchset Bundle around entries already written as JSON text.
+RestResponse BundleResponse(const std::optional<std::int64_t>& total, const json::array& links,
+                            const std::string& entries) {
+  RestResponse response;
+  response.status = 200;
+  std::string& body = response.body;
+  body.reserve(entries.size() + 512);
+  body = R"({"resourceType":"Bundle","type":"searchset")";
+  if (total) body += R"(,"total":)" + std::to_string(*total);
+  body += R"(,"link":)";
+  body += json::serialize(links);
+  if (!entries.empty()) {
+    body += R"(,"entry":[)";
+    body += entries;
+    body += ']';
+  }
+  body += '}';
+  return response;
 }
 
 std::vector<std::string> SplitCommas(std::string_view text) {
@@ -98,28 +129,25 @@ RestResponse DoSearch(Exchange& ex, const Route& route, Params params) {
   if (!page->prev_query.empty()) {
     links.push_back(LinkObject("previous", prefix + page->prev_query));
   }
-  json::array entries;
+  std::string entries;
   if (page->summary != "count") {
     for (const auto& match : page->matches) {
-      entries.push_back(SearchEntry(ex, match, "match", page->summary, page->elements));
+      AppendSearchEntry(ex, match, "match", page->summary, page->elements, &entries);
     }
     for (const auto& included : page->included) {
-      entries.push_back(SearchEntry(ex, included, "include", "", {}));
+      AppendSearchEntry(ex, included, "include", "", {}, &entries);
     }
   }
   if (!page->ignored_params.empty()) {
     std::string names;
     for (const auto& name : page->ignored_params) names += (names.empty() ? "" : ", ") + name;
-    entries.push_back(json::object{
+    if (!entries.empty()) entries.push_back(',');
+    entries += json::serialize(json::object{
         {"resource",
          OutcomeObject("warning", "not-supported", "unknown search parameters ignored: " + names)},
         {"search", json::object{{"mode", "outcome"}}}});
   }
-  json::object bundle{{"resourceType", "Bundle"}, {"type", "searchset"}};
-  if (page->total) bundle["total"] = *page->total;
-  bundle["link"] = std::move(links);
-  if (!entries.empty()) bundle["entry"] = std::move(entries);
-  return JsonResponse(200, bundle);
+  return BundleResponse(page->total, links, entries);
 }
 
 RestResponse DoEverything(Exchange& ex, const Route& route, const Params& query) {
@@ -155,19 +183,15 @@ RestResponse DoEverything(Exchange& ex, const Route& route, const Params& query)
     links.push_back(
         LinkObject("previous", prefix + std::to_string(offset > count ? offset - count : 0)));
   }
-  json::array entries;
+  std::string entries;
   for (const auto* list : {&page->matches, &page->included}) {
     for (const auto& stored : *list) {
       // Types the caller's scopes do not cover are left out (and AuditEvent for non-admins).
       if (!Allowed(ex, stored.type, Interaction::kRead)) continue;
-      entries.push_back(SearchEntry(ex, stored, "match", "", {}));
+      AppendSearchEntry(ex, stored, "match", "", {}, &entries);
     }
   }
-  json::object bundle{{"resourceType", "Bundle"}, {"type", "searchset"}};
-  if (page->total) bundle["total"] = *page->total;
-  bundle["link"] = std::move(links);
-  if (!entries.empty()) bundle["entry"] = std::move(entries);
-  return JsonResponse(200, bundle);
+  return BundleResponse(page->total, links, entries);
 }
 
 }  // namespace junction::fhir::rest_internal

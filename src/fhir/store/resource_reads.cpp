@@ -1,10 +1,12 @@
 // ResourceStoreImpl reads: the reader connection pool, Read, ReadVersion,
 // History, and Search/Everything (delegated to search_query.h). The Access
 // restriction is part of every query's SQL.
+#include <filesystem>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "fhir/store/audit_trail.h"
 #include "fhir/store/index_values.h"
 #include "fhir/store/resource_store_impl.h"
 #include "fhir/store/search_query.h"
@@ -49,48 +51,75 @@ Result<StoredResource> ReadOne(sqlite3* db, const std::string& sql, std::string_
                             " is not known");
   }
   if (rc != SQLITE_ROW) return SqliteStatus(db, rc, "FHIR store: read failed");
-  return ReadStored(*s);
+  StoredResource stored = ReadStored(*s);
+  if (sqlite3_column_count(s->get()) > 6) {
+    std::string patients = s->ColumnText(6);
+    std::string_view rest = patients;
+    while (!rest.empty()) {
+      std::size_t cut = rest.find('\n');
+      if (cut != 0) stored.patients.emplace_back(rest.substr(0, cut));
+      if (cut == std::string_view::npos) break;
+      rest.remove_prefix(cut + 1);
+    }
+  }
+  return stored;
 }
 
 }  // namespace
 
-Result<SqliteDb> ResourceStoreImpl::AcquireReader() const {
+Result<std::unique_ptr<ResourceStoreImpl::Reader>> ResourceStoreImpl::AcquireReader() const {
   {
     std::lock_guard lock(readers_mu_);
     if (readers_closed_) return Status::Io("the FHIR store is closed");
     if (!idle_readers_.empty()) {
-      SqliteDb db = std::move(idle_readers_.back());
+      std::unique_ptr<Reader> reader = std::move(idle_readers_.back());
       idle_readers_.pop_back();
-      return db;
+      return reader;
     }
   }
   Result<SqliteDb> db = OpenSqlite(path_, SQLITE_OPEN_READONLY, 10'000);
   if (!db.ok()) return db.status();
-  return db;
+  // A store written by an older version may have no audit trail yet (read-only).
+  std::error_code ec;
+  if (std::filesystem::exists(audit_path_, ec)) {
+    JUNCTION_RETURN_IF_ERROR(AttachAuditTrail(db->get(), audit_path_));
+  }
+  return std::make_unique<Reader>(std::move(*db));
 }
 
-void ResourceStoreImpl::ReleaseReader(SqliteDb db) const {
+void ResourceStoreImpl::ReleaseReader(std::unique_ptr<Reader> reader) const {
   std::lock_guard lock(readers_mu_);
   if (!readers_closed_ && idle_readers_.size() < kMaxIdleReaders) {
-    idle_readers_.push_back(std::move(db));
+    idle_readers_.push_back(std::move(reader));
   }
 }
 
 template <typename F>
 auto ResourceStoreImpl::WithReader(F&& f) const -> decltype(f(static_cast<sqlite3*>(nullptr))) {
-  Result<SqliteDb> db = AcquireReader();
-  if (!db.ok()) return db.status();
-  auto result = f(db->get());
-  ReleaseReader(std::move(*db));
+  Result<std::unique_ptr<Reader>> reader = AcquireReader();
+  if (!reader.ok()) return reader.status();
+  decltype(f(static_cast<sqlite3*>(nullptr))) result = [&] {
+    StmtCache::Scope scope(&(*reader)->cache);
+    return f((*reader)->db.get());
+  }();
+  ReleaseReader(std::move(*reader));
   return result;
 }
 
 Result<StoredResource> ResourceStoreImpl::Read(std::string_view type, std::string_view id,
                                                const Access& access) const {
+  if (type == "AuditEvent" && id.starts_with("audit-")) {
+    return WithReader([&](sqlite3* db) { return ReadAuditEvent(db, id, access); });
+  }
+  // Other types also name the patients whose compartment holds them (for
+  // the audit record), from the compartment rows rather than the JSON.
   std::string sql =
-      "SELECT r.type, r.id, r.version, r.last_updated, r.deleted, r.json FROM resources r"
-      " WHERE r.type = ?1 AND r.id = ?2" +
-      AccessClause(access, "r", 4);
+      std::string(type == "Patient"
+                      ? "SELECT r.type, r.id, r.version, r.last_updated, r.deleted, r.json"
+                      : "SELECT r.type, r.id, r.version, r.last_updated, r.deleted, r.json,"
+                        " (SELECT group_concat(c.patient, char(10)) FROM compartments c"
+                        " WHERE c.rid = r.rid)") +
+      " FROM resources r WHERE r.type = ?1 AND r.id = ?2" + AccessClause(access, "r", 4);
   return WithReader([&](sqlite3* db) { return ReadOne(db, sql, type, id, nullptr, access); });
 }
 
@@ -181,6 +210,9 @@ Result<HistoryPage> ResourceStoreImpl::History(const HistoryRequest& request,
 
 Result<SearchPage> ResourceStoreImpl::Search(const SearchRequest& request,
                                              const Access& access) const {
+  if (request.type == "AuditEvent") {
+    return WithReader([&](sqlite3* db) { return RunAuditSearch(db, request, access); });
+  }
   return WithReader([&](sqlite3* db) { return RunSearch(db, request, access); });
 }
 

@@ -10,6 +10,7 @@
 #include <system_error>
 #include <utility>
 
+#include "fhir/store/audit_trail.h"
 #include "fhir/store/resource_store_impl.h"
 #include "fhir/store/schema.h"
 #include "fhir/store/write_txn.h"
@@ -29,6 +30,17 @@ Result<std::unique_ptr<ResourceStore>> ResourceStore::Open(const ResourceStoreOp
     return status;
   }
   return std::unique_ptr<ResourceStore>(std::move(store));
+}
+
+std::string AuditTrailPath(std::string_view sqlite_path) {
+  std::string path(sqlite_path);
+  constexpr std::string_view kExt = ".db";
+  if (path.size() > kExt.size() &&
+      path.compare(path.size() - kExt.size(), kExt.size(), kExt) == 0) {
+    path.insert(path.size() - kExt.size(), "-audit");
+    return path;
+  }
+  return path + "-audit";
 }
 
 int FailureStatus(const Status& status) {
@@ -74,10 +86,11 @@ Status ResourceStoreImpl::Init() {
   } else {
     path_ = options_.sqlite_path;
   }
+  audit_path_ = AuditTrailPath(path_);
   if (options_.read_only) {
     std::error_code ec;
     if (!fs::exists(path_, ec)) return Status::Io("FHIR store: no database at " + path_);
-    Result<SqliteDb> reader = AcquireReader();
+    Result<std::unique_ptr<Reader>> reader = AcquireReader();
     if (!reader.ok()) return reader.status();
     ReleaseReader(std::move(*reader));
     return Status::Ok();
@@ -112,6 +125,22 @@ Status ResourceStoreImpl::OpenWriter() {
                                    "PRAGMA journal_size_limit = 67108864;"
                                    "PRAGMA cache_size = -16384;"
                                    "PRAGMA temp_store = MEMORY;"));
+  // The audit trail: its own file, written in the same group commits.
+  JUNCTION_RETURN_IF_ERROR(AttachAuditTrail(w, audit_path_));
+  {
+    Result<SqliteStmt> mode = SqliteStmt::Prepare(w, "PRAGMA audit.journal_mode = WAL");
+    if (!mode.ok()) return mode.status();
+    int rc = mode->Step();
+    if (rc != SQLITE_ROW || mode->ColumnText(0) != "wal") {
+      return Status::Io("FHIR store: the file system does not support WAL mode (audit trail)");
+    }
+  }
+  JUNCTION_RETURN_IF_ERROR(ExecSql(w, options_.durable ? "PRAGMA audit.synchronous = FULL"
+                                                       : "PRAGMA audit.synchronous = NORMAL"));
+  JUNCTION_RETURN_IF_ERROR(ExecSql(w,
+                                   "PRAGMA audit.journal_size_limit = 67108864;"
+                                   "PRAGMA audit.cache_size = -4096;"));
+  JUNCTION_RETURN_IF_ERROR(ExecSql(w, kAuditSchemaSql));
   JUNCTION_RETURN_IF_ERROR(ExecSql(w, "BEGIN IMMEDIATE"));
   Status status = ExecSql(w, kSchemaSql);
   std::string version;
@@ -186,22 +215,14 @@ Result<WriteOutcome> ResourceStoreImpl::ApplyAndWait(WriteBatch batch, const Acc
   return future.get();
 }
 
-void ResourceStoreImpl::AppendAudit(std::string audit_event_json,
-                                    std::function<void(Status)> done) {
-  auto refuse = [&](Status status) {
-    if (done) done(std::move(status));
-  };
-  if (options_.read_only) return refuse(Status::Io("the FHIR store is open read-only"));
-  boost::system::error_code ec;
-  boost::json::value parsed = boost::json::parse(audit_event_json, ec);
-  if (ec || !parsed.is_object()) return refuse(Status::Invalid("audit event: not a JSON object"));
-  const boost::json::value* type = parsed.get_object().if_contains("resourceType");
-  if (type == nullptr || !type->is_string() || type->get_string() != "AuditEvent") {
-    return refuse(Status::Invalid("audit event: resourceType is not AuditEvent"));
+void ResourceStoreImpl::AppendAudit(AuditRecord record, std::function<void(Status)> done) {
+  if (options_.read_only) {
+    if (done) done(Status::Io("the FHIR store is open read-only"));
+    return;
   }
   Job job;
   job.is_audit = true;
-  job.audit = std::move(parsed.get_object());
+  job.audit = std::move(record);
   job.audit_done = std::move(done);
   std::function<void(Status)> refused = job.audit_done;
   Status status = Enqueue(std::move(job));
@@ -256,29 +277,15 @@ void ResourceStoreImpl::WriterLoop() {
 }
 
 void ResourceStoreImpl::RunJob(Job& job, std::int64_t now_us) {
-  Access no_access;
-  WriteContext ctx{writer_.get(), job.is_audit ? &no_access : &job.access, now_us,
-                   options_.max_resource_bytes, [this] { return NewId(); }};
-  if (!job.is_audit) {
-    job.result = ApplyWriteBatch(ctx, job.batch);
+  if (job.is_audit) {
+    Result<std::int64_t> seq = audit_appender_.Append(writer_db_.get(), job.audit, now_us);
+    job.result =
+        seq.ok() ? Result<WriteOutcome>(WriteOutcome{}) : Result<WriteOutcome>(seq.status());
     return;
   }
-  Result<std::int64_t> seq = writer_->NextSequence("audit_seq");
-  if (!seq.ok()) {
-    job.result = seq.status();
-    return;
-  }
-  // Audit ids follow a stored sequence: unique, no randomness needed.
-  WriteBatch batch;
-  batch.entries.push_back(WriteOp{.method = "PUT",
-                                  .type = "AuditEvent",
-                                  .id = "audit-" + std::to_string(*seq),
-                                  .resource = std::move(job.audit)});
-  batch.entries.back().resource["id"] = batch.entries.back().id;
-  job.result = ApplyWriteBatch(ctx, batch);
-  if (job.result.ok() && !job.result->committed) {
-    job.result = Status::Invalid("audit event: " + job.result->error);
-  }
+  WriteContext ctx{writer_.get(), &job.access, now_us, options_.max_resource_bytes,
+                   [this] { return NewId(); }};
+  job.result = ApplyWriteBatch(ctx, job.batch);
 }
 
 void ResourceStoreImpl::RunGroup(std::vector<Job>& jobs) {
@@ -336,6 +343,7 @@ Status ResourceStoreImpl::Close() {
   writer_cv_.notify_all();
   if (writer_thread_.joinable()) writer_thread_.join();  // drains the queue first
   writer_.reset();
+  audit_appender_ = AuditAppender();  // its statement goes before the connection
   writer_db_.reset();
   {
     std::lock_guard lock(readers_mu_);

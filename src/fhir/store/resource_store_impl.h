@@ -16,6 +16,7 @@
 #include <thread>
 #include <vector>
 
+#include "fhir/store/audit_trail.h"
 #include "fhir/store/resource_writer.h"
 #include "fhir/store/sqlite_conn.h"
 #include "junction/fhir/resource_store.h"
@@ -40,7 +41,7 @@ class ResourceStoreImpl final : public ResourceStore {
 
   void Apply(WriteBatch batch, const Access& access, WriteCallback done) override;
   Result<WriteOutcome> ApplyAndWait(WriteBatch batch, const Access& access) override;
-  void AppendAudit(std::string audit_event_json, std::function<void(Status)> done) override;
+  void AppendAudit(AuditRecord record, std::function<void(Status)> done) override;
   Status Close() override;
 
  private:
@@ -50,7 +51,7 @@ class ResourceStoreImpl final : public ResourceStore {
     WriteBatch batch;
     Access access;
     WriteCallback done;
-    boost::json::object audit;
+    AuditRecord audit;
     std::function<void(Status)> audit_done;
     Result<WriteOutcome> result = Status(StatusCode::kInternal, "not run");
   };
@@ -63,18 +64,26 @@ class ResourceStoreImpl final : public ResourceStore {
   std::string NewId();
   std::int64_t NextTimestamp();
 
-  // Readers (resource_reads.cpp).
-  Result<SqliteDb> AcquireReader() const;
-  void ReleaseReader(SqliteDb db) const;
+  // Readers (resource_reads.cpp): a connection (with the audit trail
+  // attached when its file exists) and its prepared statements.
+  struct Reader {
+    explicit Reader(SqliteDb connection) : db(std::move(connection)), cache(db.get()) {}
+    SqliteDb db;
+    StmtCache cache;  // destroyed before db
+  };
+  Result<std::unique_ptr<Reader>> AcquireReader() const;
+  void ReleaseReader(std::unique_ptr<Reader> reader) const;
   template <typename F>
   auto WithReader(F&& f) const -> decltype(f(static_cast<sqlite3*>(nullptr)));
 
   ResourceStoreOptions options_;
   std::string path_;
-  std::string temp_dir_;  // for ":memory:", removed by Close
+  std::string audit_path_;  // AuditTrailPath(path_)
+  std::string temp_dir_;    // for ":memory:", removed by Close
 
   SqliteDb writer_db_;
   std::unique_ptr<ResourceWriter> writer_;
+  AuditAppender audit_appender_;  // writer thread
   std::thread writer_thread_;
   std::thread::id writer_id_;
   std::mt19937_64 random_;
@@ -91,7 +100,7 @@ class ResourceStoreImpl final : public ResourceStore {
   std::size_t drain_failures_ = 0;  // writer thread only, read after join
 
   mutable std::mutex readers_mu_;
-  mutable std::vector<SqliteDb> idle_readers_;
+  mutable std::vector<std::unique_ptr<Reader>> idle_readers_;
   mutable bool readers_closed_ = false;
 };
 

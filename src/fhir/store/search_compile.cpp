@@ -85,6 +85,8 @@ std::string LikeEscape(std::string_view text) {
   return out;
 }
 
+}  // namespace
+
 // Date prefixes over a target range [lo_col, hi_col] and the search range
 // `s` (both ends inclusive), per R4 3.1.1.4.1 (ranges: "eq" = the search
 // range contains the target's, "gt" = the target extends above it, ...).
@@ -138,6 +140,8 @@ void DatePredicate(Prefix prefix, const TimeRange& s, std::string_view lo_col,
     }
   }
 }
+
+namespace {
 
 // Number and quantity prefixes over column `col`; eq/ne use the value's
 // implicit precision range, ap is ±10% (at least the precision range).

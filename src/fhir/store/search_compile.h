@@ -21,6 +21,8 @@
 #include <string_view>
 #include <vector>
 
+#include "fhir/store/index_values.h"
+#include "fhir/store/search_parse.h"
 #include "fhir/store/search_sql.h"
 #include "junction/fhir/resource_store.h"
 
@@ -87,6 +89,11 @@ void AppendWhere(std::string_view alias, const std::vector<std::string>& types,
                  const std::vector<Condition>& conds, const Access& access, Sql* out);
 void AppendCondition(const Condition& cond, std::string_view alias, bool driver, Sql* out);
 std::string TypeEquals(std::string_view alias, bool rid_driven);
+
+// A date prefix (R4 range rules) over the target range [lo_col, hi_col] and
+// the search range `s`, appended to `out` as one parenthesised predicate.
+void DatePredicate(Prefix prefix, const TimeRange& s, std::string_view lo_col,
+                   std::string_view hi_col, Sql* out);
 
 // Appends the ORDER BY expression for `_sort` key `name` (without '-') on
 // alias `alias`: the lowest indexed value ascending, the highest descending,

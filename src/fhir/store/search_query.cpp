@@ -196,12 +196,8 @@ Result<SearchPage> RunSearch(sqlite3* db, const SearchRequest& request, const Ac
   page.elements = rp.elements;
 
   ReadTransaction txn(db);
-  if (rp.total == ResultParams::Total::kAccurate || limit == 0) {
-    auto total = LoadInts(db, "SELECT COUNT(*) FROM resources r WHERE " + where.text, where.values);
-    if (!total.ok()) return total.status();
-    page.total = total->empty() ? 0 : total->front();
-  }
   bool has_more = false;
+  std::size_t page_rows = 0;
   if (limit > 0) {
     Sql query;
     query.Text("SELECT " + ResourceColumns("r") + " FROM resources r WHERE ").Append(where);
@@ -216,9 +212,22 @@ Result<SearchPage> RunSearch(sqlite3* db, const SearchRequest& request, const Ac
       has_more = true;
       rows->resize(limit);
     }
+    page_rows = rows->size();
     JUNCTION_RETURN_IF_ERROR(AddIncludes(db, rp.includes, access, *rows, &page.included));
     page.matches.reserve(rows->size());
     for (auto& row : *rows) page.matches.push_back(std::move(row.resource));
+  }
+  if (rp.total == ResultParams::Total::kAccurate || limit == 0) {
+    if (limit > 0 && !has_more && (page_rows > 0 || rp.offset == 0)) {
+      // The last page, read in the same transaction: the total is known
+      // without counting again.
+      page.total = static_cast<std::int64_t>(rp.offset + page_rows);
+    } else {
+      auto total =
+          LoadInts(db, "SELECT COUNT(*) FROM resources r WHERE " + where.text, where.values);
+      if (!total.ok()) return total.status();
+      page.total = total->empty() ? 0 : total->front();
+    }
   }
 
   auto link = [&](std::size_t offset) {

@@ -13,7 +13,8 @@ void AppendAccess(std::string_view alias, const Access& access, Sql* sql) {
 std::string ResourceColumns(std::string_view alias) {
   std::string a(alias);
   return a + ".rid, " + a + ".type, " + a + ".id, " + a + ".version, " + a + ".last_updated, " + a +
-         ".deleted, " + a + ".json";
+         ".deleted, " + a + ".json, (SELECT group_concat(c.patient, char(10)) FROM compartments c" +
+         " WHERE c.rid = " + a + ".rid)";
 }
 
 namespace {
@@ -56,6 +57,16 @@ Result<std::vector<LoadedResource>> LoadResources(sqlite3* db, const std::string
     row.resource.last_updated = stmt->ColumnText(4);
     row.resource.deleted = stmt->ColumnInt64(5) != 0;
     row.resource.json = stmt->ColumnText(6);
+    if (const unsigned char* text = sqlite3_column_text(stmt->get(), 7)) {
+      std::string_view rest(reinterpret_cast<const char*>(text),
+                            static_cast<std::size_t>(sqlite3_column_bytes(stmt->get(), 7)));
+      while (!rest.empty()) {
+        std::size_t cut = rest.find('\n');
+        if (cut != 0) row.resource.patients.emplace_back(rest.substr(0, cut));
+        if (cut == std::string_view::npos) break;
+        rest.remove_prefix(cut + 1);
+      }
+    }
     rows.push_back(std::move(row));
   }
   return rows;
@@ -75,16 +86,24 @@ Result<std::vector<std::int64_t>> LoadInts(sqlite3* db, const std::string& sql,
   return out;
 }
 
+namespace {
+
+// BEGIN / ROLLBACK through SqliteStmt, so that a reader's StmtCache keeps them.
+bool StepOnce(sqlite3* db, std::string_view sql) {
+  auto stmt = SqliteStmt::Prepare(db, sql);
+  return stmt.ok() && stmt->Step() == SQLITE_DONE;
+}
+
+}  // namespace
+
 ReadTransaction::ReadTransaction(sqlite3* db) : db_(db) {
-  if (sqlite3_get_autocommit(db_) != 0) {
-    began_ = sqlite3_exec(db_, "BEGIN", nullptr, nullptr, nullptr) == SQLITE_OK;
-  }
+  if (sqlite3_get_autocommit(db_) != 0) began_ = StepOnce(db_, "BEGIN");
 }
 
 ReadTransaction::~ReadTransaction() {
   // A read-only transaction: COMMIT and ROLLBACK are the same; ROLLBACK
   // cannot fail with SQLITE_BUSY.
-  if (began_) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+  if (began_) (void)StepOnce(db_, "ROLLBACK");
 }
 
 }  // namespace junction::fhir::store_internal

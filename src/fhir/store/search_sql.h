@@ -49,7 +49,8 @@ struct Sql {
 void AppendAccess(std::string_view alias, const Access& access, Sql* sql);
 
 // The columns LoadResources expects, for a resources table alias:
-// "<a>.rid, <a>.type, <a>.id, <a>.version, <a>.last_updated, <a>.deleted, <a>.json".
+// "<a>.rid, <a>.type, <a>.id, <a>.version, <a>.last_updated, <a>.deleted, <a>.json" and
+// the Patient ids of its compartment rows ('\n'-joined, for StoredResource::patients).
 std::string ResourceColumns(std::string_view alias);
 
 struct LoadedResource {

@@ -28,23 +28,96 @@ Status ExecSql(sqlite3* db, const char* sql) {
   return Status::Ok();
 }
 
+namespace {
+thread_local StmtCache* t_cache = nullptr;
+}  // namespace
+
+StmtCache::~StmtCache() {
+  for (auto& [sql, entry] : entries_) {
+    // In-use statements are finalized by their SqliteStmt... which must not
+    // outlive the cache; finalize what is idle.
+    if (!entry.in_use) sqlite3_finalize(entry.stmt);
+  }
+}
+
+StmtCache::Scope::Scope(StmtCache* cache) : previous_(t_cache) { t_cache = cache; }
+StmtCache::Scope::~Scope() { t_cache = previous_; }
+
+StmtCache* StmtCache::Current(sqlite3* db) {
+  return t_cache != nullptr && t_cache->db_ == db ? t_cache : nullptr;
+}
+
+sqlite3_stmt* StmtCache::Take(std::string_view sql) {
+  auto it = entries_.find(sql);
+  if (it == entries_.end() || it->second.in_use) return nullptr;
+  it->second.in_use = true;
+  return it->second.stmt;
+}
+
+void StmtCache::Give(sqlite3_stmt* stmt) {
+  sqlite3_reset(stmt);
+  sqlite3_clear_bindings(stmt);
+  std::string_view sql = sqlite3_sql(stmt);
+  auto it = entries_.find(sql);
+  if (it != entries_.end()) {
+    if (it->second.stmt == stmt) {
+      it->second.in_use = false;
+      return;
+    }
+    sqlite3_finalize(stmt);  // a second copy made while the first was in use
+    return;
+  }
+  if (entries_.size() >= kMaxStatements) {
+    // Many query shapes (searches with varying parameters): start over
+    // rather than track use; statements in use stay with their owners.
+    for (auto e = entries_.begin(); e != entries_.end();) {
+      if (e->second.in_use) {
+        ++e;
+      } else {
+        sqlite3_finalize(e->second.stmt);
+        e = entries_.erase(e);
+      }
+    }
+  }
+  entries_.emplace(std::string(sql), Entry{stmt, false});
+}
+
+void SqliteStmt::Release() {
+  if (stmt_ == nullptr) return;
+  if (cache_ != nullptr) {
+    cache_->Give(stmt_);
+  } else {
+    sqlite3_finalize(stmt_);
+  }
+  stmt_ = nullptr;
+  cache_ = nullptr;
+}
+
 SqliteStmt& SqliteStmt::operator=(SqliteStmt&& other) noexcept {
   if (this != &other) {
-    sqlite3_finalize(stmt_);
+    Release();
     stmt_ = other.stmt_;
+    cache_ = other.cache_;
     other.stmt_ = nullptr;
+    other.cache_ = nullptr;
   }
   return *this;
 }
 
 Result<SqliteStmt> SqliteStmt::Prepare(sqlite3* db, std::string_view sql) {
+  StmtCache* cache = StmtCache::Current(db);
+  if (cache != nullptr) {
+    if (sqlite3_stmt* cached = cache->Take(sql)) return SqliteStmt(cached, cache);
+  }
   sqlite3_stmt* stmt = nullptr;
-  int rc = sqlite3_prepare_v2(db, sql.data(), static_cast<int>(sql.size()), &stmt, nullptr);
+  int rc = sqlite3_prepare_v3(db, sql.data(), static_cast<int>(sql.size()),
+                              cache != nullptr ? SQLITE_PREPARE_PERSISTENT : 0, &stmt, nullptr);
   if (rc != SQLITE_OK) {
     sqlite3_finalize(stmt);
     return SqliteStatus(db, rc, "cannot prepare a FHIR store statement");
   }
-  return SqliteStmt(stmt);
+  if (stmt == nullptr) return Status::Invalid("FHIR store: an empty statement");
+  return SqliteStmt(stmt, cache);
 }
 
 int SqliteStmt::BindText(int index, std::string_view value) {

@@ -4,37 +4,10 @@
 
 #include <random>
 
+#include "junction/fhir/rest.h"
+
 namespace junction::http::internal {
 namespace {
-
-// FHIR issue-type codes (http://hl7.org/fhir/issue-type) for the statuses the
-// server itself answers.
-const char* IssueCode(int status) {
-  switch (status) {
-    case 400:
-      return "invalid";
-    case 401:
-      return "login";
-    case 403:
-      return "forbidden";
-    case 404:
-      return "not-found";
-    case 405:
-      return "not-supported";
-    case 408:
-      return "timeout";
-    case 413:
-      return "too-long";
-    case 415:
-      return "not-supported";
-    case 431:
-      return "too-long";
-    case 503:
-      return "transient";
-    default:
-      return status >= 500 ? "exception" : "processing";
-  }
-}
 
 constexpr std::size_t kMaxRequestIdBytes = 128;
 
@@ -80,8 +53,9 @@ Response ErrorResponse(std::string_view path, int status, std::string_view diagn
   Response response;
   response.status = status;
   if (PrefixMatches("/fhir", path)) {
-    boost::json::object issue{
-        {"severity", "error"}, {"code", IssueCode(status)}, {"diagnostics", diagnostics}};
+    boost::json::object issue{{"severity", "error"},
+                              {"code", fhir::IssueTypeForStatus(status)},
+                              {"diagnostics", diagnostics}};
     boost::json::object outcome{{"resourceType", "OperationOutcome"},
                                 {"issue", boost::json::array{issue}}};
     response.content_type = "application/fhir+json";

@@ -90,6 +90,49 @@ TEST_F(RestTest, AuditNamesThePatientAndNotTheQueryValues) {
   EXPECT_TRUE(patient_named);
 }
 
+TEST_F(RestTest, AuditTrailIsReadAndSearchedThroughTheApi) {
+  std::string pid = Create("Patient", PatientJson("Trail"));
+  std::string other = Create("Patient", PatientJson("Other"));
+  std::string oid = Create("Observation", ObservationJson(pid, "x"));
+  ASSERT_EQ(Call("GET", "/Observation/" + oid).status, 200);
+  ASSERT_EQ(Call("GET", "/Patient/" + other).status, 200);
+  ASSERT_EQ(Call("GET", "/Patient/nobody").status, 404);
+
+  // The Observation read names its patient (from the compartment rows).
+  RestResponse reads = Call("GET", "/AuditEvent?patient=" + pid + "&subtype=read");
+  ASSERT_EQ(reads.status, 200) << reads.body;
+  json::object bundle = Json(reads).as_object();
+  ASSERT_EQ(bundle.at("total"), 1) << reads.body;
+  json::object event = bundle.at("entry").at(0).at("resource").as_object();
+  EXPECT_NE(json::serialize(event).find("\"Observation/" + oid + "\""), std::string::npos);
+  std::string aid(event.at("id").as_string());
+  EXPECT_EQ(bundle.at("entry").at(0).at("fullUrl").as_string(),
+            std::string(kBase) + "/AuditEvent/" + aid);
+
+  RestResponse one = Call("GET", "/AuditEvent/" + aid);
+  ASSERT_EQ(one.status, 200) << one.body;
+  EXPECT_EQ(Json(one).at("id").as_string(), aid);
+  EXPECT_EQ(Call("GET", "/AuditEvent/audit-999999").status, 404);
+
+  // Failed interactions, by outcome; creates by action; the other patient's read.
+  RestResponse failed = Call("GET", "/AuditEvent?outcome=4");
+  ASSERT_EQ(failed.status, 200);
+  EXPECT_EQ(Json(failed).at("total"), 2) << "Patient/nobody and audit-999999: " << failed.body;
+  RestResponse creates = Call("GET", "/AuditEvent?action=C&_count=1");
+  ASSERT_EQ(creates.status, 200);
+  json::object page = Json(creates).as_object();
+  EXPECT_EQ(page.at("total"), 3) << creates.body;
+  EXPECT_EQ(page.at("entry").as_array().size(), 1u);
+  bool next = false;
+  for (const auto& link : page.at("link").as_array()) {
+    next = next || link.at("relation") == "next";
+  }
+  EXPECT_TRUE(next) << creates.body;
+  RestResponse by_entity = Call("GET", "/AuditEvent?entity=Patient/" + other);
+  ASSERT_EQ(by_entity.status, 200);
+  EXPECT_EQ(Json(by_entity).at("total"), 2) << "create and read: " << by_entity.body;
+}
+
 TEST_F(RestTest, AuditCanBeSwitchedOff) {
   RestOptions options;
   options.audit = false;

@@ -867,7 +867,63 @@ TEST_F(SearchTest, PatientAndCodeUseTheIndexes) {
     EXPECT_NE(plan.find("idx_reference_target"), std::string::npos) << plan;
     ++checked;
   }
-  EXPECT_EQ(checked, 2u);  // the count and the page
+  // The page only: it is the last one, so its total needs no COUNT(*).
+  EXPECT_EQ(checked, 1u);
+}
+
+TEST_F(SearchTest, TotalIsCountedOnlyWhenThePageDoesNotTellIt) {
+  std::vector<std::string> statements;
+  auto trace = [&] {
+    statements.clear();
+    sqlite3_trace_v2(
+        db_, SQLITE_TRACE_STMT,
+        [](unsigned, void* ctx, void* p, void*) -> int {
+          const char* sql = sqlite3_sql(static_cast<sqlite3_stmt*>(p));
+          if (sql != nullptr) static_cast<std::vector<std::string>*>(ctx)->emplace_back(sql);
+          return 0;
+        },
+        &statements);
+  };
+  auto counts = [&] {
+    sqlite3_trace_v2(db_, 0, nullptr, nullptr);
+    std::size_t n = 0;
+    for (const auto& sql : statements) n += sql.find("COUNT(*)") != std::string::npos;
+    return n;
+  };
+  trace();
+  auto all = Search("Observation", {});
+  std::size_t all_counts = counts();
+  ASSERT_TRUE(all.ok());
+  ASSERT_GE(all->matches.size(), 2u);
+  EXPECT_EQ(all_counts, 0u);
+  EXPECT_EQ(all->total, static_cast<std::int64_t>(all->matches.size()));
+  // A first page with more behind it: counted, and the same total.
+  trace();
+  auto first = Search("Observation", {{"_count", "1"}});
+  std::size_t first_counts = counts();
+  ASSERT_TRUE(first.ok());
+  EXPECT_EQ(first_counts, 1u);
+  EXPECT_EQ(first->total, all->total);
+  // The last page by offset: offset + rows.
+  trace();
+  auto last =
+      Search("Observation", {{"_count", "1"}, {"_offset", std::to_string(*all->total - 1)}});
+  std::size_t last_counts = counts();
+  ASSERT_TRUE(last.ok());
+  EXPECT_EQ(last_counts, 0u);
+  EXPECT_EQ(last->total, all->total);
+  // Past the end: nothing on the page says how many there are.
+  trace();
+  auto past = Search("Observation", {{"_offset", "100000"}});
+  std::size_t past_counts = counts();
+  ASSERT_TRUE(past.ok());
+  EXPECT_TRUE(past->matches.empty());
+  EXPECT_EQ(past_counts, 1u);
+  EXPECT_EQ(past->total, all->total);
+  // _total=none: no total at all.
+  auto none = Search("Observation", {{"_count", "1"}, {"_total", "none"}});
+  ASSERT_TRUE(none.ok());
+  EXPECT_FALSE(none->total.has_value());
 }
 
 }  // namespace

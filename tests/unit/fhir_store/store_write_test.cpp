@@ -451,21 +451,159 @@ TEST(StoreWrite, ResourceSizeLimit) {
   EXPECT_EQ(outcome->status, 413);
 }
 
-TEST(StoreWrite, AuditEvents) {
-  auto store = OpenMemory();
+Status AppendAndWait(ResourceStore& store, AuditRecord record) {
   std::promise<Status> done;
-  store->AppendAudit(R"({"resourceType":"AuditEvent","recorded":"2024-01-01T00:00:00Z",
-    "entity":[{"what":{"reference":"Patient/p1"}}]})",
-                     [&](Status s) { done.set_value(std::move(s)); });
-  EXPECT_TRUE(done.get_future().get().ok());
-  auto history = store->History({.type = "AuditEvent"}, {});
-  ASSERT_EQ(history->total, 1);
-  EXPECT_EQ(history->versions[0].id, "audit-1");
-  EXPECT_TRUE(store->Read("AuditEvent", "audit-1", Access{.patient = "p1"}).ok());
-  std::promise<Status> bad;
-  store->AppendAudit(R"({"resourceType":"Patient"})",
-                     [&](Status s) { bad.set_value(std::move(s)); });
-  EXPECT_EQ(bad.get_future().get().code(), StatusCode::kInvalidArgument);
+  store.AppendAudit(std::move(record), [&](Status s) { done.set_value(std::move(s)); });
+  return done.get_future().get();
+}
+
+AuditRecord Record(std::string subtype, char action, std::vector<std::string> patients,
+                   int status = 200) {
+  AuditRecord record;
+  record.subtype = std::move(subtype);
+  record.action = action;
+  record.type = "Observation";
+  record.status = status;
+  record.who = "user-7";
+  record.client_id = "app-1";
+  record.peer = "127.0.0.1";
+  record.references = {"Observation/o1"};
+  record.patients = std::move(patients);
+  return record;
+}
+
+std::vector<std::string> Ids(const SearchPage& page) {
+  std::vector<std::string> ids;
+  for (const auto& m : page.matches) ids.push_back(m.id);
+  return ids;
+}
+
+TEST(StoreWrite, AuditRecordsAreReadAsAuditEvents) {
+  auto store = OpenMemory();
+  AuditRecord first = Record("read", 'R', {"p1"});
+  first.recorded_us = 1'704'067'200'000'000;  // 2024-01-01T00:00:00Z
+  ASSERT_TRUE(AppendAndWait(*store, first).ok());
+  AuditRecord search = Record("search-type", 'E', {"p2"}, 404);
+  search.query = true;
+  search.param_names = {"code", "patient"};
+  ASSERT_TRUE(AppendAndWait(*store, search).ok());
+
+  auto read = store->Read("AuditEvent", "audit-1", Access{.patient = "p1"});
+  ASSERT_TRUE(read.ok()) << read.status().ToString();
+  EXPECT_EQ(read->version, 1);
+  EXPECT_EQ(read->last_updated.substr(0, 19), "2024-01-01T00:00:00");
+  json::object event = json::parse(read->json).as_object();
+  EXPECT_EQ(event.at("resourceType"), "AuditEvent");
+  EXPECT_EQ(event.at("id"), "audit-1");
+  EXPECT_EQ(event.at("action"), "R");
+  EXPECT_EQ(event.at("outcome"), "0");
+  EXPECT_EQ(event.at("subtype").at(0).at("code"), "read");
+  EXPECT_EQ(event.at("agent").at(0).at("who").at("identifier").at("value"), "user-7");
+  EXPECT_EQ(event.at("agent").at(0).at("altId"), "app-1");
+  EXPECT_EQ(event.at("agent").at(0).at("network").at("address"), "127.0.0.1");
+  std::string text = json::serialize(event);
+  EXPECT_NE(text.find("\"Observation/o1\""), std::string::npos) << text;
+  EXPECT_NE(text.find("\"Patient/p1\""), std::string::npos) << text;
+  // Another patient's compartment does not hold it; ids that are no audit rows are unknown.
+  EXPECT_EQ(store->Read("AuditEvent", "audit-1", Access{.patient = "p2"}).status().code(),
+            StatusCode::kNotFound);
+  EXPECT_EQ(store->Read("AuditEvent", "audit-9", {}).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(store->Read("AuditEvent", "audit-01", {}).status().code(), StatusCode::kNotFound);
+
+  auto second = store->Read("AuditEvent", "audit-2", {});
+  ASSERT_TRUE(second.ok());
+  json::object failed = json::parse(second->json).as_object();
+  EXPECT_EQ(failed.at("outcome"), "4");
+  EXPECT_NE(json::serialize(failed).find("search parameters: code, patient"), std::string::npos);
+
+  auto find = [&](std::vector<std::pair<std::string, std::string>> params,
+                  const Access& access = {}) {
+    SearchRequest request{.type = "AuditEvent", .params = std::move(params)};
+    auto page = store->Search(request, access);
+    EXPECT_TRUE(page.ok()) << page.status().ToString();
+    return page.ok() ? *page : SearchPage{};
+  };
+  EXPECT_EQ(Ids(find({})), (std::vector<std::string>{"audit-1", "audit-2"}));
+  EXPECT_EQ(Ids(find({{"patient", "p1"}})), std::vector<std::string>{"audit-1"});
+  EXPECT_EQ(Ids(find({{"patient", "Patient/p2"}})), std::vector<std::string>{"audit-2"});
+  EXPECT_EQ(Ids(find({{"entity", "Patient/p2"}})), std::vector<std::string>{"audit-2"});
+  EXPECT_EQ(Ids(find({{"entity", "Observation/o1"}})).size(), 2u);
+  EXPECT_EQ(Ids(find({{"entity", "Observation/o2"}})).size(), 0u);
+  EXPECT_EQ(Ids(find({{"action", "E"}})), std::vector<std::string>{"audit-2"});
+  EXPECT_EQ(Ids(find({{"action", "C,R"}})), std::vector<std::string>{"audit-1"});
+  EXPECT_EQ(Ids(find({{"outcome", "4"}})), std::vector<std::string>{"audit-2"});
+  EXPECT_EQ(Ids(find({{"subtype", "http://hl7.org/fhir/restful-interaction|read"}})),
+            std::vector<std::string>{"audit-1"});
+  EXPECT_EQ(Ids(find({{"type", "rest"}})).size(), 2u);
+  EXPECT_EQ(Ids(find({{"type", "other"}})).size(), 0u);
+  EXPECT_EQ(Ids(find({{"agent", "user-7"}})).size(), 2u);
+  EXPECT_EQ(Ids(find({{"agent", "user-8"}})).size(), 0u);
+  EXPECT_EQ(Ids(find({{"altid", "app-1"}, {"address", "127.0"}})).size(), 2u);
+  EXPECT_EQ(Ids(find({{"date", "2024-01-01"}})), std::vector<std::string>{"audit-1"});
+  EXPECT_EQ(Ids(find({{"date", "gt2024-01-01"}})), std::vector<std::string>{"audit-2"});
+  EXPECT_EQ(Ids(find({{"_lastUpdated", "lt2025"}})), std::vector<std::string>{"audit-1"});
+  EXPECT_EQ(Ids(find({{"_id", "audit-2"}})), std::vector<std::string>{"audit-2"});
+  EXPECT_EQ(Ids(find({{"_sort", "-date"}})), (std::vector<std::string>{"audit-2", "audit-1"}));
+  EXPECT_EQ(Ids(find({}, Access{.patient = "p2"})), std::vector<std::string>{"audit-2"});
+
+  // Paging: _count with next/prev, the total of everything matching.
+  SearchPage page = find({{"action", "R,E"}, {"_count", "1"}});
+  EXPECT_EQ(Ids(page), std::vector<std::string>{"audit-1"});
+  EXPECT_EQ(page.total, 2);
+  EXPECT_EQ(page.next_query, "action=R,E&_count=1&_offset=1");
+  SearchPage next = find({{"action", "R,E"}, {"_count", "1"}, {"_offset", "1"}});
+  EXPECT_EQ(Ids(next), std::vector<std::string>{"audit-2"});
+  EXPECT_TRUE(next.next_query.empty());
+  EXPECT_FALSE(next.prev_query.empty());
+  EXPECT_EQ(find({{"_summary", "count"}}).total, 2);
+
+  // Unknown parameters: ignored (listed), or 400 when strict; modifiers are refused.
+  SearchPage lenient = find({{"policy", "x"}});
+  EXPECT_EQ(lenient.ignored_params, std::vector<std::string>{"policy"});
+  SearchRequest strict{.type = "AuditEvent", .params = {{"policy", "x"}}, .strict = true};
+  EXPECT_EQ(store->Search(strict, {}).status().code(), StatusCode::kInvalidArgument);
+  SearchRequest modifier{.type = "AuditEvent", .params = {{"patient:missing", "true"}}};
+  EXPECT_EQ(store->Search(modifier, {}).status().code(), StatusCode::kInvalidArgument);
+  SearchRequest bad_date{.type = "AuditEvent", .params = {{"date", "yesterday"}}};
+  EXPECT_EQ(store->Search(bad_date, {}).status().code(), StatusCode::kInvalidArgument);
+}
+
+TEST(StoreWrite, AuditTrailHasItsOwnFile) {
+  EXPECT_EQ(AuditTrailPath("var/junction-fhir.db"), "var/junction-fhir-audit.db");
+  EXPECT_EQ(AuditTrailPath("var/fhir"), "var/fhir-audit");
+  std::string dir = ::testing::TempDir() + "/audit-file-" + std::to_string(::getpid());
+  std::filesystem::remove_all(dir);
+  ResourceStoreOptions options;
+  options.sqlite_path = dir + "/fhir.db";
+  {
+    auto store = ResourceStore::Open(options);
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    ASSERT_TRUE(AppendAndWait(**store, Record("read", 'R', {"p1"})).ok());
+    ASSERT_TRUE((*store)->Close().ok());
+  }
+  EXPECT_TRUE(std::filesystem::exists(dir + "/fhir-audit.db"));
+  {
+    // Reopened: the trail is kept and numbering goes on.
+    auto store = ResourceStore::Open(options);
+    ASSERT_TRUE(store.ok());
+    ASSERT_TRUE(AppendAndWait(**store, Record("read", 'R', {"p1"})).ok());
+    EXPECT_TRUE((*store)->Read("AuditEvent", "audit-2", {}).ok());
+    // The audit rows are no resources: not in history.
+    auto history = (*store)->History({.type = "AuditEvent"}, {});
+    ASSERT_TRUE(history.ok());
+    EXPECT_EQ(history->total, 0);
+    ASSERT_TRUE((*store)->Close().ok());
+  }
+  {
+    ResourceStoreOptions ro = options;
+    ro.read_only = true;
+    auto store = ResourceStore::Open(ro);
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    EXPECT_TRUE((*store)->Read("AuditEvent", "audit-1", {}).ok());
+    Status refused = AppendAndWait(**store, Record("read", 'R', {}));
+    EXPECT_FALSE(refused.ok());
+  }
+  std::filesystem::remove_all(dir);
 }
 
 TEST(StoreWrite, GroupCommitFromManyThreads) {

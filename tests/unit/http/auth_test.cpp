@@ -318,6 +318,31 @@ TEST(AuthTest, ChecksTimes) {
   EXPECT_EQ(Reason(*auth, *auth->Mint(req, kNow + 3600)), "token not yet valid");
 }
 
+TEST(AuthTest, RepeatedTokensAreCheckedForTimeEveryTime) {
+  // A verified token is remembered; its exp and nbf still hold on each use.
+  auto auth = MustCreate(HsConfig());  // clock_skew 60 s
+  MintRequest req;
+  req.client_id = "c";
+  req.ttl_seconds = 3600;
+  auto token = auth->Mint(req, kNow + 1000);  // nbf = iat = kNow + 1000
+  ASSERT_TRUE(token.ok());
+  EXPECT_EQ(Reason(*auth, *token, kNow + 1000), "ok");
+  EXPECT_EQ(Reason(*auth, *token, kNow + 1000), "ok");
+  EXPECT_EQ(Reason(*auth, *token, kNow), "token not yet valid");
+  EXPECT_EQ(Reason(*auth, *token, kNow + 1000 + 3600 + 61), "token expired");
+  EXPECT_EQ(Reason(*auth, *token, kNow + 1000 + 3600 + 59), "ok");
+  // A changed signature is another text: verified again, and refused.
+  const auto parts = Split(*token);
+  std::string sig = parts[2];
+  sig[sig.size() / 2] = sig[sig.size() / 2] == 'A' ? 'B' : 'A';
+  EXPECT_EQ(Reason(*auth, parts[0] + "." + parts[1] + "." + sig, kNow + 1000), "bad signature");
+  // A principal from the cache is the same as the first one.
+  auto first = auth->Verify("Bearer " + *token, kNow + 1000);
+  ASSERT_TRUE(first.ok());
+  EXPECT_EQ(first->client_id, "c");
+  EXPECT_EQ(first->expires_at, kNow + 1000 + 3600);
+}
+
 TEST(AuthTest, ChecksIssuerAndAudience) {
   auto auth = MustCreate(HsConfig());
   auto with = [&](const char* name, json::value value) {
