@@ -8,8 +8,10 @@ The pipeline under test (one `junction serve`, durable at every hop):
   -> one Lua step (msg:set / msg:get)
   -> two MLLP destinations, strict ordering (each a durable queue in the store).
 Load: `junction send --repeat N --concurrency C` with the ~2 KB ORU^R01 of
-bench/mllp. Receivers: bench/pipeline/ack_receiver.py (asyncio, ACKs at once,
-one process per destination) so the receivers are not what is measured.
+bench/mllp. Receivers: one process per destination that ACKs at once, so the
+receivers are not what is measured: pipeline_ack_receiver (C++, built from
+bench/pipeline/ack_receiver.cpp; --receiver BINARY) or, with --receiver python,
+bench/pipeline/ack_receiver.py (asyncio, several times the CPU per message).
 
 Throughput runs (RUNS, median): end-to-end msg/s = N / (last delivery sent -
 first message received), from the store's timestamps; ingest msg/s as the
@@ -51,8 +53,13 @@ def free_port():
         return s.getsockname()[1]
 
 
+RECEIVER = ["python"]  # set by main(): "python" or the C++ receiver's path
+WINDOW = [None]        # mllp window of both destinations (None: the engine's default)
+
+
 def write_config(workdir, store, port_a, port_b, b_backoff="100ms..1s"):
     path = os.path.join(workdir, "junction.yaml")
+    window = "" if WINDOW[0] is None else ", window: %d" % WINDOW[0]
     lua = 'msg:set("MSH-6", "BENCH-" .. msg:get("MSH-4"))'
     with open(path, "w") as f:
         f.write("""\
@@ -76,20 +83,24 @@ channels:
       - lua: '%(lua)s'
     destinations:
       - name: a
-        mllp: { connect: 127.0.0.1:%(a)d, response_timeout: 10s }
+        mllp: { connect: 127.0.0.1:%(a)d, response_timeout: 10s%(window)s }
         retry: { max_attempts: 10, backoff: 100ms..1s }
         ordering: strict
       - name: b
-        mllp: { connect: 127.0.0.1:%(b)d, response_timeout: 10s }
+        mllp: { connect: 127.0.0.1:%(b)d, response_timeout: 10s%(window)s }
         retry: { max_attempts: 10, backoff: %(b_backoff)s }
         ordering: strict
-""" % {"store": store, "a": port_a, "b": port_b, "lua": lua, "b_backoff": b_backoff})
+""" % {"store": store, "a": port_a, "b": port_b, "lua": lua, "b_backoff": b_backoff,
+                 "window": window})
     return path
 
 
 def receiver(port=0):
-    return Server("receiver", [sys.executable, os.path.join(HERE, "ack_receiver.py"), str(port)],
-                  r"^listening (\d+)").start()
+    if RECEIVER[0] == "python":
+        argv = [sys.executable, os.path.join(HERE, "ack_receiver.py"), str(port)]
+    else:
+        argv = [RECEIVER[0], str(port)]
+    return Server("receiver", argv, r"^listening (\d+)").start()
 
 
 def engine(junction, config):
@@ -288,9 +299,14 @@ def main():
     parser.add_argument("--backlog", default="0,50000,200000")
     parser.add_argument("--timeout", type=float, default=1800)
     parser.add_argument("--keep", action="store_true", help="keep the stores")
+    parser.add_argument("--receiver", default="python",
+                        help="path of pipeline_ack_receiver (C++), or python")
+    parser.add_argument("--window", type=int, help="mllp window of the destinations")
     parser.add_argument("--markdown")
     args = parser.parse_args()
     os.makedirs(args.workdir, exist_ok=True)
+    RECEIVER[0] = args.receiver
+    WINDOW[0] = args.window
 
     lines = []
     if args.runs > 0:

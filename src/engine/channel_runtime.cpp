@@ -18,6 +18,8 @@ namespace junction::engine {
 namespace {
 
 constexpr std::size_t kMaxRemembered = 10'000;  // ids handled by polling, see Worker
+// Outcomes handed to the store as one operation (see Impl::outbox).
+constexpr std::size_t kMaxOutbox = 64;
 
 // The outcome of a message the poll took: its live copy (with the ACK
 // callback) may arrive before or after the outcome is committed.
@@ -92,7 +94,20 @@ struct ChannelRuntime::Impl {
   std::map<store::MessageId, std::shared_ptr<PollOutcome>> handled_by_poll;
   bool flushed = false;  // Stop: our outcomes are committed
 
-  void Run();
+  // Worker thread only: outcomes run but not yet handed to the store. The
+  // worker runs every message waiting in the live queue (up to kMaxOutbox)
+  // and records their outcomes in ONE store operation: one hand-off to the
+  // writer and one commit callback per run instead of one per message. The
+  // messages are in `in_flight` meanwhile, so a poll does not run them again.
+  std::vector<store::ProcessingOutcome> outbox;
+  std::vector<store::Store::ProcessingCallback> outbox_done;
+  void FlushOutbox();
+
+  void Run() {
+    RunLoop();
+    FlushOutbox();  // on every way out: nothing run stays unrecorded
+  }
+  void RunLoop();
   // Reads the ids of `received` rows and processes them merged with the live
   // queue, in id order. `full`: every page, else the first one. False when
   // stopping.
@@ -274,7 +289,7 @@ Status ChannelRuntime::SetDestinationPaused(const std::string& destination, bool
 // copy is still on its way) are merged into it by id, never run ahead of a
 // lower id still waiting in the live queue. Reprocessed messages (old ids)
 // are run when the poll finds them.
-void ChannelRuntime::Impl::Run() {
+void ChannelRuntime::Impl::RunLoop() {
   auto next_poll = std::chrono::steady_clock::now();
   // At start (restart recovery) and after a reload's handover, stored rows
   // may precede what waits in the live queue: a full poll comes first.
@@ -304,7 +319,9 @@ void ChannelRuntime::Impl::Run() {
       }
     }
     if (poll) {
-      if (!Poll(full)) return;
+      const bool go_on = Poll(full);
+      FlushOutbox();
+      if (!go_on) return;
       catch_up = false;
     }
     // The live queue, in order, until it is empty or a poll is due. After an
@@ -321,7 +338,25 @@ void ChannelRuntime::Impl::Run() {
       TakeLive(std::move(m));
       if (std::chrono::steady_clock::now() >= next_poll) break;
     }
+    FlushOutbox();
   }
+}
+
+void ChannelRuntime::Impl::FlushOutbox() {
+  if (outbox.empty()) return;
+  std::vector<store::ProcessingOutcome> outcomes;
+  std::vector<store::Store::ProcessingCallback> done;
+  outcomes.swap(outbox);
+  done.swap(outbox_done);
+  outbox.reserve(kMaxOutbox);
+  outbox_done.reserve(kMaxOutbox);
+  if (outcomes.size() == 1) {
+    Status queued = store->RecordProcessing(std::move(outcomes[0]), done[0]);
+    if (!queued.ok()) done[0](queued);
+    return;
+  }
+  // Every callback is called, also when the store refuses (see store.h).
+  (void)store->RecordProcessingBatch(std::move(outcomes), std::move(done));
 }
 
 void ChannelRuntime::Impl::TakeLive(PendingMessage m) {
@@ -509,8 +544,9 @@ ProcessedResult ChannelRuntime::Impl::Process(store::MessageId id, std::string r
     }
     if (done) done(answer);
   };
-  Status queued = store->RecordProcessing(std::move(out), on_commit);
-  if (!queued.ok()) on_commit(queued);
+  outbox.push_back(std::move(out));
+  outbox_done.push_back(std::move(on_commit));
+  if (outbox.size() >= kMaxOutbox) FlushOutbox();
   return result;
 }
 

@@ -32,9 +32,10 @@ namespace {
 using Kind = DeliveryOutcome::Kind;
 using Clock = std::chrono::steady_clock;
 
-constexpr std::size_t kMaxAckBytes = 4096;       // of the ACK kept as the response
-constexpr std::size_t kMaxRememberedIds = 1024;  // sent on one MLLP connection
-constexpr std::size_t kMaxStaleAcks = 1024;      // skipped per delivery
+constexpr std::size_t kMaxAckBytes = 4096;           // of the ACK kept as the response
+constexpr std::size_t kMaxRememberedIds = 1024;      // sent on one MLLP connection
+constexpr std::size_t kMaxStaleAcks = 1024;          // skipped per delivery
+constexpr std::size_t kDefaultBestEffortWindow = 8;  // mllp `window` under best-effort
 
 std::atomic<std::uint64_t> temp_counter{0};  // unique temp names across destinations
 
@@ -80,18 +81,75 @@ class MllpDestination : public Destination {
     options_.port = config_.port;
     options_.connect_timeout = config_.connect_timeout;
     if (config_.tls) options_.tls = ToTlsOptions(*config_.tls);
+    // Strict ordering pipelines only when asked to: a receiver that fails
+    // message k without a word (timeout) may already have taken k+1.
+    window_ = config_.window != 0                        ? config_.window
+              : config.ordering == Ordering::kBestEffort ? kDefaultBestEffortWindow
+                                                         : 1;
   }
 
+  std::size_t max_batch() const override { return window_; }
+
   DeliveryOutcome Deliver(std::string_view payload, const DeliveryContext& context) override {
-    if (!client_) {
-      sent_ids_.clear();
-      auto client = mllp::Client::Connect(options_);
-      if (!client.ok()) return Outcome(Kind::kRetry, client.status().message());
-      client_ = std::move(client).value();
-      spdlog::debug("{}: connected to {}:{}", label_, config_.host, config_.port);
-    }
+    if (Status st = EnsureConnected(); !st.ok()) return Outcome(Kind::kRetry, st.message());
     Status st = client_->Send(payload, config_.response_timeout);
     if (!st.ok()) return Drop(Outcome(Kind::kRetry, st.message()));
+    return AwaitAck(context.control_id);
+  }
+
+  // Pipelined: every frame goes out in one write, then the ACKs are read in
+  // order. ACKs on one connection come in the order the frames went out, so
+  // the k-th ACK answers the k-th message (MSA-2 is still checked).
+  std::vector<DeliveryOutcome> DeliverBatch(std::span<const DeliveryItem> items) override {
+    std::vector<DeliveryOutcome> outcomes;
+    if (items.empty()) return outcomes;
+    if (items.size() == 1) {
+      outcomes.push_back(Deliver(items[0].payload, items[0].context));
+      return outcomes;
+    }
+    if (Status st = EnsureConnected(); !st.ok()) {
+      outcomes.push_back(Outcome(Kind::kRetry, st.message()));
+      return outcomes;
+    }
+    frames_.clear();
+    for (const DeliveryItem& item : items) mllp::EncodeTo(item.payload, &frames_);
+    Status st = client_->SendRaw(frames_, config_.response_timeout);
+    if (!st.ok()) {
+      outcomes.push_back(Drop(Outcome(Kind::kRetry, st.message())));
+      return outcomes;
+    }
+    outcomes.reserve(items.size());
+    for (std::size_t i = 0; i < items.size(); ++i) {
+      outcomes.push_back(AwaitAck(items[i].context.control_id));
+      // Dropped (no answer, timeout, an ACK out of step, not an ACK): the ACKs
+      // of the messages after it are not read, and those messages count as
+      // not attempted (sent again later: at-least-once). An AE/CE to retry
+      // leaves the connection in step, so the next ACKs are still read.
+      if (!client_) break;
+    }
+    return outcomes;
+  }
+
+  void Close() override {
+    if (client_) client_->Close();
+    client_.reset();
+    sent_ids_.clear();
+  }
+
+ private:
+  Status EnsureConnected() {
+    if (client_) return Status::Ok();
+    sent_ids_.clear();
+    auto client = mllp::Client::Connect(options_);
+    if (!client.ok()) return client.status();
+    client_ = std::move(client).value();
+    spdlog::debug("{}: connected to {}:{}", label_, config_.host, config_.port);
+    return Status::Ok();
+  }
+
+  // Reads the ACK of the message whose MSH-10 is `control_id` (skipping late
+  // ACKs of earlier messages) and judges it.
+  DeliveryOutcome AwaitAck(const std::string& control_id) {
     const Clock::time_point deadline = Clock::now() + config_.response_timeout;
     std::size_t stale = 0;
     while (true) {
@@ -112,44 +170,39 @@ class MllpDestination : public Destination {
       }
       const char rep = ack->delimiters().repetition;
       const auto index = static_cast<std::size_t>(msa);
-      const std::string code(
-          FirstRepetition(ack->FieldRaw(index, 1).value_or(std::string_view()), rep));
-      const std::string acked(
-          FirstRepetition(ack->FieldRaw(index, 2).value_or(std::string_view()), rep));
-      if (acked != context.control_id) {
+      const std::string_view code =
+          FirstRepetition(ack->FieldRaw(index, 1).value_or(std::string_view()), rep);
+      const std::string_view acked =
+          FirstRepetition(ack->FieldRaw(index, 2).value_or(std::string_view()), rep);
+      if (acked != control_id) {
         const bool known = std::find(sent_ids_.begin(), sent_ids_.end(), acked) != sent_ids_.end();
         if (known && ++stale <= kMaxStaleAcks) continue;  // a late ACK of an earlier message
         // Out of step: a fresh connection resynchronises.
         return Drop(Outcome(
             Kind::kRetry,
-            "the ACK names control id '" + acked + "', expected '" + context.control_id + "'",
+            "the ACK names control id '" + std::string(acked) + "', expected '" + control_id + "'",
             std::move(response)));
       }
-      Remember(context.control_id);
+      Remember(control_id);
+      if (code == "AA" || code == "CA") return Outcome(Kind::kSent, "", std::move(response));
       std::string text = ack->Get("MSA-3");
       if (text.empty()) text = ack->Get("ERR-8");
       if (text.empty()) text = ack->Get("ERR-1.4.2");
       const std::string detail = text.empty() ? std::string() : ": " + text;
-      if (code == "AA" || code == "CA") return Outcome(Kind::kSent, "", std::move(response));
+      const std::string code_text(code);
       if (code == "AE" || code == "CE") {
         return Outcome(config_.on_ae == AeAction::kRetry ? Kind::kRetry : Kind::kFailed,
-                       "negative ACK " + code + detail, std::move(response));
+                       "negative ACK " + code_text + detail, std::move(response));
       }
       if (code == "AR" || code == "CR") {
-        return Outcome(Kind::kFailed, "rejected: ACK " + code + detail, std::move(response));
+        return Outcome(Kind::kFailed, "rejected: ACK " + code_text + detail, std::move(response));
       }
-      return Outcome(Kind::kFailed, "the ACK has an unknown MSA-1 code '" + code.substr(0, 8) + "'",
+      return Outcome(Kind::kFailed,
+                     "the ACK has an unknown MSA-1 code '" + code_text.substr(0, 8) + "'",
                      std::move(response));
     }
   }
 
-  void Close() override {
-    if (client_) client_->Close();
-    client_.reset();
-    sent_ids_.clear();
-  }
-
- private:
   DeliveryOutcome Drop(DeliveryOutcome o) {
     Close();
     spdlog::debug("{}: connection closed: {}", label_, o.error);
@@ -165,6 +218,8 @@ class MllpDestination : public Destination {
   mllp::ClientOptions options_;
   std::unique_ptr<mllp::Client> client_;
   std::deque<std::string> sent_ids_;  // answered on this connection
+  std::size_t window_ = 1;            // messages per DeliverBatch
+  std::string frames_;                // DeliverBatch's write buffer, reused
 };
 
 // --- HTTP and file ("sinks": also the targets of fhir-convert) -----------
@@ -425,6 +480,16 @@ Result<std::shared_ptr<boost::asio::ssl::context>> HttpTls(const HttpDestination
 }
 
 }  // namespace
+
+std::vector<DeliveryOutcome> Destination::DeliverBatch(std::span<const DeliveryItem> items) {
+  std::vector<DeliveryOutcome> outcomes;
+  outcomes.reserve(items.size());
+  for (const DeliveryItem& item : items) {
+    outcomes.push_back(Deliver(item.payload, item.context));
+    if (outcomes.back().kind == Kind::kRetry) break;
+  }
+  return outcomes;
+}
 
 std::string_view DestinationKindName(DestinationKind kind) {
   switch (kind) {

@@ -113,42 +113,37 @@ bool Dispatcher::StillQueued(const store::DeliveryRecord& record) {
   return false;  // pruned or gone
 }
 
-bool Dispatcher::Attempt(store::DeliveryRecord* record,
-                         std::chrono::steady_clock::time_point* retry_at) {
-  // A retry held in memory may have been superseded meanwhile (a reprocess
-  // marks queued deliveries as error): then it is dropped, not resent.
-  if (record->attempts > 0 && !StillQueued(*record)) {
-    spdlog::info("channel {}: destination {}: delivery {} is no longer queued; not retried",
-                 channel_, config_.name, record->id);
-    return true;
-  }
+DeliveryContext Dispatcher::ContextOf(const store::DeliveryRecord& record) const {
   DeliveryContext context;
-  context.message_id = record->message_id;
-  context.control_id = ControlIdOf(record->payload, record->control_id);
-  context.received_at_us = record->received_at_us;
-  DeliveryOutcome outcome = destination_->Deliver(record->payload, context);
-  record->attempts += 1;
+  context.message_id = record.message_id;
+  context.control_id = ControlIdOf(record.payload, record.control_id);
+  context.received_at_us = record.received_at_us;
+  return context;
+}
 
-  store::DeliveryUpdate update;
-  update.id = record->id;
-  update.attempts = record->attempts;
-  update.response = outcome.response;
-  update.error = outcome.error;
+bool Dispatcher::Judge(store::DeliveryRecord* record, DeliveryOutcome outcome,
+                       store::DeliveryUpdate* update,
+                       std::chrono::steady_clock::time_point* retry_at) {
+  record->attempts += 1;
+  update->id = record->id;
+  update->attempts = record->attempts;
+  update->response = std::move(outcome.response);
+  update->error = outcome.error;
   bool finished = true;
   switch (outcome.kind) {
     case DeliveryOutcome::Kind::kSent:
-      update.state = store::DeliveryState::kSent;
+      update->state = store::DeliveryState::kSent;
       sent_.fetch_add(1, std::memory_order_relaxed);
       break;
     case DeliveryOutcome::Kind::kFailed:
-      update.state = store::DeliveryState::kError;
+      update->state = store::DeliveryState::kError;
       failed_.fetch_add(1, std::memory_order_relaxed);
       break;
     case DeliveryOutcome::Kind::kRetry:
       if (config_.ordering == Ordering::kBestEffort &&
           record->attempts >= config_.retry.max_attempts) {
-        update.state = store::DeliveryState::kError;
-        update.error =
+        update->state = store::DeliveryState::kError;
+        update->error =
             "gave up after " + std::to_string(record->attempts) + " attempts: " + outcome.error;
         failed_.fetch_add(1, std::memory_order_relaxed);
         break;
@@ -158,8 +153,9 @@ bool Dispatcher::Attempt(store::DeliveryRecord* record,
       {
         const auto delay = RetryDelay(config_.retry, record->attempts, UnitRandom());
         *retry_at = std::chrono::steady_clock::now() + delay;
-        update.state = store::DeliveryState::kQueued;
-        update.next_attempt_at_us = NowMicros() + delay.count() * 1000;
+        update->state = store::DeliveryState::kQueued;
+        update->next_attempt_at_us = NowMicros() + delay.count() * 1000;
+        record->next_attempt_at_us = update->next_attempt_at_us;
       }
       break;
   }
@@ -167,21 +163,92 @@ bool Dispatcher::Attempt(store::DeliveryRecord* record,
     std::lock_guard<std::mutex> lock(error_mutex_);
     last_error_ = outcome.error;
   }
-  if (update.state == store::DeliveryState::kError) {
+  if (update->state == store::DeliveryState::kError) {
     spdlog::warn("channel {}: destination {}: message {} delivery {} failed: {}", channel_,
-                 config_.name, record->message_id, record->id, update.error);
+                 config_.name, record->message_id, record->id, update->error);
   } else if (!finished && (record->attempts == 1 || record->attempts % 10 == 0)) {
     spdlog::info("channel {}: destination {}: message {} attempt {} failed, retrying: {}", channel_,
                  config_.name, record->message_id, record->attempts, outcome.error);
   }
-  // Not waited for: a crash before this commits resends the message
-  // (at-least-once), and waiting would cost a commit per message.
-  Status s = store_->UpdateDelivery(std::move(update), nullptr);
+  return finished;
+}
+
+void Dispatcher::Record(std::vector<store::DeliveryUpdate> updates) {
+  if (updates.empty()) return;
+  const store::DeliveryId first = updates.front().id;
+  // Not waited for: a crash before this commits resends the messages
+  // (at-least-once), and waiting would cost a commit per run.
+  Status s = updates.size() == 1 ? store_->UpdateDelivery(std::move(updates.front()), nullptr)
+                                 : store_->UpdateDeliveries(std::move(updates), nullptr);
   if (!s.ok()) {
     spdlog::error("channel {}: destination {}: recording delivery {} failed: {}", channel_,
-                  config_.name, record->id, s.message());
+                  config_.name, first, s.message());
   }
+}
+
+bool Dispatcher::Attempt(store::DeliveryRecord* record,
+                         std::chrono::steady_clock::time_point* retry_at) {
+  // A retry held in memory may have been superseded meanwhile (a reprocess
+  // marks queued deliveries as error): then it is dropped, not resent.
+  if (record->attempts > 0 && !StillQueued(*record)) {
+    spdlog::info("channel {}: destination {}: delivery {} is no longer queued; not retried",
+                 channel_, config_.name, record->id);
+    return true;
+  }
+  const DeliveryContext context = ContextOf(*record);
+  DeliveryOutcome outcome = destination_->Deliver(record->payload, context);
+  std::vector<store::DeliveryUpdate> updates(1);
+  const bool finished = Judge(record, std::move(outcome), &updates[0], retry_at);
+  Record(std::move(updates));
   return finished;
+}
+
+std::size_t Dispatcher::BatchableRun(const std::vector<store::DeliveryRecord>& page,
+                                     std::size_t begin) const {
+  const std::size_t window = destination_->max_batch();
+  if (window <= 1) return 0;
+  const std::int64_t now_us = NowMicros();
+  std::size_t n = 0;
+  while (begin + n < page.size() && n < window) {
+    const store::DeliveryRecord& r = page[begin + n];
+    // First attempts only: a retry re-reads its row first (StillQueued).
+    if (r.attempts > 0 || r.next_attempt_at_us > now_us || retries_.count(r.id) != 0) break;
+    ++n;
+  }
+  return n;
+}
+
+std::size_t Dispatcher::AttemptBatch(std::vector<store::DeliveryRecord>& page, std::size_t begin,
+                                     std::size_t n, std::vector<Kept>* kept) {
+  std::vector<DeliveryItem> items;
+  items.reserve(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    items.push_back({page[begin + i].payload, ContextOf(page[begin + i])});
+  }
+  std::vector<DeliveryOutcome> outcomes = destination_->DeliverBatch(items);
+  if (outcomes.empty()) {  // a destination that broke its contract: retry the head
+    outcomes.push_back({DeliveryOutcome::Kind::kRetry, "", "no outcome for the delivery"});
+  }
+  std::size_t m = std::min(outcomes.size(), n);
+  if (config_.ordering == Ordering::kStrict) {
+    // Nothing after a message to retry counts (it is sent again after it).
+    for (std::size_t i = 0; i < m; ++i) {
+      if (outcomes[i].kind == DeliveryOutcome::Kind::kRetry) {
+        m = i + 1;
+        break;
+      }
+    }
+  }
+  std::vector<store::DeliveryUpdate> updates(m);
+  kept->clear();
+  for (std::size_t i = 0; i < m; ++i) {
+    std::chrono::steady_clock::time_point retry_at;
+    if (!Judge(&page[begin + i], std::move(outcomes[i]), &updates[i], &retry_at)) {
+      kept->push_back({begin + i, retry_at});
+    }
+  }
+  Record(std::move(updates));
+  return m;
 }
 
 void Dispatcher::DeliverStrict(store::DeliveryRecord record) {
@@ -256,8 +323,31 @@ void Dispatcher::Run() {
       waker_->SleepUntil(deadline, /*only_stop=*/false);
       continue;
     }
-    for (store::DeliveryRecord& record : page) {
+    for (std::size_t i = 0; i < page.size();) {
       if (waker_->stopping() || paused_.load()) break;
+      // A run of fresh messages goes out pipelined, recorded in one store
+      // operation. Outcomes come back for a prefix; a message kept queued for
+      // a retry ends the run (under strict ordering it blocks what follows).
+      if (const std::size_t n = BatchableRun(page, i); n > 1) {
+        std::vector<Kept> kept;
+        const std::size_t done = AttemptBatch(page, i, n, &kept);
+        const store::DeliveryId last = page[i + done - 1].id;
+        i += done;
+        if (strict && !kept.empty()) {  // the last one: it blocks what follows
+          DeliverStrict(std::move(page[kept.back().index]));
+          if (waker_->stopping()) break;  // the head stays queued for the next run
+        }
+        cursor = last;
+        if (!strict) {
+          for (const Kept& k : kept) {
+            const store::DeliveryId id = page[k.index].id;
+            retries_.emplace(id, Pending{std::move(page[k.index]), k.retry_at});
+          }
+          if (retries_.size() >= kMaxSetAside) break;
+        }
+        continue;
+      }
+      store::DeliveryRecord& record = page[i++];
       if (strict) {
         const store::DeliveryId id = record.id;
         DeliverStrict(std::move(record));

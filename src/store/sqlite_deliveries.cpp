@@ -92,6 +92,17 @@ Result<std::vector<T>> Collect(sqlite3* db, Stmt& stmt, Read read) {
   }
 }
 
+// Binds a cached statement with `bind(stmt)`, collects every row and resets
+// it (which ends the read transaction and clears the bindings).
+template <typename T, typename Bind, typename Read>
+Result<std::vector<T>> QueryCached(sqlite3* db, Result<Stmt*> stmt, Bind bind, Read read) {
+  if (!stmt.ok()) return stmt.status();
+  bind(**stmt);
+  Result<std::vector<T>> rows = Collect<T>(db, **stmt, read);
+  (*stmt)->Reset();
+  return rows;
+}
+
 // Prepares `sql`, binds with `bind(stmt)` and collects every row.
 template <typename T, typename Bind, typename Read>
 Result<std::vector<T>> QueryRows(sqlite3* db, const std::string& sql, Bind bind, Read read) {
@@ -105,8 +116,7 @@ Result<std::vector<T>> QueryRows(sqlite3* db, const std::string& sql, Bind bind,
 
 // ------------------------------------------------------------ queueing
 
-Status SqliteStore::RecordProcessing(ProcessingOutcome outcome, IdsCallback done) {
-  if (options_.read_only) return ReadOnlyError();
+Result<std::size_t> SqliteStore::PrepareOutcome(ProcessingOutcome& outcome) {
   if (!ParseMessageState(MessageStateName(outcome.state))) {
     return Status::Invalid("store: unknown message state");
   }
@@ -118,13 +128,57 @@ Status SqliteStore::RecordProcessing(ProcessingOutcome outcome, IdsCallback done
     if (!size.ok()) return size.status();
     bytes += *size;
   }
+  return bytes;
+}
+
+Status SqliteStore::RecordProcessing(ProcessingOutcome outcome, IdsCallback done) {
+  if (options_.read_only) return ReadOnlyError();
+  Result<std::size_t> bytes = PrepareOutcome(outcome);
+  if (!bytes.ok()) return bytes.status();
   Op op;
   op.kind = OpKind::kRecordProcessing;
   op.id = outcome.id;
-  op.bytes = bytes;
+  op.bytes = *bytes;
   op.processing = std::make_unique<ProcessingOutcome>(std::move(outcome));
   op.ids_done = std::move(done);
   return Enqueue(std::move(op), /*fail_fast=*/false);
+}
+
+Status SqliteStore::RecordProcessingBatch(std::vector<ProcessingOutcome> outcomes,
+                                          std::vector<ProcessingCallback> done) {
+  done.resize(outcomes.size());
+  if (options_.read_only) {
+    for (auto& cb : done) {
+      if (cb) cb(ReadOnlyError());
+    }
+    return ReadOnlyError();
+  }
+  auto batch = std::make_shared<Op::ProcessingBatch>();
+  batch->outcomes.reserve(outcomes.size());
+  batch->done.reserve(outcomes.size());
+  std::size_t total = 0;
+  for (std::size_t i = 0; i < outcomes.size(); ++i) {
+    Result<std::size_t> bytes = PrepareOutcome(outcomes[i]);
+    if (!bytes.ok()) {
+      if (done[i]) done[i](bytes.status());
+      continue;
+    }
+    total += *bytes;
+    batch->outcomes.push_back(std::move(outcomes[i]));
+    batch->done.push_back(std::move(done[i]));
+  }
+  if (batch->outcomes.empty()) return Status::Ok();
+  Op op;
+  op.kind = OpKind::kRecordProcessingBatch;
+  op.bytes = total;
+  op.processing_batch = batch;
+  Status queued = Enqueue(std::move(op), /*fail_fast=*/false);
+  if (!queued.ok()) {
+    for (auto& cb : batch->done) {
+      if (cb) cb(queued);
+    }
+  }
+  return queued;
 }
 
 Status SqliteStore::UpdateDelivery(DeliveryUpdate update, StatusCallback done) {
@@ -137,6 +191,24 @@ Status SqliteStore::UpdateDelivery(DeliveryUpdate update, StatusCallback done) {
   op.kind = OpKind::kUpdateDelivery;
   op.bytes = update.error.size() + update.response.size();
   op.delivery_update = std::make_unique<DeliveryUpdate>(std::move(update));
+  op.status_done = std::move(done);
+  return Enqueue(std::move(op), /*fail_fast=*/false);
+}
+
+Status SqliteStore::UpdateDeliveries(std::vector<DeliveryUpdate> updates, StatusCallback done) {
+  if (options_.read_only) return ReadOnlyError();
+  std::size_t bytes = 0;
+  for (DeliveryUpdate& update : updates) {
+    JUNCTION_RETURN_IF_ERROR(CheckDeliveryState(update.state));
+    if (update.attempts < 0) return Status::Invalid("store: attempts must not be negative");
+    TruncateUtf8(update.error, kMaxErrorTextBytes);
+    TruncateUtf8(update.response, kMaxResponseBytes);
+    bytes += update.error.size() + update.response.size();
+  }
+  Op op;
+  op.kind = OpKind::kUpdateDeliveries;
+  op.bytes = bytes;
+  op.delivery_updates = std::make_unique<std::vector<DeliveryUpdate>>(std::move(updates));
   op.status_done = std::move(done);
   return Enqueue(std::move(op), /*fail_fast=*/false);
 }
@@ -208,8 +280,28 @@ Status SqliteStore::ApplyDeliveryOp(Op& op, std::int64_t now_us, Outcome& outcom
   switch (op.kind) {
     case OpKind::kRecordProcessing:
       return RecordOne(*op.processing, now_us, outcome);
+    case OpKind::kRecordProcessingBatch: {
+      const auto& outcomes = op.processing_batch->outcomes;
+      outcome.parts.resize(outcomes.size());
+      for (std::size_t i = 0; i < outcomes.size(); ++i) {
+        JUNCTION_RETURN_IF_ERROR(RecordOne(outcomes[i], now_us, outcome.parts[i]));
+      }
+      return Status::Ok();
+    }
     case OpKind::kUpdateDelivery:
       return UpdateDeliveryOne(*op.delivery_update, now_us, outcome);
+    case OpKind::kUpdateDeliveries: {
+      // Each update as UpdateDelivery would apply it; the first per-update
+      // failure is reported, the others still apply.
+      Status first;
+      for (const DeliveryUpdate& u : *op.delivery_updates) {
+        Outcome one;
+        JUNCTION_RETURN_IF_ERROR(UpdateDeliveryOne(u, now_us, one));
+        if (!one.status.ok() && first.ok()) first = std::move(one.status);
+      }
+      outcome.status = std::move(first);
+      return Status::Ok();
+    }
     case OpKind::kAddDelivery:
       return AddDeliveryOne(op.id, *op.new_delivery, now_us, outcome);
     case OpKind::kResetForReprocess:
@@ -481,8 +573,8 @@ Result<std::vector<MessageId>> SqliteStore::ListIdsForProcessing(const std::stri
                                                                  MessageId after_id,
                                                                  std::size_t limit) {
   return WithReader<std::vector<MessageId>>([&](sqlite3* db) {
-    return QueryRows<MessageId>(
-        db, kListIdsForProcessingSql,
+    return QueryCached<MessageId>(
+        db, ReaderStmt(db, kListIdsStmt, kListIdsForProcessingSql),
         [&](Stmt& s) {
           s.BindText(1, channel);
           s.BindInt64(2, after_id);
@@ -493,9 +585,10 @@ Result<std::vector<MessageId>> SqliteStore::ListIdsForProcessing(const std::stri
 }
 
 Result<std::vector<DeliveryRecord>> SqliteStore::ListQueued(const QueueQuery& query) {
+  static const std::string sql = ListQueuedSql();
   return WithReader<std::vector<DeliveryRecord>>([&](sqlite3* db) {
-    return QueryRows<DeliveryRecord>(
-        db, ListQueuedSql(),
+    return QueryCached<DeliveryRecord>(
+        db, ReaderStmt(db, kListQueuedStmt, sql.c_str()),
         [&](Stmt& s) {
           s.BindText(1, query.channel);
           s.BindText(2, query.destination);
@@ -507,9 +600,10 @@ Result<std::vector<DeliveryRecord>> SqliteStore::ListQueued(const QueueQuery& qu
 }
 
 Result<std::vector<DeliveryRecord>> SqliteStore::ListDeliveries(MessageId id) {
+  static const std::string sql = ListDeliveriesSql();
   return WithReader<std::vector<DeliveryRecord>>([&](sqlite3* db) {
-    return QueryRows<DeliveryRecord>(
-        db, ListDeliveriesSql(), [&](Stmt& s) { s.BindInt64(1, id); },
+    return QueryCached<DeliveryRecord>(
+        db, ReaderStmt(db, kListDeliveriesStmt, sql.c_str()), [&](Stmt& s) { s.BindInt64(1, id); },
         [](const Stmt& s) { return ReadDelivery(s, /*with_message=*/false); });
   });
 }

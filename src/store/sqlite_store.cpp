@@ -286,6 +286,8 @@ void SqliteStore::ExecuteBatch(std::vector<Op>& batch, bool draining) {
       ++updates;
     } else if (batch[i].kind == OpKind::kPrune) {
       pruned += out.count;
+    } else if (batch[i].kind == OpKind::kRecordProcessingBatch) {
+      for (const Outcome& part : out.parts) failed += part.status.ok() ? 0 : 1;
     }
   }
   appended_.fetch_add(appended, std::memory_order_relaxed);
@@ -326,6 +328,20 @@ void SqliteStore::ExecuteBatch(std::vector<Op>& batch, bool draining) {
       case OpKind::kRecordProcessing:
         report(op.ids_done, std::move(out.ids));
         break;
+      case OpKind::kRecordProcessingBatch: {
+        auto& done = op.processing_batch->done;
+        for (std::size_t k = 0; k < done.size(); ++k) {
+          if (!done[k]) continue;
+          if (!out.status.ok()) {
+            done[k](out.status);
+          } else if (k < out.parts.size() && !out.parts[k].status.ok()) {
+            done[k](std::move(out.parts[k].status));
+          } else {
+            done[k](k < out.parts.size() ? std::move(out.parts[k].ids) : std::vector<DeliveryId>{});
+          }
+        }
+        break;
+      }
       case OpKind::kAddDelivery:
         report(op.id_done, out.delivery_id);
         break;
@@ -465,9 +481,29 @@ Result<DbPtr> SqliteStore::AcquireReader() {
   return db;
 }
 
+Result<Stmt*> SqliteStore::ReaderStmt(sqlite3* db, ReaderStmtId which, const char* sql) {
+  Stmt* stmt = nullptr;
+  {
+    std::lock_guard lock(reader_stmts_mu_);
+    stmt = &reader_stmts_[db][which];
+  }
+  if (stmt->get() == nullptr) {
+    Result<Stmt> prepared = Stmt::Prepare(db, sql);
+    if (!prepared.ok()) return prepared.status();
+    *stmt = std::move(*prepared);
+  }
+  return stmt;
+}
+
+void SqliteStore::DropReaderStmts(sqlite3* db) {
+  std::lock_guard lock(reader_stmts_mu_);
+  reader_stmts_.erase(db);
+}
+
 void SqliteStore::ReleaseReader(DbPtr db) {
   std::lock_guard lock(readers_mu_);
   if (readers_closed_) {
+    DropReaderStmts(db.get());
     db.reset();
     --open_readers_;
   } else {
@@ -480,14 +516,20 @@ Result<MessageRecord> SqliteStore::Get(MessageId id) {
   Result<DbPtr> db = AcquireReader();
   if (!db.ok()) return db.status();
   Result<MessageRecord> result = [&]() -> Result<MessageRecord> {
-    std::string sql = std::string(kSelectColumns) + "transformed, raw FROM messages WHERE id = ?1";
-    Result<Stmt> stmt = Stmt::Prepare(db->get(), sql);
+    static const std::string sql =
+        std::string(kSelectColumns) + "transformed, raw FROM messages WHERE id = ?1";
+    Result<Stmt*> stmt = ReaderStmt(db->get(), kGetStmt, sql.c_str());
     if (!stmt.ok()) return stmt.status();
-    stmt->BindInt64(1, id);
-    int rc = stmt->Step();
-    if (rc == SQLITE_DONE) return Status::NotFound("no message with id " + std::to_string(id));
-    if (rc != SQLITE_ROW) return SqliteError(db->get(), rc, "store: read failed");
-    return ReadRow(*stmt);
+    Stmt& s = **stmt;
+    s.BindInt64(1, id);
+    int rc = s.Step();
+    Result<MessageRecord> row =
+        rc == SQLITE_ROW ? ReadRow(s)
+        : rc == SQLITE_DONE
+            ? Result<MessageRecord>(Status::NotFound("no message with id " + std::to_string(id)))
+            : Result<MessageRecord>(SqliteError(db->get(), rc, "store: read failed"));
+    s.Reset();  // ends the read transaction
+    return row;
   }();
   ReleaseReader(std::move(*db));
   return result;
@@ -575,7 +617,8 @@ StoreStats SqliteStore::Stats() const {
   s.max_batch = max_batch_.load(std::memory_order_relaxed);
   s.rejected_full = rejected_full_.load(std::memory_order_relaxed);
   s.pruned = pruned_.load(std::memory_order_relaxed);
-  for (const auto& b : batch_buckets_) s.batch_size_buckets.push_back(b.load(std::memory_order_relaxed));
+  for (const auto& b : batch_buckets_)
+    s.batch_size_buckets.push_back(b.load(std::memory_order_relaxed));
   s.batch_ops = batch_ops_.load(std::memory_order_relaxed);
   return s;
 }
@@ -612,6 +655,7 @@ Status SqliteStore::Close() {
     std::unique_lock lock(readers_mu_);
     readers_closed_ = true;
     open_readers_ -= idle_readers_.size();
+    for (const DbPtr& db : idle_readers_) DropReaderStmts(db.get());
     idle_readers_.clear();
     readers_cv_.notify_all();
     // Readers lent out are closed as they come back (a Get or List in flight).

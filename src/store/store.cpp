@@ -3,6 +3,7 @@
 #include <array>
 #include <future>
 #include <memory>
+#include <mutex>
 #include <utility>
 
 #include "store/internal/schema.h"
@@ -108,6 +109,61 @@ Result<std::size_t> Store::PruneAndWait(PruneRequest request) {
   return WaitFor<Result<std::size_t>>(OnWriterThread(), "PruneAndWait", [&](auto done) {
     return Prune(std::move(request), std::move(done));
   });
+}
+
+Status Store::RecordProcessingBatch(std::vector<ProcessingOutcome> outcomes,
+                                    std::vector<ProcessingCallback> done) {
+  done.resize(outcomes.size());
+  Status first;
+  for (std::size_t i = 0; i < outcomes.size(); ++i) {
+    Status queued = RecordProcessing(std::move(outcomes[i]), done[i]);
+    if (queued.ok()) continue;
+    if (done[i]) done[i](queued);
+    if (first.ok()) first = std::move(queued);
+  }
+  return first;
+}
+
+Status Store::UpdateDeliveries(std::vector<DeliveryUpdate> updates, StatusCallback done) {
+  if (updates.empty()) {
+    if (done) done(Status::Ok());
+    return Status::Ok();
+  }
+  // The first error of any update, reported once the last one is committed.
+  struct Shared {
+    std::mutex mutex;
+    Status first;
+    std::size_t left = 0;
+    StatusCallback done;
+  };
+  auto shared = std::make_shared<Shared>();
+  shared->left = updates.size();
+  shared->done = std::move(done);
+  auto one = [shared](Status s) {
+    StatusCallback finish;
+    Status result;
+    {
+      std::lock_guard<std::mutex> lock(shared->mutex);
+      if (!s.ok() && shared->first.ok()) shared->first = std::move(s);
+      if (--shared->left != 0) return;
+      finish = std::move(shared->done);
+      result = shared->first;
+    }
+    if (finish) finish(std::move(result));
+  };
+  for (std::size_t i = 0; i < updates.size(); ++i) {
+    Status queued = UpdateDelivery(std::move(updates[i]), one);
+    if (!queued.ok() && i == 0) {
+      shared->done = nullptr;  // nothing queued: refused, as UpdateDelivery
+      return queued;
+    }
+    if (!queued.ok()) {
+      // The rest is not queued: they fail with this error.
+      for (std::size_t k = i; k < updates.size(); ++k) one(queued);
+      return Status::Ok();
+    }
+  }
+  return Status::Ok();
 }
 
 Result<std::vector<MessageId>> Store::ListIdsForProcessing(const std::string& channel,

@@ -116,6 +116,11 @@ struct MllpDestinationConfig {
   std::chrono::milliseconds connect_timeout{5000};
   std::chrono::milliseconds response_timeout{5000};
   AeAction on_ae = AeAction::kError;
+  // Messages sent on the connection before their ACKs are read (pipelining;
+  // ACKs come back in order). 0 = by ordering: 8 under best-effort, 1 under
+  // strict. Under strict a window above 1 lets a receiver that drops a
+  // message silently (or times out on it) see later ones before its retry.
+  std::size_t window = 0;
   std::optional<TlsClientConfig> tls;
 };
 

@@ -9,8 +9,9 @@
 //   if (o.kind == DeliveryOutcome::Kind::kRetry) ... back off and call again
 //
 // Deliver blocks until the destination answered, failed, or timed out; it never
-// throws. It keeps connections open between calls (MLLP: one persistent
-// connection, reconnected after failures; HTTP: keep-alive).
+// throws. DeliverBatch does the same for a run of queued messages (MLLP
+// pipelines them on its connection, `window` in the config). It keeps connections open between
+// calls (MLLP: one persistent connection, reconnected after failures; HTTP: keep-alive).
 //
 //   kind     sent when                          retry (transient)                 failed
 //   (permanent) mllp     ACK with MSA-2 == MSH-10, AA/CA    I/O, timeout, wrong MSA-2, AE/CE AR/CR,
@@ -32,8 +33,10 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "junction/engine/config.h"
 #include "junction/fhir/resource_store.h"
@@ -65,10 +68,27 @@ struct DestinationEnv {
       submit_to_channel;
 };
 
+// One message of a DeliverBatch call (the payload is borrowed for the call).
+struct DeliveryItem {
+  std::string_view payload;
+  DeliveryContext context;
+};
+
 class Destination {
  public:
   virtual ~Destination() = default;
   virtual DeliveryOutcome Deliver(std::string_view payload, const DeliveryContext& context) = 0;
+  // Delivers items[0..] in order and returns the outcomes of a prefix of
+  // them (at least one for a non-empty span). Items past the prefix count as
+  // not attempted (they may have reached the receiver: the caller sends them
+  // again, at-least-once). A kRetry may be followed by more outcomes (MLLP:
+  // an AE/CE to retry, with the connection still in step); a caller that
+  // keeps strict order ignores the outcomes after the first kRetry. The
+  // default calls Deliver for each and stops after a kRetry; MLLP pipelines
+  // up to max_batch() messages on its connection.
+  virtual std::vector<DeliveryOutcome> DeliverBatch(std::span<const DeliveryItem> items);
+  // The most items a DeliverBatch call is worth (1: no gain from batching).
+  virtual std::size_t max_batch() const { return 1; }
   // Closes connections (the next Deliver reconnects). Called on shutdown.
   virtual void Close() {}
 };

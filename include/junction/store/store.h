@@ -132,10 +132,29 @@ class Store {
   virtual Status RecordProcessing(ProcessingOutcome outcome,
                                   std::function<void(Result<std::vector<DeliveryId>>)> done) = 0;
 
+  // Several outcomes (a channel worker's run of messages) as ONE writer
+  // operation: applied in order in one transaction, each exactly as
+  // RecordProcessing would; done[i] (may be empty; the vector may be shorter)
+  // gets outcome i's result after the commit. Unlike the single calls, every
+  // callback is called exactly once even when refused: an outcome that fails
+  // validation, or all of them when the store is closed or read-only, get the
+  // error at once (on the calling thread); then an error is also returned.
+  // The default calls RecordProcessing for each.
+  using ProcessingCallback = std::function<void(Result<std::vector<DeliveryId>>)>;
+  virtual Status RecordProcessingBatch(std::vector<ProcessingOutcome> outcomes,
+                                       std::vector<ProcessingCallback> done);
+
   // Records an attempt. When the message has no queued delivery left, its
   // state becomes kSent (all sent/filtered) or kError (any error, with that
   // delivery's error text). kNotFound for an unknown delivery.
   virtual Status UpdateDelivery(DeliveryUpdate update, StatusCallback done) = 0;
+
+  // Records several attempts (e.g. a destination's pipelined run of
+  // messages) as ONE writer operation: applied in the order given, in one
+  // transaction, each exactly as UpdateDelivery would. `done` (may be empty)
+  // gets Ok, or the first per-update error (the other updates still apply),
+  // or the commit error. The default calls UpdateDelivery for each.
+  virtual Status UpdateDeliveries(std::vector<DeliveryUpdate> updates, StatusCallback done);
 
   // Resend: a new kQueued delivery of message `id` to `delivery.destination`
   // (at the tail of that queue); the message becomes kQueued again.

@@ -22,6 +22,7 @@ constexpr milliseconds kMinTimeout{1};
 constexpr milliseconds kMaxTimeout{kMaxTimeoutMs};
 constexpr std::int64_t kMaxFileSourceBytes = std::int64_t{1} << 30;
 constexpr std::size_t kMaxHeaders = 64;
+constexpr std::int64_t kMaxMllpWindow = 256;  // messages in flight on one MLLP connection
 constexpr std::size_t kMaxHeaderValueBytes = 8192;
 
 constexpr const char* kKinds = "mllp, http, file, channel, fhir-convert, fhir-store";
@@ -97,7 +98,7 @@ Status ParseMllp(ConfigParser& p, const YAML::Node& node, int line, const std::s
   if (!node.IsMap()) return p.Error(node, line, key, "must be a mapping with at least connect");
   bool have_connect = false;
   JUNCTION_RETURN_IF_ERROR(p.ForEachKey(
-      node, line, key, {"connect", "connect_timeout", "response_timeout", "on_ae", "tls"},
+      node, line, key, {"connect", "connect_timeout", "response_timeout", "on_ae", "window", "tls"},
       [&](const std::string& k, const YAML::Node& v, int l) -> Status {
         const std::string name = Last(k);
         if (name == "connect") {
@@ -114,6 +115,10 @@ Status ParseMllp(ConfigParser& p, const YAML::Node& node, int line, const std::s
           auto s = p.Enum(v, l, k, {"error", "retry"});
           if (!s.ok()) return s.status();
           out->on_ae = *s == "retry" ? AeAction::kRetry : AeAction::kError;
+        } else if (name == "window") {
+          auto n = p.Int(v, l, k, 1, kMaxMllpWindow);
+          if (!n.ok()) return n.status();
+          out->window = static_cast<std::size_t>(*n);
         } else {
           return ParseTlsClient(p, v, l, k, &out->tls);
         }

@@ -10,6 +10,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "junction/engine/channel.h"
 #include "junction/engine/destination.h"
@@ -57,6 +58,29 @@ class Dispatcher {
   // One attempt; records it. Returns true when the delivery is finished (sent
   // or in error), false when it stays queued for a retry at *retry_at.
   bool Attempt(store::DeliveryRecord* record, std::chrono::steady_clock::time_point* retry_at);
+  DeliveryContext ContextOf(const store::DeliveryRecord& record) const;
+  // Counts and logs one outcome and fills its store update (attempts + 1).
+  // Returns true when the delivery is finished; else it stays queued and
+  // *retry_at (and record->next_attempt_at_us) say when to try again.
+  bool Judge(store::DeliveryRecord* record, DeliveryOutcome outcome, store::DeliveryUpdate* update,
+             std::chrono::steady_clock::time_point* retry_at);
+  // Hands the updates to the store as one writer operation (not waited for).
+  void Record(std::vector<store::DeliveryUpdate> updates);
+  // How many records from page[begin] may go out as one pipelined run: fresh
+  // (never attempted), due, at most the destination's max_batch(). 0 or 1:
+  // deliver one by one.
+  std::size_t BatchableRun(const std::vector<store::DeliveryRecord>& page, std::size_t begin) const;
+  // A message of a batch that stays queued for a retry (page index, when).
+  struct Kept {
+    std::size_t index;
+    std::chrono::steady_clock::time_point retry_at;
+  };
+  // Delivers page[begin, begin + n) with DeliverBatch and records the
+  // outcomes in one store operation. Returns how many got an outcome (>= 1);
+  // *kept lists those left queued for a retry. Under strict ordering the
+  // outcomes end at the first retry (which is then the last one).
+  std::size_t AttemptBatch(std::vector<store::DeliveryRecord>& page, std::size_t begin,
+                           std::size_t n, std::vector<Kept>* kept);
   void DeliverStrict(store::DeliveryRecord record);
   // Re-reads the row: false when it left state queued (superseded, resent).
   bool StillQueued(const store::DeliveryRecord& record);

@@ -16,6 +16,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include "junction/store/store.h"
@@ -34,6 +35,9 @@ class SqliteStore final : public Store {
   Status RecordProcessing(ProcessingOutcome outcome,
                           std::function<void(Result<std::vector<DeliveryId>>)> done) override;
   Status UpdateDelivery(DeliveryUpdate update, StatusCallback done) override;
+  Status UpdateDeliveries(std::vector<DeliveryUpdate> updates, StatusCallback done) override;
+  Status RecordProcessingBatch(std::vector<ProcessingOutcome> outcomes,
+                               std::vector<ProcessingCallback> done) override;
   Status AddDelivery(MessageId id, NewDelivery delivery,
                      std::function<void(Result<DeliveryId>)> done) override;
   Status ResetForReprocess(MessageId id, StatusCallback done) override;
@@ -63,7 +67,9 @@ class SqliteStore final : public Store {
     kUpdate,
     kBarrier,
     kRecordProcessing,
+    kRecordProcessingBatch,
     kUpdateDelivery,
+    kUpdateDeliveries,
     kAddDelivery,
     kResetForReprocess,
     kPrune,
@@ -84,8 +90,14 @@ class SqliteStore final : public Store {
     // cheap to move.
     std::unique_ptr<ProcessingOutcome> processing;  // kRecordProcessing
     IdsCallback ids_done;
-    std::unique_ptr<DeliveryUpdate> delivery_update;  // kUpdateDelivery
-    std::unique_ptr<NewDelivery> new_delivery;        // kAddDelivery
+    struct ProcessingBatch {
+      std::vector<ProcessingOutcome> outcomes;
+      std::vector<IdsCallback> done;
+    };
+    std::shared_ptr<ProcessingBatch> processing_batch;              // kRecordProcessingBatch
+    std::unique_ptr<DeliveryUpdate> delivery_update;                // kUpdateDelivery
+    std::unique_ptr<std::vector<DeliveryUpdate>> delivery_updates;  // kUpdateDeliveries
+    std::unique_ptr<NewDelivery> new_delivery;                      // kAddDelivery
     IdCallback id_done;
     std::unique_ptr<PruneRequest> prune;  // kPrune
     CountCallback count_done;
@@ -96,6 +108,7 @@ class SqliteStore final : public Store {
     std::vector<DeliveryId> ids;  // kRecordProcessing
     DeliveryId delivery_id = 0;   // kAddDelivery
     std::size_t count = 0;        // kPrune
+    std::vector<Outcome> parts;   // kRecordProcessingBatch: one per outcome
   };
   // Prepared statements of the delivery operations (writer connection only).
   struct DeliveryStmts {
@@ -118,6 +131,8 @@ class SqliteStore final : public Store {
   Status PrepareDeliveryStatements();
   Status ApplyDeliveryOp(Op& op, std::int64_t now_us, Outcome& outcome);
   Status RecordOne(const ProcessingOutcome& p, std::int64_t now_us, Outcome& outcome);
+  // Validates and bounds an outcome; returns the bytes it adds to the queue.
+  static Result<std::size_t> PrepareOutcome(ProcessingOutcome& outcome);
   Status InsertDelivery(MessageId id, const std::string& channel, const NewDelivery& d,
                         std::int64_t now_us, DeliveryId& inserted);
   Status UpdateDeliveryOne(const DeliveryUpdate& u, std::int64_t now_us, Outcome& outcome);
@@ -130,6 +145,20 @@ class SqliteStore final : public Store {
 
   Result<DbPtr> AcquireReader();
   void ReleaseReader(DbPtr db);
+  // The hot reads keep their statements prepared, per read connection (a
+  // connection is lent to one thread at a time, and so is its cache).
+  enum ReaderStmtId {
+    kListQueuedStmt,
+    kListIdsStmt,
+    kListDeliveriesStmt,
+    kGetStmt,
+    kReaderStmtCount
+  };
+  // The statement `which` of connection `db`, prepared from `sql` on first use.
+  // The caller resets it when done (Stmt::Reset).
+  Result<Stmt*> ReaderStmt(sqlite3* db, ReaderStmtId which, const char* sql);
+  // Finalizes `db`'s cached statements; called before the connection closes.
+  void DropReaderStmts(sqlite3* db);
   // Runs `read(db)` on a pooled read connection, then returns it to the pool.
   template <typename T, typename Read>
   Result<T> WithReader(Read read) {
@@ -164,6 +193,11 @@ class SqliteStore final : public Store {
   bool closed_ = false;
   Status close_status_;
   std::atomic<std::uint64_t> drain_failures_{0};
+
+  // Cached read statements (ReaderStmt). Node-based map: an entry's address
+  // stays put while other connections' entries come and go.
+  std::mutex reader_stmts_mu_;
+  std::unordered_map<sqlite3*, std::array<Stmt, kReaderStmtCount>> reader_stmts_;
 
   // Read connections.
   std::mutex readers_mu_;

@@ -59,7 +59,7 @@ TEST(DestinationConfigTest, MllpWithEveryKey) {
   Parsed p = Dest(
       "name: ehr\n"
       "mllp: { connect: 127.0.0.1:2577, response_timeout: 250ms, connect_timeout: 2s,\n"
-      "        on_ae: retry,\n"
+      "        on_ae: retry, window: 32,\n"
       "        tls: { ca: " +
       ca + ", cert: " + cert + ", key: " + key +
       ", server_name: ehr.local, verify: false } }\n"
@@ -74,6 +74,7 @@ TEST(DestinationConfigTest, MllpWithEveryKey) {
   EXPECT_EQ(d.mllp.response_timeout, milliseconds(250));
   EXPECT_EQ(d.mllp.connect_timeout, milliseconds(2000));
   EXPECT_EQ(d.mllp.on_ae, AeAction::kRetry);
+  EXPECT_EQ(d.mllp.window, 32u);
   ASSERT_TRUE(d.mllp.tls.has_value());
   EXPECT_EQ(d.mllp.tls->ca, ca);
   EXPECT_EQ(d.mllp.tls->cert, cert);
@@ -94,6 +95,7 @@ TEST(DestinationConfigTest, Defaults) {
   ASSERT_TRUE(p.status.ok()) << p.status.message();
   EXPECT_EQ(p.config.mllp.host, "ehr.example");
   EXPECT_EQ(p.config.mllp.on_ae, AeAction::kError);
+  EXPECT_EQ(p.config.mllp.window, 0u);  // by ordering
   EXPECT_EQ(p.config.mllp.response_timeout, milliseconds(5000));
   EXPECT_FALSE(p.config.mllp.tls.has_value());
   EXPECT_EQ(p.config.retry.max_attempts, 10);
@@ -179,10 +181,11 @@ TEST(DestinationConfigTest, FileChannelAndFhirConvert) {
 
 TEST(DestinationConfigTest, DestinationErrors) {
   const std::string k = "t.yaml:1: channels[0].destinations[0]";
-  EXPECT_EQ(DestError("[1, 2]"),
-            k + ": must be a mapping with name and one of mllp, http, file, channel, fhir-convert, fhir-store");
+  EXPECT_EQ(DestError("[1, 2]"), k + ": must be a mapping with name and one of mllp, http, file, "
+                                     "channel, fhir-convert, fhir-store");
   EXPECT_EQ(DestError("mllp: { connect: 127.0.0.1:1 }"), k + ".name: is required");
-  EXPECT_EQ(DestError("name: a"), k + ": needs one of mllp, http, file, channel, fhir-convert, fhir-store");
+  EXPECT_EQ(DestError("name: a"),
+            k + ": needs one of mllp, http, file, channel, fhir-convert, fhir-store");
   EXPECT_EQ(DestError("name: a b\nchannel: x"),
             k + ".name: must be 1 to 64 letters, digits, '_' or '-'");
   EXPECT_EQ(DestError("name: " + std::string(65, 'a') + "\nchannel: x"),
@@ -230,6 +233,10 @@ TEST(DestinationConfigTest, MllpErrors) {
             k + ".connect: '127.0.0.1:0': needs a host and a port from 1 to 65535");
   EXPECT_EQ(DestError("name: a\nmllp: { connect: '127.0.0.1:1', on_ae: ignore }"),
             k + ".on_ae: must be one of error, retry");
+  EXPECT_EQ(DestError("name: a\nmllp: { connect: '127.0.0.1:1', window: 0 }"),
+            k + ".window: must be an integer from 1 to 256");
+  EXPECT_EQ(DestError("name: a\nmllp: { connect: '127.0.0.1:1', window: 257 }"),
+            k + ".window: must be an integer from 1 to 256");
   EXPECT_EQ(DestError("name: a\nmllp: { connect: '127.0.0.1:1', response_timeout: soon }"),
             k + ".response_timeout: must be a duration: a number with ms, s, m, h or d (e.g. 5s, "
                 "250ms), or a bare number of milliseconds");

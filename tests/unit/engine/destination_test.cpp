@@ -240,6 +240,115 @@ TEST(MllpDestinationTest, OneConnectionForManyMessages) {
   EXPECT_EQ(r.handler->connections(), 2u);
 }
 
+// DeliverBatch: frames go out together, ACKs are matched in order.
+std::vector<DeliveryOutcome> SendBatch(Destination& d, const std::vector<std::string>& ids) {
+  std::vector<std::string> payloads;
+  for (const std::string& id : ids) payloads.push_back(WithControlId(id));
+  std::vector<DeliveryItem> items;
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    items.push_back({payloads[i], Ctx(ids[i], static_cast<std::int64_t>(i + 1))});
+  }
+  return d.DeliverBatch(items);
+}
+
+TEST(MllpDestinationTest, WindowIsOneUnderStrictAndEightUnderBestEffortUnlessSet) {
+  DestinationConfig c = MllpConfig(1);
+  c.ordering = Ordering::kStrict;
+  EXPECT_EQ(Make(c)->max_batch(), 1u);
+  c.ordering = Ordering::kBestEffort;
+  EXPECT_EQ(Make(c)->max_batch(), 8u);
+  c.mllp.window = 32;
+  EXPECT_EQ(Make(c)->max_batch(), 32u);
+  c.ordering = Ordering::kStrict;  // asked for explicitly: honoured
+  EXPECT_EQ(Make(c)->max_batch(), 32u);
+}
+
+DestinationConfig Pipelined(std::uint16_t port, AeAction on_ae = AeAction::kError) {
+  DestinationConfig c = MllpConfig(port, on_ae);
+  c.mllp.window = 8;
+  return c;
+}
+
+TEST(MllpDestinationTest, PipelinedBatchSendsInOrderOnOneConnection) {
+  MllpReceiver r(std::make_shared<Receiver>());
+  auto d = Make(Pipelined(r.port));
+  ASSERT_TRUE(d);
+  const std::vector<std::string> ids = {"P1", "P2", "P3", "P4", "P5"};
+  std::vector<DeliveryOutcome> out = SendBatch(*d, ids);
+  ASSERT_EQ(out.size(), ids.size());
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    EXPECT_EQ(out[i].kind, Kind::kSent) << i << ": " << Describe(out[i]);
+    EXPECT_EQ(testing::AckField(out[i].response, "MSA-2"), ids[i]);
+  }
+  EXPECT_EQ(r.handler->received(), ids);
+  EXPECT_EQ(r.handler->connections(), 1u);
+  // The connection stays usable for single deliveries and further batches.
+  EXPECT_EQ(Send(*d, "P6").kind, Kind::kSent);
+  EXPECT_EQ(SendBatch(*d, {"P7", "P8"}).size(), 2u);
+  EXPECT_EQ(r.handler->connections(), 1u);
+}
+
+TEST(MllpDestinationTest, BatchGoesOnAfterAPermanentFailure) {
+  MllpReceiver r(std::make_shared<Receiver>());
+  auto d = Make(Pipelined(r.port));
+  ASSERT_TRUE(d);
+  std::vector<DeliveryOutcome> out = SendBatch(*d, {"Q1", "AR2", "Q3"});
+  ASSERT_EQ(out.size(), 3u);
+  EXPECT_EQ(out[0].kind, Kind::kSent) << Describe(out[0]);
+  EXPECT_EQ(out[1].kind, Kind::kFailed) << Describe(out[1]);
+  EXPECT_EQ(out[2].kind, Kind::kSent) << Describe(out[2]);
+  EXPECT_EQ(r.handler->connections(), 1u);
+}
+
+TEST(MllpDestinationTest, BatchStopsAtTheFirstRetryAndResynchronises) {
+  MllpReceiver r(std::make_shared<Receiver>());
+  auto d = Make(Pipelined(r.port));
+  ASSERT_TRUE(d);
+  // WRONG2's ACK names another message: retry; R3 and R4 get no outcome
+  // (they reached the receiver but their ACKs are not read).
+  std::vector<DeliveryOutcome> out = SendBatch(*d, {"R1", "WRONG2", "R3", "R4"});
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_EQ(out[0].kind, Kind::kSent) << Describe(out[0]);
+  EXPECT_EQ(out[1].kind, Kind::kRetry) << Describe(out[1]);
+  EXPECT_EQ(r.handler->received(), (std::vector<std::string>{"R1", "WRONG2", "R3", "R4"}));
+  // Sending the rest again goes over a fresh connection, ACKs in step.
+  out = SendBatch(*d, {"R3", "R4"});
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_EQ(out[0].kind, Kind::kSent) << Describe(out[0]);
+  EXPECT_EQ(out[1].kind, Kind::kSent) << Describe(out[1]);
+  EXPECT_EQ(testing::AckField(out[1].response, "MSA-2"), "R4");
+  EXPECT_EQ(r.handler->connections(), 2u);
+}
+
+// Best-effort with on_ae: retry pipelines: an AE leaves the connection in
+// step, so the ACKs after it are still read (nothing is sent twice).
+TEST(MllpDestinationTest, BatchReadsOnPastAnAeToRetry) {
+  MllpReceiver r(std::make_shared<Receiver>());
+  DestinationConfig c = MllpConfig(r.port, AeAction::kRetry);
+  c.ordering = Ordering::kBestEffort;  // window 8 by default
+  auto d = Make(c);
+  ASSERT_TRUE(d);
+  std::vector<DeliveryOutcome> out = SendBatch(*d, {"AE1", "T2", "T3"});
+  ASSERT_EQ(out.size(), 3u);
+  EXPECT_EQ(out[0].kind, Kind::kRetry) << Describe(out[0]);
+  EXPECT_EQ(out[1].kind, Kind::kSent) << Describe(out[1]);
+  EXPECT_EQ(out[2].kind, Kind::kSent) << Describe(out[2]);
+  EXPECT_EQ(r.handler->connections(), 1u);
+}
+
+TEST(MllpDestinationTest, BatchToADownReceiverRetriesTheFirst) {
+  std::uint16_t port = 0;
+  {
+    MllpReceiver r(std::make_shared<Receiver>());
+    port = r.port;
+  }
+  auto d = Make(Pipelined(port));
+  ASSERT_TRUE(d);
+  std::vector<DeliveryOutcome> out = SendBatch(*d, {"D1", "D2"});
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].kind, Kind::kRetry) << Describe(out[0]);
+}
+
 TEST(MllpDestinationTest, ResponseTimeoutRetries) {
   MllpReceiver r(std::make_shared<Receiver>());
   DestinationConfig c = MllpConfig(r.port);

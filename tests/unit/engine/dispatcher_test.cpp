@@ -4,6 +4,7 @@
 // across a restart, paging, stop while blocked.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <functional>
 #include <mutex>
@@ -102,6 +103,8 @@ struct FakeState {
     return DeliveryOutcome{Kind::kSent, "ACK", ""};
   };
   std::atomic<int> closed{0};
+  std::size_t window = 1;            // max_batch(): > 1 lets the dispatcher batch
+  std::vector<std::size_t> batches;  // the size of every DeliverBatch call
 
   std::vector<std::string> ids() {
     std::lock_guard<std::mutex> lock(mutex);
@@ -140,6 +143,14 @@ class FakeDestination : public Destination {
     return script(context.control_id, before);
   }
   void Close() override { state_->closed.fetch_add(1); }
+  std::size_t max_batch() const override { return state_->window; }
+  std::vector<DeliveryOutcome> DeliverBatch(std::span<const DeliveryItem> items) override {
+    {
+      std::lock_guard<std::mutex> lock(state_->mutex);
+      state_->batches.push_back(items.size());
+    }
+    return Destination::DeliverBatch(items);  // Deliver each, stop after a retry
+  }
 
  private:
   std::shared_ptr<FakeState> state_;
@@ -367,6 +378,87 @@ TEST_F(DispatcherTest, BestEffortWithOneAttemptGivesUpAtOnce) {
   ASSERT_TRUE(testing::WaitForState(store_.get(), m, store::MessageState::kError));
   EXPECT_EQ(Delivery(m).error, "gave up after 1 attempts: down");
   EXPECT_EQ(fake_->count("ONCE"), 1);
+}
+
+// --- batched delivery (max_batch() > 1) -------------------------------------------
+
+TEST_F(DispatcherTest, BatchesRunsOfFreshMessagesAndRecordsEachAttempt) {
+  fake_->window = 4;
+  std::vector<store::MessageId> ids;
+  std::vector<std::string> names;
+  for (int i = 1; i <= 10; ++i) {
+    names.push_back("B" + std::to_string(i));
+    ids.push_back(Queue(names.back()).first);
+  }
+  StartDispatcher();
+  for (store::MessageId id : ids) {
+    ASSERT_TRUE(testing::WaitForState(store_.get(), id, store::MessageState::kSent)) << id;
+  }
+  EXPECT_EQ(fake_->ids(), names);
+  {
+    std::lock_guard<std::mutex> lock(fake_->mutex);
+    EXPECT_EQ(fake_->batches, (std::vector<std::size_t>{4, 4, 2}));
+  }
+  for (store::MessageId id : ids) {
+    const store::DeliveryRecord d = Delivery(id);
+    EXPECT_EQ(d.attempts, 1);
+    EXPECT_EQ(d.response, "ACK");
+  }
+  EXPECT_EQ(dispatcher_->stats().sent, 10u);
+}
+
+// Strict: a retry in the middle of a run stops it; nothing behind the failing
+// message is recorded as sent before it is, and order holds.
+TEST_F(DispatcherTest, StrictRetryInsideABatchBlocksWhatFollows) {
+  fake_->window = 4;
+  config_.ordering = Ordering::kStrict;
+  std::atomic<bool> down{true};
+  fake_->script = [&down](const std::string& id, int) {
+    return id == "S3" && down ? Retry("timeout") : Sent();
+  };
+  std::vector<store::MessageId> ids;
+  for (const char* c : {"S1", "S2", "S3", "S4", "S5", "S6"}) ids.push_back(Queue(c).first);
+  StartDispatcher();
+  ASSERT_TRUE(Eventually([&] { return Delivery(ids[2]).attempts >= 3; }));
+  EXPECT_EQ(testing::StateOf(store_.get(), ids[0]), "sent");
+  EXPECT_EQ(testing::StateOf(store_.get(), ids[1]), "sent");
+  EXPECT_EQ(Delivery(ids[2]).state, store::DeliveryState::kQueued);
+  for (std::size_t i = 3; i < ids.size(); ++i) {
+    EXPECT_EQ(Delivery(ids[i]).attempts, 0) << i;
+    EXPECT_EQ(testing::StateOf(store_.get(), ids[i]), "queued") << i;
+  }
+  EXPECT_TRUE(dispatcher_->stats().blocked);
+  down = false;
+  for (store::MessageId id : ids) {
+    ASSERT_TRUE(testing::WaitForState(store_.get(), id, store::MessageState::kSent)) << id;
+  }
+  // Each message once, except S3's retries, and never S4.. before S3 got through.
+  std::vector<std::string> seen = fake_->ids();
+  seen.erase(std::unique(seen.begin(), seen.end()), seen.end());
+  EXPECT_EQ(seen, (std::vector<std::string>{"S1", "S2", "S3", "S4", "S5", "S6"}));
+  EXPECT_EQ(fake_->count("S4"), 1);
+  EXPECT_EQ(fake_->count("S6"), 1);
+  EXPECT_GE(Delivery(ids[2]).attempts, 4);
+  EXPECT_EQ(Delivery(ids[3]).attempts, 1);
+}
+
+TEST_F(DispatcherTest, BestEffortRetryInsideABatchIsSetAsideAndTheRestGoes) {
+  fake_->window = 8;
+  config_.ordering = Ordering::kBestEffort;
+  config_.retry = Backoff(20ms, 40ms);
+  config_.retry.max_attempts = 3;
+  fake_->script = [](const std::string& id, int before) {
+    return id == "E2" && before < 1 ? Retry("busy") : Sent();
+  };
+  std::vector<store::MessageId> ids;
+  for (const char* c : {"E1", "E2", "E3", "E4"}) ids.push_back(Queue(c).first);
+  StartDispatcher();
+  for (store::MessageId id : ids) {
+    ASSERT_TRUE(testing::WaitForState(store_.get(), id, store::MessageState::kSent)) << id;
+  }
+  EXPECT_EQ(fake_->ids(), (std::vector<std::string>{"E1", "E2", "E3", "E4", "E2"}));
+  EXPECT_EQ(Delivery(ids[1]).attempts, 2);
+  EXPECT_EQ(Delivery(ids[2]).attempts, 1);
 }
 
 // A retry planned before a restart (next_attempt_at in the future) is kept.

@@ -370,6 +370,42 @@ TEST_F(DeliveryTest, ResendCountsOnlyTheLatestDeliveryPerDestination) {
   EXPECT_EQ(unknown.status().code(), StatusCode::kNotFound);
 }
 
+// UpdateDeliveries: one writer operation, each update applied as UpdateDelivery.
+TEST_F(DeliveryTest, UpdateDeliveriesAppliesEveryUpdateInOneOperation) {
+  const MessageId a = AppendOne("A");
+  const MessageId b = AppendOne("B");
+  const std::vector<DeliveryId> da = Process(a, {"lab", "ris"});
+  const std::vector<DeliveryId> db = Process(b, {"lab"});
+  const std::uint64_t ops_before = store_->Stats().batch_ops;
+  DeliveryUpdate retry = Attempt(db[0], DeliveryState::kQueued, 1, "timeout");
+  retry.next_attempt_at_us = 42;
+  std::vector<DeliveryUpdate> updates = {Attempt(da[0], DeliveryState::kSent, 1),
+                                         Attempt(999, DeliveryState::kSent, 1),  // unknown
+                                         Attempt(da[1], DeliveryState::kSent, 1), retry};
+  std::promise<Status> done;
+  ASSERT_TRUE(
+      store_->UpdateDeliveries(std::move(updates), [&](Status st) { done.set_value(st); }).ok());
+  const Status result = done.get_future().get();
+  EXPECT_EQ(result.code(), StatusCode::kNotFound) << result.ToString();
+  EXPECT_EQ(store_->Stats().batch_ops, ops_before + 1);  // one operation
+  // The others applied: a is complete, b waits for its retry.
+  EXPECT_EQ(StateOf(a), MessageState::kSent);
+  EXPECT_EQ(StateOf(b), MessageState::kQueued);
+  Result<std::vector<DeliveryRecord>> rows = store_->ListDeliveries(b);
+  ASSERT_TRUE(rows.ok());
+  ASSERT_EQ(rows->size(), 1u);
+  EXPECT_EQ((*rows)[0].attempts, 1);
+  EXPECT_EQ((*rows)[0].next_attempt_at_us, 42);
+  EXPECT_EQ((*rows)[0].error, "timeout");
+  // Refused at once when one update is invalid; nothing applied.
+  DeliveryUpdate bad = Attempt(db[0], DeliveryState::kSent, -1);
+  EXPECT_EQ(
+      store_->UpdateDeliveries({Attempt(db[0], DeliveryState::kSent, 2), bad}, nullptr).code(),
+      StatusCode::kInvalidArgument);
+  ASSERT_TRUE(store_->Flush().ok());
+  EXPECT_EQ(StateOf(b), MessageState::kQueued);
+}
+
 TEST_F(DeliveryTest, UnknownDeliveryIsNotFoundAndCountedWithoutCallback) {
   MessageId id = AppendOne("M1");
   Process(id, {"lab"});
