@@ -579,9 +579,9 @@ json::object Builder::TableConcept(std::string_view code, std::string_view table
 }
 
 json::object Builder::Identifier(const CxView& cx, std::string* system_out) const {
-  json::object id(kObjectReserve, sp_);
   std::string value = Txt(cx.id_number);
-  if (value.empty()) return id;
+  if (value.empty()) return json::object(sp_);  // empty: no table allocated
+  json::object id(kObjectReserve, sp_);
   if (!cx.identifier_type_code.empty()) {
     json::object type = TableConcept(cx.identifier_type_code, "0203");
     if (!type.empty()) Set(id, "type", std::move(type));
@@ -606,9 +606,9 @@ json::object Builder::Identifier(const CxView& cx, std::string* system_out) cons
 
 json::object Builder::IdentifierFromEi(const hl7::EI& ei, std::string_view type_code,
                                        std::string* system_out) const {
-  json::object id(kObjectReserve, sp_);
   std::string value = Txt(ei.entity_identifier);
-  if (value.empty()) return id;
+  if (value.empty()) return json::object(sp_);  // empty: no table allocated
+  json::object id(kObjectReserve, sp_);
   if (!type_code.empty()) Set(id, "type", TableConcept(type_code, "0203"));
   hl7::HD hd{ei.namespace_id, ei.universal_id, ei.universal_id_type};
   std::string system = SystemForAuthority(hd, {});

@@ -1,4 +1,5 @@
 // ORC, OBR, TQ1, SPM, OBX, NTE, RXA, RXR, SCH, AIS, AIG, AIL, AIP, TXA -> FHIR.
+#include <boost/container/small_vector.hpp>
 #include <charconv>
 #include <cstdlib>
 
@@ -760,7 +761,7 @@ void Builder::OnObx(Seg& s) {
   std::string_view units = First(s.F(6), d_);
   const LazyLoc loc{s, 5};
   std::string_view value = s.F(5);
-  std::vector<std::string_view> reps;
+  boost::container::small_vector<std::string_view, 4> reps;  // usually one: no allocation
   if (!value.empty()) {
     hl7::ForEachPiece(value, d_.repetition, [&](std::string_view rep, std::size_t) {
       if (!rep.empty() && rep != "\"\"" && reps.size() < static_cast<std::size_t>(kMaxRepetitions)) reps.push_back(rep);

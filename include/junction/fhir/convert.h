@@ -76,7 +76,9 @@ struct ConvertResult {
 Result<ConvertResult> Convert(const hl7::Message& message, const ConvertOptions& options = {});
 
 // Serializes with a deterministic key order (keys as inserted by Convert,
-// "resourceType" first). pretty = two-space indentation.
+// "resourceType" first). pretty = two-space indentation. Writes through a
+// per-thread scratch buffer that is kept between calls (64 KB, grown as needed;
+// one grown past 4 MB is shrunk back to 64 KB after the call).
 std::string Serialize(const boost::json::object& bundle, bool pretty);
 
 // Parses "transaction" / "batch" / "collection".
