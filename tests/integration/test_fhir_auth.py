@@ -475,6 +475,40 @@ class AuditTest(FhirTestCase):
         self.assertTrue(any(e.get("outcome") not in (None, "0") for e in mine),
                         "the 404 is audited as a failure")
 
+    def test_audit_search_parameters(self):
+        # The audit trail lives in its own table (rendered as AuditEvent):
+        # searched by patient, agent, entity, action, outcome, with paging.
+        admin = self.client(ADMIN_SCOPE)
+        pid = admin.create({"resourceType": "Patient", "gender": "male"})["id"]
+        oid = admin.create(obs(pid, uniq("code"), TEST_CODES))["id"]
+        subject = uniq("searcher")
+        reader = self.client(token=hs256_jwt(claims("system/*.rs", sub=subject)))
+        self.assertEqual(reader.get("/Observation/" + oid).status, 200)
+        self.assertEqual(reader.get("/Observation/" + uniq("missing")).status, 404)
+        self.assertEqual(reader.get("/Patient?gender=male&_count=1").status, 200)
+
+        mine = admin.search("AuditEvent?agent=%s" % subject)
+        self.assertEqual(mine["total"], 3, json.dumps(mine)[:500])
+        by_patient = admin.search("AuditEvent?agent=%s&patient=%s&subtype=read" % (subject, pid))
+        self.assertEqual(by_patient["total"], 1, "the Observation read names its patient")
+        ev = entries(by_patient)[0]
+        self.assertEqual(ev["subtype"][0]["code"], "read")
+        self.assertIn("Observation/" + oid, json.dumps(ev))
+        self.assertEqual(admin.get("/AuditEvent/" + ev["id"]).status, 200)
+        failed = admin.search("AuditEvent?agent=%s&outcome=4" % subject)
+        self.assertEqual(failed["total"], 1)
+        searches = admin.search("AuditEvent?agent=%s&action=E" % subject)
+        self.assertEqual(searches["total"], 1)
+        text = json.dumps(entries(searches)[0])
+        self.assertIn("gender", text, "parameter names are recorded")
+        self.assertNotIn("male", text.replace("female", ""), "values are not")
+        by_entity = admin.search("AuditEvent?entity=Observation/%s&agent=%s" % (oid, subject))
+        self.assertEqual(by_entity["total"], 1)
+        page = admin.search("AuditEvent?agent=%s&_count=1&_sort=-date" % subject)
+        self.assertEqual(len(entries(page)), 1)
+        self.assertEqual(entries(page)[0]["subtype"][0]["code"], "search-type", "newest first")
+        self.assertTrue(any(link["relation"] == "next" for link in page["link"]))
+
 
 if __name__ == "__main__":
     unittest.main()
