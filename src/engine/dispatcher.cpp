@@ -326,8 +326,9 @@ void Dispatcher::Run() {
     for (std::size_t i = 0; i < page.size();) {
       if (waker_->stopping() || paused_.load()) break;
       // A run of fresh messages goes out pipelined, recorded in one store
-      // operation. Outcomes come back for a prefix; a message kept queued for
-      // a retry ends the run (under strict ordering it blocks what follows).
+      // operation. Outcomes come back for a prefix. Under strict ordering a
+      // message kept for a retry ends the run and blocks what follows; under
+      // best-effort those messages are set aside and the queue goes on.
       if (const std::size_t n = BatchableRun(page, i); n > 1) {
         std::vector<Kept> kept;
         const std::size_t done = AttemptBatch(page, i, n, &kept);
