@@ -6,6 +6,7 @@
 #
 #   bench/fhir/run.sh [BUILD_DIR]            # default build/release (built if missing)
 #   PATIENTS=2000 RUNS=1 DURATION=5s bench/fhir/run.sh build/release
+#   DURABLE=1 bench/fhir/run.sh build/release     # fsync every commit, as deployed
 #
 # The store lives under BUILD_DIR/bench-fhir/ (fresh per run, deleted after),
 # with fhir_store.durable: false. Only 127.0.0.1 is used.
@@ -38,5 +39,6 @@ exec /usr/bin/python3 "$root/bench/fhir/run_fhir_bench.py" \
   --junction "$junction" --workdir "$workdir" \
   --patients "${PATIENTS:-10000}" --obs-per-patient "${OBS_PER_PATIENT:-10}" \
   --bundle-patients "${BUNDLE_PATIENTS:-20}" --concurrency "${CONCURRENCY:-4}" \
+  ${DURABLE:+--durable} \
   --wrk-threads "${WRK_THREADS:-2}" --wrk-connections "${WRK_CONNECTIONS:-32}" \
   --duration "${DURATION:-10s}" --runs "${RUNS:-3}" --json "$workdir/results.json"

@@ -2,7 +2,8 @@
 """FHIR API benchmark (not a test): transaction ingest, read by id, search.
 
 1. Starts a release `junction serve` with /fhir on 127.0.0.1 (ephemeral port),
-   a fresh FHIR store with `fhir_store.durable: false` (synchronous=NORMAL),
+   a fresh FHIR store with `fhir_store.durable: false` (synchronous=NORMAL;
+   --durable for the default, an fsync per commit),
    log level warn, and an HS256 token from `junction token`.
 2. Loads PATIENTS patients with OBS_PER_PATIENT observations each through
    transaction Bundles (each patient a urn:uuid entry, its observations
@@ -48,7 +49,7 @@ def log(msg):
 
 
 class Server:
-    def __init__(self, junction, workdir):
+    def __init__(self, junction, workdir, durable):
         self.workdir = workdir
         store = os.path.join(workdir, "store")
         os.makedirs(store, exist_ok=True)
@@ -56,7 +57,7 @@ class Server:
             "log": {"level": "warn"},
             "server": {"io_threads": 2},
             "store": {"sqlite": os.path.join(store, "junction.db")},
-            "fhir_store": {"sqlite": os.path.join(store, "junction-fhir.db"), "durable": False},
+            "fhir_store": {"sqlite": os.path.join(store, "junction-fhir.db"), "durable": durable},
             "http": {"listen": "127.0.0.1:0"},
             "auth": {"issuer": "junction-bench", "audience": "junction", "hs256_secret": SECRET,
                      "clients": [{"id": "bench",
@@ -249,6 +250,8 @@ def main():
     ap.add_argument("--wrk-connections", type=int, default=32)
     ap.add_argument("--duration", default="10s")
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--durable", action="store_true",
+                    help="fsync every commit (the product default) instead of synchronous=NORMAL")
     ap.add_argument("--json", help="write the figures here")
     args = ap.parse_args()
 
@@ -257,7 +260,7 @@ def main():
         sys.exit("run_fhir_bench: wrk is missing (Debian package wrk)")
     os.makedirs(args.workdir, exist_ok=True)
     workdir = tempfile.mkdtemp(prefix="fhir-bench-", dir=args.workdir)
-    server = Server(args.junction, workdir)
+    server = Server(args.junction, workdir, args.durable)
     results = {}
     try:
         token = server.token()
