@@ -21,6 +21,7 @@
 #include <utility>
 #include <vector>
 
+#include "fhir/store/status_line.h"
 #include "junction/fhir/rest.h"
 
 namespace junction::fhir::rest_internal {
@@ -99,8 +100,8 @@ std::string Etag(std::int64_t version);
 std::string HttpDate(std::string_view instant);
 // Now as a FHIR instant with milliseconds, UTC.
 std::string NowInstant();
-// "201 Created"
-std::string StatusLine(int status);
+// "201 Created" (fhir/store/status_line.h)
+using store_internal::StatusLine;
 // OperationOutcome issue code for an HTTP status.
 std::string_view IssueCode(int status);
 // Strict non-negative integer; nullopt when not a number.

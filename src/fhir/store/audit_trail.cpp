@@ -18,6 +18,7 @@
 #include "fhir/store/search_compile.h"
 #include "fhir/store/search_parse.h"
 #include "fhir/store/search_sql.h"
+#include "fhir/store/status_line.h"
 
 namespace junction::fhir::store_internal {
 namespace {
@@ -88,71 +89,6 @@ std::string_view OutcomeCode(std::int64_t status) {
   return "0";
 }
 
-std::string StatusText(std::int64_t status) {
-  const char* text = "";
-  switch (status) {
-    case 200:
-      text = "OK";
-      break;
-    case 201:
-      text = "Created";
-      break;
-    case 204:
-      text = "No Content";
-      break;
-    case 304:
-      text = "Not Modified";
-      break;
-    case 400:
-      text = "Bad Request";
-      break;
-    case 401:
-      text = "Unauthorized";
-      break;
-    case 403:
-      text = "Forbidden";
-      break;
-    case 404:
-      text = "Not Found";
-      break;
-    case 405:
-      text = "Method Not Allowed";
-      break;
-    case 406:
-      text = "Not Acceptable";
-      break;
-    case 409:
-      text = "Conflict";
-      break;
-    case 410:
-      text = "Gone";
-      break;
-    case 412:
-      text = "Precondition Failed";
-      break;
-    case 413:
-      text = "Payload Too Large";
-      break;
-    case 415:
-      text = "Unsupported Media Type";
-      break;
-    case 422:
-      text = "Unprocessable Entity";
-      break;
-    case 500:
-      text = "Internal Server Error";
-      break;
-    case 503:
-      text = "Service Unavailable";
-      break;
-    default:
-      break;
-  }
-  std::string line = std::to_string(status);
-  if (*text) line += std::string(" ") + text;
-  return line;
-}
-
 // One row (kColumns) as an AuditEvent.
 StoredResource Render(const SqliteStmt& s) {
   StoredResource out;
@@ -182,7 +118,7 @@ StoredResource Render(const SqliteStmt& s) {
   event["action"] = action;
   event["recorded"] = out.last_updated;
   event["outcome"] = OutcomeCode(status);
-  event["outcomeDesc"] = StatusText(status);
+  event["outcomeDesc"] = StatusLine(status);
   json::object agent;
   json::object who_object;
   if (!who.empty()) {
