@@ -7,6 +7,7 @@
 #include "fhir/internal/builder.h"
 #include "fhir/internal/hash.h"
 #include "junction/hl7/escape.h"
+#include "junction/hl7/message.h"
 
 namespace junction::fhir::internal {
 namespace {
@@ -37,7 +38,10 @@ std::string SanitizeUtf8(std::string_view s) {
       ++i;
       continue;
     }
-    int len = (c >= 0xc2 && c <= 0xdf) ? 2 : (c >= 0xe0 && c <= 0xef) ? 3 : (c >= 0xf0 && c <= 0xf4) ? 4 : 0;
+    int len = (c >= 0xc2 && c <= 0xdf)   ? 2
+              : (c >= 0xe0 && c <= 0xef) ? 3
+              : (c >= 0xf0 && c <= 0xf4) ? 4
+                                         : 0;
     bool ok = len > 0 && i + static_cast<std::size_t>(len) <= s.size();
     for (int k = 1; ok && k < len; ++k)
       ok = (static_cast<unsigned char>(s[i + static_cast<std::size_t>(k)]) & 0xc0) == 0x80;
@@ -72,8 +76,10 @@ bool LooksLikeOid(std::string_view s) {
   if (s.empty() || s.front() == '.' || s.back() == '.') return false;
   bool dot = false;
   for (char c : s) {
-    if (c == '.') dot = true;
-    else if (c < '0' || c > '9') return false;
+    if (c == '.')
+      dot = true;
+    else if (c < '0' || c > '9')
+      return false;
   }
   return dot;
 }
@@ -82,8 +88,9 @@ bool LooksLikeOid(std::string_view s) {
 constexpr auto kUrlKeep = [] {
   std::array<bool, 256> t{};
   for (int c = 0; c < 256; ++c)
-    t[static_cast<std::size_t>(c)] = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-                                     c == '-' || c == '.' || c == '_' || c == '~' || c == ':' || c == '/';
+    t[static_cast<std::size_t>(c)] = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+                                     (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' ||
+                                     c == '~' || c == ':' || c == '/';
   return t;
 }();
 
@@ -164,37 +171,17 @@ std::string Seg::Loc(int field) const {
 
 namespace {
 
-// Splits like hl7's parsers: at most N pieces (the rest ignored), missing ones
-// empty; with sep == '\0' (no such delimiter) the whole text is piece 0.
-template <std::size_t N>
-std::array<std::string_view, N> SplitN(std::string_view raw, char sep) {
-  std::array<std::string_view, N> out{};
-  if (sep == '\0') {
-    out[0] = raw;
-    return out;
-  }
-  std::size_t start = 0;
-  for (std::size_t i = 0; i < N; ++i) {
-    const std::size_t end = raw.find(sep, start);
-    if (end == std::string_view::npos) {
-      out[i] = raw.substr(start);
-      break;
-    }
-    out[i] = raw.substr(start, end - start);
-    start = end + 1;
-  }
-  return out;
-}
-
 // The first subcomponent of a component (FN surname, SAD street).
-std::string_view FirstSub(std::string_view comp, char sep) { return SplitN<1>(comp, sep)[0]; }
+std::string_view FirstSub(std::string_view comp, char sep) {
+  return hl7::FirstPieces<1>(comp, sep)[0];
+}
 
 }  // namespace
 
 CxView Builder::CxOf(std::string_view raw) const {
   CxView v;
   if (raw.empty()) return v;
-  const auto p = SplitN<8>(raw, d_.component);
+  const auto p = hl7::FirstPieces<8>(raw, d_.component);
   v.id_number = v.text(p[0], d_);
   v.assigning_authority = hl7::ParseHdComponent(p[3], d_);
   v.identifier_type_code = v.text(p[4], d_);
@@ -207,7 +194,7 @@ CxView Builder::CxOf(std::string_view raw) const {
 XpnView Builder::XpnOf(std::string_view raw) const {
   XpnView v;
   if (raw.empty()) return v;
-  const auto p = SplitN<14>(raw, d_.component);
+  const auto p = hl7::FirstPieces<14>(raw, d_.component);
   v.family_name = v.text(FirstSub(p[0], d_.subcomponent), d_);
   v.given_name = v.text(p[1], d_);
   v.second_and_further_given_names = v.text(p[2], d_);
@@ -222,7 +209,7 @@ XpnView Builder::XpnOf(std::string_view raw) const {
 XadView Builder::XadOf(std::string_view raw) const {
   XadView v;
   if (raw.empty()) return v;
-  const auto p = SplitN<9>(raw, d_.component);
+  const auto p = hl7::FirstPieces<9>(raw, d_.component);
   v.street = v.text(FirstSub(p[0], d_.subcomponent), d_);
   v.other_designation = v.text(p[1], d_);
   v.city = v.text(p[2], d_);
@@ -237,7 +224,7 @@ XadView Builder::XadOf(std::string_view raw) const {
 XtnView Builder::XtnOf(std::string_view raw) const {
   XtnView v;
   if (raw.empty()) return v;
-  const auto p = SplitN<12>(raw, d_.component);
+  const auto p = hl7::FirstPieces<12>(raw, d_.component);
   v.telephone_number = v.text(p[0], d_);
   v.telecom_use_code = v.text(p[1], d_);
   v.equipment_type = v.text(p[2], d_);
@@ -271,12 +258,14 @@ std::string Builder::Txt(std::string_view raw) const {
 }
 
 std::string_view Builder::C(std::string_view rep, int n) const {
-  return hl7::NthPiece(rep, d_.component, static_cast<std::size_t>(n - 1)).value_or(std::string_view{});
+  return hl7::NthPiece(rep, d_.component, static_cast<std::size_t>(n - 1))
+      .value_or(std::string_view{});
 }
 
 std::string_view Builder::Sub(std::string_view comp, int n) const {
   if (d_.subcomponent == '\0') return n == 1 ? comp : std::string_view{};
-  return hl7::NthPiece(comp, d_.subcomponent, static_cast<std::size_t>(n - 1)).value_or(std::string_view{});
+  return hl7::NthPiece(comp, d_.subcomponent, static_cast<std::size_t>(n - 1))
+      .value_or(std::string_view{});
 }
 
 void Builder::Put(json::object& o, std::string_view key, std::string value) {
@@ -322,7 +311,8 @@ std::string Builder::SystemForHd(const hl7::HD& hd) const {
       if (LooksLikeOid(uid)) return "urn:oid:" + std::string(uid);
     }
     if (type == "UUID") return "urn:uuid:" + std::string(uid);
-    if ((uid.rfind("http://", 0) == 0 || uid.rfind("https://", 0) == 0 || uid.rfind("urn:", 0) == 0) &&
+    if ((uid.rfind("http://", 0) == 0 || uid.rfind("https://", 0) == 0 ||
+         uid.rfind("urn:", 0) == 0) &&
         uid.find_first_of(" \t") == std::string_view::npos)
       return std::string(uid);
     std::string out = options_.local_system_base;
@@ -349,7 +339,8 @@ std::string Builder::CodeSystemUri(std::string_view name) const {
   name = Trim(name);
   if (name.empty()) return {};
   bool has_blank = name.find_first_of(" \t") != std::string_view::npos;
-  if (!has_blank && (name.rfind("http://", 0) == 0 || name.rfind("https://", 0) == 0 || name.rfind("urn:", 0) == 0))
+  if (!has_blank && (name.rfind("http://", 0) == 0 || name.rfind("https://", 0) == 0 ||
+                     name.rfind("urn:", 0) == 0))
     return std::string(name);
   std::string u = Upper(name);
   for (const auto& cs : kCodeSystems)
@@ -444,7 +435,8 @@ std::string_view Builder::CodeSystemUriView(std::string_view name, std::string& 
     // HL7nnnn / HL7-nnnn: an HL7 table, as in CodeSystemUri.
     if (upper.size() >= 7 && upper.substr(0, 3) == "HL7") {
       std::string_view digits = upper.substr(upper[3] == '-' ? 4 : 3);
-      if (digits.size() == 4 && std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+      if (digits.size() == 4 &&
+          std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; })) {
         scratch.reserve(kV2Table.size() + 4);
         scratch.assign(kV2Table).append(digits);
         return scratch;
@@ -502,7 +494,8 @@ void CweView::Split(std::string_view raw, const hl7::Delimiters& d, char sep) {
   std::size_t start = 0;
   for (std::size_t i = 0; i < kParts; ++i) {
     std::size_t end = sep == '\0' ? std::string_view::npos : raw.find(sep, start);
-    std::string_view piece = end == std::string_view::npos ? raw.substr(start) : raw.substr(start, end - start);
+    std::string_view piece =
+        end == std::string_view::npos ? raw.substr(start) : raw.substr(start, end - start);
     if (hl7::NeedsUnescape(piece, d)) {  // what hl7::ParseCwe decodes
       if (!owned) owned = std::make_unique<std::string[]>(kParts);
       owned[i] = hl7::Unescape(piece, d);
@@ -541,11 +534,13 @@ json::object Builder::CodeableConcept(const CweView& cwe, std::string_view defau
   json::object cc(kObjectReserve, sp_);
   json::array codings(sp_);
   // Triplets: identifier, text, system, version (CWE-1..3 + 7, 4..6 + 8, 10..12 + 13).
-  auto add = [&](std::size_t id, std::size_t text, std::size_t sys, std::size_t ver, std::string_view table) {
+  auto add = [&](std::size_t id, std::size_t text, std::size_t sys, std::size_t ver,
+                 std::string_view table) {
     if (cwe.part[id].empty()) return;  // AddCoding adds nothing without a code
     json::object c(kObjectReserve, sp_);
     std::string_view version = cwe.part[ver];
-    AddCoding(c, cwe.part[id], cwe.part[sys], cwe.part[text], table, version.empty() ? nullptr : &version);
+    AddCoding(c, cwe.part[id], cwe.part[sys], cwe.part[text], table,
+              version.empty() ? nullptr : &version);
     if (!c.empty()) codings.emplace_back(std::move(c));
   };
   add(0, 1, 2, 6, default_table);
@@ -555,12 +550,14 @@ json::object Builder::CodeableConcept(const CweView& cwe, std::string_view defau
   if (has_codes) cc.emplace("coding", std::move(codings));
   std::string text_buf;
   std::string_view text = TxtView(cwe.part[8], text_buf);
-  if (text.empty() && !has_codes) text = TxtView(cwe.part[1].empty() ? cwe.part[4] : cwe.part[1], text_buf);
+  if (text.empty() && !has_codes)
+    text = TxtView(cwe.part[1].empty() ? cwe.part[4] : cwe.part[1], text_buf);
   if (!text.empty()) cc.emplace("text", text);
   return cc;
 }
 
-json::object Builder::CodeableConceptRaw(std::string_view raw_rep, std::string_view default_table) const {
+json::object Builder::CodeableConceptRaw(std::string_view raw_rep,
+                                         std::string_view default_table) const {
   if (raw_rep.empty()) return {};
   CweView v;
   v.Split(raw_rep, d_, d_.component);
@@ -632,8 +629,9 @@ const char* NameUse(std::string_view code) {
 }  // namespace
 
 json::object Builder::HumanName(const XpnView& x) const {
-  return HumanNameOf(x.name_type_code, x.family_name, x.given_name, x.second_and_further_given_names, x.prefix,
-                     x.suffix, x.degree, x.professional_suffix);
+  return HumanNameOf(x.name_type_code, x.family_name, x.given_name,
+                     x.second_and_further_given_names, x.prefix, x.suffix, x.degree,
+                     x.professional_suffix);
 }
 
 json::object Builder::HumanNameOf(std::string_view use_code, std::string_view family_raw,
@@ -650,7 +648,8 @@ json::object Builder::HumanNameOf(std::string_view use_code, std::string_view fa
   std::string_view suffix = TxtView(suffix_raw, buf[4]);
   std::string_view degree = TxtView(degree_raw, buf[5]);
   std::string_view prof = TxtView(prof_raw, buf[6]);
-  if (family.empty() && given.empty() && middle.empty() && prefix.empty() && suffix.empty()) return n;
+  if (family.empty() && given.empty() && middle.empty() && prefix.empty() && suffix.empty())
+    return n;
   if (use) Set(n, "use", use);
   PutText(n, "family", family);
   auto push = [&](std::string_view key, std::string_view v) {
@@ -666,8 +665,9 @@ json::object Builder::HumanNameOf(std::string_view use_code, std::string_view fa
 }
 
 json::object Builder::HumanNameFromXcn(const hl7::XCN& x) const {
-  return HumanNameOf(x.name_type_code, x.family_name, x.given_name, x.second_and_further_given_names, x.prefix,
-                     x.suffix, x.degree, x.professional_suffix);
+  return HumanNameOf(x.name_type_code, x.family_name, x.given_name,
+                     x.second_and_further_given_names, x.prefix, x.suffix, x.degree,
+                     x.professional_suffix);
 }
 
 json::object Builder::Address(const XadView& x) const {
@@ -675,12 +675,18 @@ json::object Builder::Address(const XadView& x) const {
   std::string_view t = x.address_type;
   const char* use = nullptr;
   const char* type = nullptr;
-  if (t == "H" || t == "HV" || t == "P") use = "home";
-  else if (t == "B" || t == "O") use = "work";
-  else if (t == "C") use = "temp";
-  else if (t == "BA" || t == "BAD") use = "old";
-  if (t == "M") type = "postal";
-  else if (t == "SH") type = "physical";
+  if (t == "H" || t == "HV" || t == "P")
+    use = "home";
+  else if (t == "B" || t == "O")
+    use = "work";
+  else if (t == "C")
+    use = "temp";
+  else if (t == "BA" || t == "BAD")
+    use = "old";
+  if (t == "M")
+    type = "postal";
+  else if (t == "SH")
+    type = "physical";
   std::string buf[7];
   std::string_view street = TxtView(x.street, buf[0]);
   std::string_view other = TxtView(x.other_designation, buf[1]);
@@ -714,9 +720,12 @@ json::object Builder::ContactPoint(const XtnView& x, std::string_view default_us
     system = "email";
     value = Txt(x.email_address.empty() ? x.telephone_number : x.email_address);
   } else {
-    if (eq == "FX") system = "fax";
-    else if (eq == "BP") system = "pager";
-    else if (eq == "MD" || eq == "TDD" || eq == "TTY") system = "other";
+    if (eq == "FX")
+      system = "fax";
+    else if (eq == "BP")
+      system = "pager";
+    else if (eq == "MD" || eq == "TDD" || eq == "TTY")
+      system = "other";
     value = Txt(x.telephone_number);
     if (value.empty()) value = Txt(x.unformatted_telephone_number);
     if (value.empty() && !x.local_number.empty()) {
@@ -728,11 +737,16 @@ json::object Builder::ContactPoint(const XtnView& x, std::string_view default_us
   }
   if (value.empty()) return cp;
   const char* use = nullptr;
-  if (eq == "CP") use = "mobile";
-  else if (use_code == "PRN" || use_code == "ORN" || use_code == "VHN") use = "home";
-  else if (use_code == "WPN") use = "work";
-  else if (use_code.empty() && default_use == "work") use = "work";
-  else if (use_code.empty() && default_use == "home") use = "home";
+  if (eq == "CP")
+    use = "mobile";
+  else if (use_code == "PRN" || use_code == "ORN" || use_code == "VHN")
+    use = "home";
+  else if (use_code == "WPN")
+    use = "work";
+  else if (use_code.empty() && default_use == "work")
+    use = "work";
+  else if (use_code.empty() && default_use == "home")
+    use = "home";
   Set(cp, "system", system);
   Set(cp, "value", std::move(value));
   if (use) Set(cp, "use", use);
@@ -769,7 +783,8 @@ std::string Builder::DateTimeValue(std::string_view raw, const LazyLoc& loc) {
   if (const std::string* v = FindDate(DateKind::kDateTime, t)) return *v;
   auto dt = hl7::ParseDtm(t);
   if (!dt.ok()) {
-    Warn(loc, "invalid date/time '" + Txt(t) + "' (" + dt.status().message() + "); not mapped", "invalid");
+    Warn(loc, "invalid date/time '" + Txt(t) + "' (" + dt.status().message() + "); not mapped",
+         "invalid");
     return {};
   }
   std::string value = dt->ToFhirDateTime(AssumedOffset(*dt));
@@ -783,7 +798,8 @@ std::string Builder::DateValue(std::string_view raw, const LazyLoc& loc) {
   if (const std::string* v = FindDate(DateKind::kDate, t)) return *v;
   auto dt = hl7::ParseDtm(t);
   if (!dt.ok()) {
-    Warn(loc, "invalid date '" + Txt(t) + "' (" + dt.status().message() + "); not mapped", "invalid");
+    Warn(loc, "invalid date '" + Txt(t) + "' (" + dt.status().message() + "); not mapped",
+         "invalid");
     return {};
   }
   hl7::DateTime d = *dt;
@@ -800,7 +816,8 @@ std::string Builder::InstantValue(std::string_view raw, const LazyLoc& loc) {
   if (const std::string* v = FindDate(DateKind::kInstant, t)) return *v;
   auto dt = hl7::ParseDtm(t);
   if (!dt.ok()) {
-    Warn(loc, "invalid date/time '" + Txt(t) + "' (" + dt.status().message() + "); not mapped", "invalid");
+    Warn(loc, "invalid date/time '" + Txt(t) + "' (" + dt.status().message() + "); not mapped",
+         "invalid");
     return {};
   }
   if (!dt->has_time()) {
@@ -834,7 +851,8 @@ std::string Builder::IdentifierQuery(std::string_view system, std::string_view v
 }
 
 template <typename F>
-int Builder::Remembered(std::vector<std::pair<std::string, int>>& seen, std::string_view raw, F&& make) {
+int Builder::Remembered(std::vector<std::pair<std::string, int>>& seen, std::string_view raw,
+                        F&& make) {
   for (const auto& [text, index] : seen)
     if (text == raw) return index;
   int index = make();
@@ -910,7 +928,8 @@ int Builder::PractitionerFromXcn(std::string_view xcn_raw) {
     json::object& b = Body(index);
     if (!id.empty()) {
       json::object ident(kObjectReserve, sp_);
-      if (json::object t = TableConcept(x.identifier_type_code, "0203"); !t.empty()) Set(ident, "type", std::move(t));
+      if (json::object t = TableConcept(x.identifier_type_code, "0203"); !t.empty())
+        Set(ident, "type", std::move(t));
       Put(ident, "system", system);
       Set(ident, "value", id);
       Push(b, "identifier", std::move(ident));
@@ -920,7 +939,8 @@ int Builder::PractitionerFromXcn(std::string_view xcn_raw) {
   return index;
 }
 
-int Builder::OrganizationNamed(std::string_view name, std::string_view system, std::string_view id) {
+int Builder::OrganizationNamed(std::string_view name, std::string_view system,
+                               std::string_view id) {
   std::string n(name);
   if (n.empty() && id.empty()) return -1;
   std::string key = id.empty() ? "name|" + SystemForHd(sending_facility_) + "|" + n
@@ -1010,7 +1030,8 @@ int Builder::LocationFromPlText(std::string_view pl) {
   if (created) {
     json::object& b = Body(index);
     Put(b, "name", std::move(name));
-    if (!description.empty() && description != b["name"].as_string()) b["description"] = description;
+    if (!description.empty() && description != b["name"].as_string())
+      b["description"] = description;
     Set(b, "mode", "instance");
     int org = OrganizationFromHd(facility);
     if (org >= 0) Body(index)["managingOrganization"] = Reference(org);

@@ -9,6 +9,7 @@
 #include <system_error>
 
 #include "junction/hl7/escape.h"
+#include "junction/hl7/message.h"
 
 namespace junction::hl7 {
 namespace {
@@ -16,28 +17,6 @@ namespace {
 // The widest composite here (XCN) has 23 components; pieces beyond N are ignored.
 template <std::size_t N>
 using Pieces = std::array<std::string_view, N>;
-
-// Splits `raw` on `sep` into at most N pieces; missing pieces are empty. With
-// sep == '\0' (no such delimiter declared) the whole text is piece 0.
-template <std::size_t N>
-Pieces<N> Split(std::string_view raw, char sep) {
-  Pieces<N> out{};
-  if (sep == '\0') {
-    out[0] = raw;
-    return out;
-  }
-  std::size_t start = 0;
-  for (std::size_t i = 0; i < N; ++i) {
-    const std::size_t end = raw.find(sep, start);
-    if (end == std::string_view::npos) {
-      out[i] = raw.substr(start);
-      break;
-    }
-    out[i] = raw.substr(start, end - start);
-    start = end + 1;
-  }
-  return out;
-}
 
 std::string Text(std::string_view raw, const Delimiters& d) {
   if (raw.empty()) return {};
@@ -50,20 +29,20 @@ std::string Text(std::string_view raw, const Delimiters& d) {
 // An empty composite (most optional ones) is returned without splitting.
 HD HdFrom(std::string_view raw, char sep, const Delimiters& d) {
   if (raw.empty()) return {};
-  const auto p = Split<3>(raw, sep);
+  const auto p = FirstPieces<3>(raw, sep);
   return HD{Text(p[0], d), Text(p[1], d), Text(p[2], d)};
 }
 
 EI EiFrom(std::string_view raw, char sep, const Delimiters& d) {
   if (raw.empty()) return {};
-  const auto p = Split<4>(raw, sep);
+  const auto p = FirstPieces<4>(raw, sep);
   return EI{Text(p[0], d), Text(p[1], d), Text(p[2], d), Text(p[3], d)};
 }
 
 CWE CweFrom(std::string_view raw, char sep, const Delimiters& d) {
   CWE c;
   if (raw.empty()) return c;
-  const auto p = Split<14>(raw, sep);
+  const auto p = FirstPieces<14>(raw, sep);
   c.identifier = Text(p[0], d);
   c.text = Text(p[1], d);
   c.name_of_coding_system = Text(p[2], d);
@@ -87,7 +66,7 @@ CWE CweSub(std::string_view raw, const Delimiters& d) { return CweFrom(raw, d.su
 
 FN FnSub(std::string_view raw, const Delimiters& d) {
   if (raw.empty()) return {};
-  const auto p = Split<5>(raw, d.subcomponent);
+  const auto p = FirstPieces<5>(raw, d.subcomponent);
   return FN{Text(p[0], d), Text(p[1], d), Text(p[2], d), Text(p[3], d), Text(p[4], d)};
 }
 
@@ -144,7 +123,7 @@ std::string ParseText(std::string_view raw, const Delimiters& d) { return Text(r
 CX ParseCx(std::string_view raw, const Delimiters& d) {
   CX cx;
   if (raw.empty()) return cx;
-  const auto p = Split<10>(raw, d.component);
+  const auto p = FirstPieces<10>(raw, d.component);
   cx.id_number = Text(p[0], d);
   cx.check_digit = Text(p[1], d);
   cx.check_digit_scheme = Text(p[2], d);
@@ -161,7 +140,7 @@ CX ParseCx(std::string_view raw, const Delimiters& d) {
 XPN ParseXpn(std::string_view raw, const Delimiters& d) {
   XPN x;
   if (raw.empty()) return x;
-  const auto p = Split<14>(raw, d.component);
+  const auto p = FirstPieces<14>(raw, d.component);
   x.family = FnSub(p[0], d);
   x.family_name = x.family.surname;
   x.given_name = Text(p[1], d);
@@ -183,8 +162,8 @@ XPN ParseXpn(std::string_view raw, const Delimiters& d) {
 XAD ParseXad(std::string_view raw, const Delimiters& d) {
   XAD x;
   if (raw.empty()) return x;
-  const auto p = Split<14>(raw, d.component);
-  const auto sad = Split<3>(p[0], d.subcomponent);
+  const auto p = FirstPieces<14>(raw, d.component);
+  const auto sad = FirstPieces<3>(p[0], d.subcomponent);
   x.street_address = SAD{Text(sad[0], d), Text(sad[1], d), Text(sad[2], d)};
   x.street = x.street_address.street_or_mailing_address;
   x.other_designation = Text(p[1], d);
@@ -206,7 +185,7 @@ XAD ParseXad(std::string_view raw, const Delimiters& d) {
 XTN ParseXtn(std::string_view raw, const Delimiters& d) {
   XTN x;
   if (raw.empty()) return x;
-  const auto p = Split<12>(raw, d.component);
+  const auto p = FirstPieces<12>(raw, d.component);
   x.telephone_number = Text(p[0], d);
   x.telecom_use_code = Text(p[1], d);
   x.equipment_type = Text(p[2], d);
@@ -225,7 +204,7 @@ XTN ParseXtn(std::string_view raw, const Delimiters& d) {
 XCN ParseXcn(std::string_view raw, const Delimiters& d) {
   XCN x;
   if (raw.empty()) return x;
-  const auto p = Split<23>(raw, d.component);
+  const auto p = FirstPieces<23>(raw, d.component);
   x.id_number = Text(p[0], d);
   x.family = FnSub(p[1], d);
   x.family_name = x.family.surname;
@@ -292,7 +271,7 @@ Result<std::uint32_t> ParseSi(std::string_view raw) {
 }
 
 Result<SN> ParseSn(std::string_view raw, const Delimiters& d) {
-  const auto p = Split<5>(raw, d.component);
+  const auto p = FirstPieces<5>(raw, d.component);
   if (!p[4].empty()) return Status::Invalid("SN has at most 4 components");
   SN sn{Text(p[0], d), Text(p[1], d), Text(p[2], d), Text(p[3], d)};
   static constexpr std::array<std::string_view, 6> kComparators = {">", "<", ">=", "<=", "=", "<>"};

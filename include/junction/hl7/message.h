@@ -23,6 +23,7 @@
 // from several threads at once; mutation needs exclusive access.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -39,7 +40,7 @@ namespace junction::hl7 {
 
 // Bounds applied while parsing; a violation is an error, never a crash.
 struct ParseOptions {
-  std::size_t max_bytes = 64u << 20;           // whole message
+  std::size_t max_bytes = 64u << 20;  // whole message
   std::size_t max_segments = 100'000;
   std::size_t max_fields_per_segment = 10'000;
 };
@@ -120,12 +121,12 @@ class Message {
     std::uint32_t length = 0;
   };
   struct Segment {
-    std::int32_t owned = -1;       // index into owned_, or -1: text lives in buffer_
-    std::uint32_t begin = 0;       // offset of the text in buffer_ (when not owned)
-    std::uint32_t length = 0;      // text length, without terminator
-    std::uint32_t terminator = 0;  // bytes after the text up to the next segment
-    std::uint32_t first_field = 0; // index into fields_
-    std::uint32_t field_count = 0; // entries in fields_ (entry 0 is the segment id)
+    std::int32_t owned = -1;        // index into owned_, or -1: text lives in buffer_
+    std::uint32_t begin = 0;        // offset of the text in buffer_ (when not owned)
+    std::uint32_t length = 0;       // text length, without terminator
+    std::uint32_t terminator = 0;   // bytes after the text up to the next segment
+    std::uint32_t first_field = 0;  // index into fields_
+    std::uint32_t field_count = 0;  // entries in fields_ (entry 0 is the segment id)
   };
 
   Message() = default;
@@ -172,5 +173,28 @@ inline void ForEachPiece(std::string_view s, char sep, F&& f) {
 
 // The n-th (0-based) piece of `s` split on `sep`, or nullopt when there are fewer.
 std::optional<std::string_view> NthPiece(std::string_view s, char sep, std::size_t n);
+
+// The first N pieces of `s` split on `sep` (the rest ignored, missing ones
+// empty), as composite parsers want them. With sep == '\0' (no such delimiter
+// declared) the whole text is piece 0.
+template <std::size_t N>
+std::array<std::string_view, N> FirstPieces(std::string_view s, char sep) {
+  std::array<std::string_view, N> out{};
+  if (sep == '\0') {
+    out[0] = s;
+    return out;
+  }
+  std::size_t start = 0;
+  for (std::size_t i = 0; i < N; ++i) {
+    const std::size_t end = s.find(sep, start);
+    if (end == std::string_view::npos) {
+      out[i] = s.substr(start);
+      break;
+    }
+    out[i] = s.substr(start, end - start);
+    start = end + 1;
+  }
+  return out;
+}
 
 }  // namespace junction::hl7
