@@ -41,17 +41,31 @@ class BundleArena final : public boost::json::memory_resource {
     Block* next;
   };
 
+  // Fast path: cur_ stays 8-aligned, so a request with align <= 8 (all that
+  // Boost.JSON makes: tables, strings, keys) is a size round-up and a bump.
   void* do_allocate(std::size_t n, std::size_t align) override {
+    const std::size_t n8 = (n + 7) & ~std::size_t{7};
+    if (align <= 8 && n8 >= n && n8 <= end_ - cur_) [[likely]] {
+      void* p = reinterpret_cast<void*>(cur_);
+      cur_ += n8;
+      return p;
+    }
+    return Slow(n, align);
+  }
+
+  [[gnu::noinline]] void* Slow(std::size_t n, std::size_t align) {
     std::uintptr_t p = (cur_ + (align - 1)) & ~(std::uintptr_t{align} - 1);
     if (p >= cur_ && p <= end_ && n <= end_ - p) {
-      cur_ = p + n;
+      cur_ = RoundUp8(p + n);
       return reinterpret_cast<void*>(p);
     }
     return Grow(n, align);
   }
 
+  static std::uintptr_t RoundUp8(std::uintptr_t v) { return (v + 7) & ~std::uintptr_t{7}; }
+
   void* Grow(std::size_t n, std::size_t align) {
-    std::size_t need = n + align + sizeof(Block);
+    std::size_t need = n + align + 8 + sizeof(Block);
     if (need < n) throw std::bad_alloc();
     std::size_t size = next_size_;
     while (size < need) size *= 2;
@@ -60,9 +74,9 @@ class BundleArena final : public boost::json::memory_resource {
     b->next = head_;
     head_ = b;
     cur_ = reinterpret_cast<std::uintptr_t>(b + 1);
-    end_ = reinterpret_cast<std::uintptr_t>(b) + size;
+    end_ = (reinterpret_cast<std::uintptr_t>(b) + size) & ~std::uintptr_t{7};
     std::uintptr_t p = (cur_ + (align - 1)) & ~(std::uintptr_t{align} - 1);
-    cur_ = p + n;
+    cur_ = RoundUp8(p + n);
     return reinterpret_cast<void*>(p);
   }
 

@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 #include "fhir/internal/arena.h"
@@ -33,10 +34,18 @@ inline constexpr std::size_t kBodyReserve = 12;
 
 // o[key] = v, but the value is built in place when the key is new (the usual
 // case) instead of being made null first and then replaced.
+// C strings (mostly literals) go in as string_views: the length folds to a
+// constant where the literal is visible instead of a strlen per member.
 template <typename V>
 void Set(json::object& o, std::string_view key, V&& v) {
-  auto r = o.emplace(key, std::forward<V>(v));
-  if (!r.second) r.first->value() = std::forward<V>(v);  // not consumed by emplace
+  if constexpr (std::is_convertible_v<V&&, const char*>) {
+    const std::string_view text(static_cast<const char*>(v));
+    auto r = o.emplace(key, text);
+    if (!r.second) r.first->value() = text;
+  } else {
+    auto r = o.emplace(key, std::forward<V>(v));
+    if (!r.second) r.first->value() = std::forward<V>(v);  // not consumed by emplace
+  }
 }
 
 // One resource of the Bundle while it is being built.

@@ -11,7 +11,7 @@
 
 namespace junction::fhir::internal {
 
-inline std::uint64_t Mix64(std::uint64_t z) {
+constexpr std::uint64_t Mix64(std::uint64_t z) {
   z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
   z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
   return z ^ (z >> 31);
@@ -26,7 +26,7 @@ struct StableHash {
 
 class StableHasher {
  public:
-  void Update(std::string_view piece) {
+  constexpr void Update(std::string_view piece) {
     for (unsigned char c : piece) {
       h1_ = (h1_ ^ c) * 0x100000001b3ULL;
       h2_ = (h2_ ^ c) * 0x100000001b3ULL;
@@ -34,7 +34,9 @@ class StableHasher {
     }
     size_ += piece.size();
   }
-  StableHash Finish() const { return {Mix64(h1_ ^ size_), Mix64(h2_ + 0x9e3779b97f4a7c15ULL)}; }
+  constexpr StableHash Finish() const {
+    return {Mix64(h1_ ^ size_), Mix64(h2_ + 0x9e3779b97f4a7c15ULL)};
+  }
 
  private:
   std::uint64_t h1_ = 0xcbf29ce484222325ULL;
