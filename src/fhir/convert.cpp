@@ -224,7 +224,7 @@ void Builder::AddProvenance() {
     Warn("MSH-4", "no sending facility or application: Provenance not created", "required", "information");
     return;
   }
-  int index = Upsert("Provenance", "msg|" + message_key_, {}, false, nullptr);
+  int index = Upsert("Provenance", {"msg|", message_key_}, {}, false, nullptr);
   json::object p = NewBody(index);
   Set(p, "target", std::move(targets));
   Put(p, "occurredDateTime", evn_occurred_);
@@ -259,7 +259,7 @@ void Builder::AddProvenance() {
   auto control = msg_.FieldRaw(0, 10);
   if (control && !Txt(*control).empty()) {
     json::object ident(kObjectReserve, sp_);
-    Put(ident, "system", SystemForHd(sending_app_));
+    PutText(ident, "system", SystemForHd(sending_app_));
     Set(ident, "value", Txt(*control));
     json::object what(kObjectReserve, sp_);
     Set(what, "identifier", std::move(ident));
@@ -304,7 +304,7 @@ ConvertResult Builder::Finish() {
   AddProvenance();
 
   if (!issues_.empty()) {
-    int index = Upsert("OperationOutcome", "msg|" + message_key_, {}, false, nullptr);
+    int index = Upsert("OperationOutcome", {"msg|", message_key_}, {}, false, nullptr);
     json::array list(sp_);
     for (const IssueRec& i : issues_) {
       json::object o(kObjectReserve, sp_);
@@ -323,10 +323,17 @@ ConvertResult Builder::Finish() {
   ConvertResult result{json::object(arena_owner_), {}};
   json::object& bundle = result.bundle;
   Set(bundle, "resourceType", "Bundle");
-  Set(bundle, "id", StableUuid("Bundle|" + message_key_));
+  {
+    StableHasher h;  // the id of "Bundle|<message key>", without building that string
+    h.Update("Bundle|");
+    h.Update(message_key_);
+    char id[36];
+    FormatUuid(h.Finish(), id);
+    Set(bundle, "id", std::string_view(id, sizeof id));
+  }
   if (auto control = msg_.FieldRaw(0, 10); control && !control->empty()) {
     json::object ident(kObjectReserve, sp_);
-    Put(ident, "system", SystemForHd(sending_app_));
+    PutText(ident, "system", SystemForHd(sending_app_));
     Put(ident, "value", Txt(*control));
     if (ident.contains("value")) Set(bundle, "identifier", std::move(ident));
   }
@@ -583,7 +590,7 @@ inline std::uint64_t Load8(const char* p) {
 // Writes the escaped body of s at p (room for 6 bytes per input byte). Most
 // strings are short plain ASCII: they are checked and copied with a few
 // (possibly overlapping) word loads instead of a loop per byte.
-inline char* WriteBody(char* p, std::string_view s) {
+[[gnu::noinline]] char* WriteBodyAny(char* p, std::string_view s) {
   const char* in = s.data();
   const std::size_t n = s.size();
 #ifdef __SSE2__
@@ -641,6 +648,32 @@ inline char* WriteBody(char* p, std::string_view s) {
     p[i] = in[i];
   }
   return p + n;
+}
+
+// The same, with keys and short values (4-16 bytes: most of them) checked and
+// copied inline with two overlapping words; the rest through WriteBodyAny.
+inline char* WriteBody(char* p, std::string_view s) {
+  const char* in = s.data();
+  const std::size_t n = s.size();
+  if (n >= 8 && n <= 16) {
+    std::uint64_t a = Load8(in);
+    std::uint64_t b = Load8(in + n - 8);
+    if (NeedsAttention8(a) || NeedsAttention8(b)) [[unlikely]]
+      return EscapeFrom(p, in, n, 0);
+    std::memcpy(p, &a, 8);
+    std::memcpy(p + n - 8, &b, 8);
+    return p + n;
+  }
+  if (n >= 4 && n < 8) {
+    std::uint32_t a = Load4(in);
+    std::uint32_t b = Load4(in + n - 4);
+    if (NeedsAttention8(a | (std::uint64_t{b} << 32))) [[unlikely]]
+      return EscapeFrom(p, in, n, 0);
+    std::memcpy(p, &a, 4);
+    std::memcpy(p + n - 4, &b, 4);
+    return p + n;
+  }
+  return WriteBodyAny(p, s);
 }
 
 inline void WriteString(Writer& w, std::string_view s) {

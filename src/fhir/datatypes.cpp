@@ -292,7 +292,22 @@ void Builder::Push(json::object& o, std::string_view key, json::object&& v) {
 
 // ---- identifiers and code systems ----
 
-std::string Builder::SystemForHd(const hl7::HD& hd) const {
+namespace {
+bool SameHd(const hl7::HD& a, const hl7::HD& b) {
+  return a.namespace_id == b.namespace_id && a.universal_id == b.universal_id &&
+         a.universal_id_type == b.universal_id_type;
+}
+}  // namespace
+
+const std::string& Builder::SystemForHd(const hl7::HD& hd) const {
+  static const std::string kNone;
+  if (hd.namespace_id.empty() && hd.universal_id.empty()) return kNone;
+  for (const auto& [seen, system] : hd_systems_)
+    if (SameHd(seen, hd)) return system;
+  return hd_systems_.emplace_back(hd, SystemForHdUncached(hd)).second;
+}
+
+std::string Builder::SystemForHdUncached(const hl7::HD& hd) const {
   const auto& table = options_.identifier_systems;
   if (!table.empty()) {
     if (!hd.namespace_id.empty()) {
@@ -328,11 +343,11 @@ std::string Builder::SystemForHd(const hl7::HD& hd) const {
   return {};
 }
 
-std::string Builder::SystemForAuthority(const hl7::HD& authority, const hl7::HD& facility) const {
-  std::string s = SystemForHd(authority);
-  if (s.empty()) s = SystemForHd(facility);
-  if (s.empty()) s = SystemForHd(sending_facility_);
-  return s;
+const std::string& Builder::SystemForAuthority(const hl7::HD& authority,
+                                               const hl7::HD& facility) const {
+  if (const std::string& s = SystemForHd(authority); !s.empty()) return s;
+  if (const std::string& s = SystemForHd(facility); !s.empty()) return s;
+  return SystemForHd(sending_facility_);
 }
 
 std::string Builder::CodeSystemUri(std::string_view name) const {
@@ -583,9 +598,9 @@ json::object Builder::Identifier(const CxView& cx, std::string* system_out) cons
     json::object type = TableConcept(cx.identifier_type_code, "0203");
     if (!type.empty()) Set(id, "type", std::move(type));
   }
-  std::string system = SystemForAuthority(cx.assigning_authority, cx.assigning_facility);
+  const std::string& system = SystemForAuthority(cx.assigning_authority, cx.assigning_facility);
   if (system_out) *system_out = system;
-  Put(id, "system", std::move(system));
+  PutText(id, "system", system);
   Set(id, "value", std::move(value));
   if (cx.effective_date.empty() && cx.expiration_date.empty()) return id;  // the usual case
   std::string start = Txt(cx.effective_date);
@@ -608,9 +623,9 @@ json::object Builder::IdentifierFromEi(const hl7::EI& ei, std::string_view type_
   json::object id(kObjectReserve, sp_);
   if (!type_code.empty()) Set(id, "type", TableConcept(type_code, "0203"));
   hl7::HD hd{ei.namespace_id, ei.universal_id, ei.universal_id_type};
-  std::string system = SystemForAuthority(hd, {});
+  const std::string& system = SystemForAuthority(hd, {});
   if (system_out) *system_out = system;
-  Put(id, "system", std::move(system));
+  PutText(id, "system", system);
   Set(id, "value", std::move(value));
   return id;
 }
@@ -917,6 +932,13 @@ int Builder::Upsert(std::string_view type, std::string_view key, std::string ide
   return UpsertHashed(type, hasher.Finish(), std::move(identifier_query), create_only, created);
 }
 
+int Builder::Upsert(std::string_view type, std::initializer_list<std::string_view> key,
+                    std::string identifier_query, bool create_only, bool* created) {
+  StableHasher hasher = TypeHasher(type);
+  for (std::string_view piece : key) hasher.Update(piece);
+  return UpsertHashed(type, hasher.Finish(), std::move(identifier_query), create_only, created);
+}
+
 int Builder::UpsertHashed(std::string_view type, StableHash hash, std::string identifier_query,
                           bool create_only, bool* created) {
   if (int found = by_key_.Find(hash); found >= 0) {
@@ -945,28 +967,29 @@ int Builder::PractitionerFromXcn(std::string_view xcn_raw) {
   std::string id = Txt(x.id_number);
   json::object name = HumanNameFromXcn(x);
   if (id.empty() && name.empty()) return -1;
-  std::string system;
-  std::string key;
-  std::string query;
+  bool created = false;
+  int index;
+  const std::string* system = nullptr;  // the authority's, with an id
   if (!id.empty()) {
-    system = SystemForAuthority(x.assigning_authority, x.assigning_facility);
-    key = system + "|" + id;
-    query = IdentifierQuery(system, id);
+    system = &SystemForAuthority(x.assigning_authority, x.assigning_facility);
+    index =
+        Upsert("Practitioner", {*system, "|", id}, IdentifierQuery(*system, id), true, &created);
   } else {
     // No identifier: the name, scoped by the sending facility.
-    key = "name|" + SystemForHd(sending_facility_) + "|" + Txt(x.family_name) + "^" +
-          Txt(x.given_name) + "^" + Txt(x.second_and_further_given_names) + "^" + Txt(x.prefix);
+    index =
+        Upsert("Practitioner",
+               {"name|", SystemForHd(sending_facility_), "|", Txt(x.family_name), "^",
+                Txt(x.given_name), "^", Txt(x.second_and_further_given_names), "^", Txt(x.prefix)},
+               {}, true, &created);
   }
-  bool created = false;
-  int index = Upsert("Practitioner", key, std::move(query), true, &created);
   if (created) {
     json::object& b = Body(index);
     if (!id.empty()) {
       json::object ident(kObjectReserve, sp_);
       if (json::object t = TableConcept(x.identifier_type_code, "0203"); !t.empty())
         Set(ident, "type", std::move(t));
-      Put(ident, "system", system);
-      Set(ident, "value", id);
+      PutText(ident, "system", *system);
+      Set(ident, "value", std::string_view(id));
       Push(b, "identifier", std::move(ident));
     }
     Push(b, "name", std::move(name));
@@ -976,22 +999,22 @@ int Builder::PractitionerFromXcn(std::string_view xcn_raw) {
 
 int Builder::OrganizationNamed(std::string_view name, std::string_view system,
                                std::string_view id) {
-  std::string n(name);
-  if (n.empty() && id.empty()) return -1;
-  std::string key = id.empty() ? "name|" + SystemForHd(sending_facility_) + "|" + n
-                               : std::string(system) + "|" + std::string(id);
+  if (name.empty() && id.empty()) return -1;
   bool created = false;
-  int index = Upsert("Organization", key, id.empty() ? std::string() : IdentifierQuery(system, id),
-                     true, &created);
+  int index =
+      id.empty()
+          ? Upsert("Organization", {"name|", SystemForHd(sending_facility_), "|", name}, {}, true,
+                   &created)
+          : Upsert("Organization", {system, "|", id}, IdentifierQuery(system, id), true, &created);
   if (created) {
     json::object& b = Body(index);
     if (!id.empty()) {
       json::object ident(kObjectReserve, sp_);
-      Put(ident, "system", std::string(system));
-      Set(ident, "value", std::string(id));
+      PutText(ident, "system", system);
+      Set(ident, "value", id);
       Push(b, "identifier", std::move(ident));
     }
-    Put(b, "name", std::move(n));
+    PutText(b, "name", name);
   }
   return index;
 }
@@ -1008,7 +1031,7 @@ int Builder::OrganizationFromHd(const hl7::HD& hd) {
 }
 
 int Builder::OrganizationFromHdUncached(const hl7::HD& hd) {
-  std::string uri = SystemForHd(hd);
+  const std::string& uri = SystemForHd(hd);
   if (uri.empty()) return -1;
   // The organization is identified by the URI that names it as an authority.
   return OrganizationNamed(Txt(hd.namespace_id), "urn:ietf:rfc:3986", uri);
@@ -1026,7 +1049,7 @@ int Builder::OrganizationFromXonText(std::string_view raw) {
   std::string_view auth = C(raw, 6);
   hl7::HD hd{Txt(Sub(auth, 1)), Txt(Sub(auth, 2)), Txt(Sub(auth, 3))};
   if (id.empty()) return OrganizationNamed(name, {}, {});
-  std::string system = SystemForAuthority(hd, {});
+  const std::string& system = SystemForAuthority(hd, {});
   int index = OrganizationNamed(name, system, id);
   if (index >= 0 && !name.empty() && !Body(index).contains("name")) Body(index)["name"] = name;
   return index;
@@ -1053,15 +1076,15 @@ int Builder::LocationFromPlText(std::string_view pl) {
     name += *part;
   }
   if (name.empty()) name = description;
-  std::string fac_uri = SystemForHd(facility);
+  const std::string& fac_uri = SystemForHd(facility);
   if (name.empty() && building.empty() && floor.empty()) {
     if (fac_uri.empty()) return -1;
     name = facility.namespace_id.empty() ? fac_uri : Txt(facility.namespace_id);
   }
-  std::string scope = fac_uri.empty() ? SystemForHd(sending_facility_) : fac_uri;
-  std::string key = scope + "|" + poc + "^" + room + "^" + bed + "^" + building + "^" + floor;
+  const std::string& scope = fac_uri.empty() ? SystemForHd(sending_facility_) : fac_uri;
   bool created = false;
-  int index = Upsert("Location", key, {}, true, &created);
+  int index = Upsert("Location", {scope, "|", poc, "^", room, "^", bed, "^", building, "^", floor},
+                     {}, true, &created);
   if (created) {
     json::object& b = Body(index);
     Put(b, "name", std::move(name));

@@ -46,7 +46,7 @@ void Builder::OnMsh(Seg& s) {
   for (int f : {1, 2, 3, 4, 10, 11, 12, 15, 16, 18}) s.Mark(f);
   bundle_timestamp_ = InstantValue(s.F(7), {s, 7});
   bool created = false;
-  header_ = Upsert("MessageHeader", "msg|" + message_key_, {}, false, &created);
+  header_ = Upsert("MessageHeader", {"msg|", message_key_}, {}, false, &created);
   json::object& h = Body(header_);
   std::string event = Txt(C(s.F(9), 2));
   std::string code = Txt(C(s.F(9), 1));
@@ -64,7 +64,7 @@ void Builder::OnMsh(Seg& s) {
     hl7::HD app = hl7::ParseHd(dest_app, d_);
     json::object dest(kObjectReserve, sp_);
     Put(dest, "name", Txt(app.namespace_id));
-    std::string endpoint = SystemForHd(app);
+    const std::string& endpoint = SystemForHd(app);
     Set(dest, "endpoint", endpoint.empty() ? options_.local_system_base + "unknown-endpoint" : endpoint);
     if (receiver >= 0) Set(dest, "receiver", Reference(receiver));
     Push(Body(header_), "destination", std::move(dest));
@@ -73,7 +73,7 @@ void Builder::OnMsh(Seg& s) {
   if (sender >= 0) Body(header_)["sender"] = Reference(sender);
   json::object source(kObjectReserve, sp_);
   Put(source, "name", Txt(sending_app_.namespace_id));
-  std::string endpoint = SystemForHd(sending_app_);
+  const std::string& endpoint = SystemForHd(sending_app_);
   Set(source, "endpoint", endpoint.empty() ? options_.local_system_base + "unknown-endpoint" : endpoint);
   Body(header_)["source"] = std::move(source);
   (void)created;
@@ -572,7 +572,7 @@ void Builder::OnAl1(Seg& s) {
   std::string ident = code.identifier.empty() ? "text:" + Txt(code.text) : code.name_of_coding_system + "|" + code.identifier;
   if (code.identifier.empty() && code.text.empty()) ident = "#" + Txt(s.F(1));
   bool created = false;
-  int index = Upsert("AllergyIntolerance", patient_key_ + "|" + ident, {}, false, &created);
+  int index = Upsert("AllergyIntolerance", {patient_key_, "|", ident}, {}, false, &created);
   note_target_ = index;
   note_field_ = "note";
   if (!created) {

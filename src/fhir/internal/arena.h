@@ -41,14 +41,18 @@ class BundleArena final : public boost::json::memory_resource {
     Block* next;
   };
 
-  // Fast path: cur_ stays 8-aligned, so a request with align <= 8 (all that
-  // Boost.JSON makes: tables, strings, keys) is a size round-up and a bump.
+  // Fast path: cur_ stays 8-aligned, so a request with align <= 8 (strings,
+  // keys, arrays) is a size round-up and a bump; object tables ask for 16
+  // (max_align_t), at most 8 bytes further on.
   void* do_allocate(std::size_t n, std::size_t align) override {
     const std::size_t n8 = (n + 7) & ~std::size_t{7};
-    if (align <= 8 && n8 >= n && n8 <= end_ - cur_) [[likely]] {
-      void* p = reinterpret_cast<void*>(cur_);
-      cur_ += n8;
-      return p;
+    if (n8 >= n) [[likely]] {
+      std::uintptr_t p = cur_;
+      if (align > 8) p = align == 16 ? (cur_ + 15) & ~std::uintptr_t{15} : end_ + 1;
+      if (p <= end_ && n8 <= end_ - p) [[likely]] {
+        cur_ = p + n8;
+        return reinterpret_cast<void*>(p);
+      }
     }
     return Slow(n, align);
   }

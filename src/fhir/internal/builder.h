@@ -4,7 +4,9 @@
 
 #include <boost/json.hpp>
 #include <cstdint>
+#include <deque>
 #include <forward_list>
+#include <initializer_list>
 #include <memory>
 #include <optional>
 #include <string>
@@ -167,8 +169,11 @@ class Builder {
   void ForReps(Seg& s, int field, F&& f);  // non-empty repetitions, bounded
 
   // ---- datatypes -> FHIR (datatypes.cpp) ----
-  std::string SystemForHd(const hl7::HD& hd) const;  // "" when the HD is empty
-  std::string SystemForAuthority(const hl7::HD& authority, const hl7::HD& facility) const;
+  // "" when the HD is empty. Kept per conversion (a message names the same few
+  // authorities many times); the reference stays valid until the Builder dies.
+  const std::string& SystemForHd(const hl7::HD& hd) const;
+  const std::string& SystemForAuthority(const hl7::HD& authority, const hl7::HD& facility) const;
+  std::string SystemForHdUncached(const hl7::HD& hd) const;
   std::string CodeSystemUri(std::string_view name) const;
   // The same; table hits are static strings, anything else is kept in scratch.
   std::string_view CodeSystemUriView(std::string_view name, std::string& scratch) const;
@@ -230,6 +235,10 @@ class Builder {
   // ---- resources ----
   int Upsert(std::string_view type, std::string_view key, std::string identifier_query,
              bool create_only, bool* created);
+  // The same with the key given in pieces (key = their concatenation): the id
+  // hash is fed the pieces, so no key string is built.
+  int Upsert(std::string_view type, std::initializer_list<std::string_view> key,
+             std::string identifier_query, bool create_only, bool* created);
   // The same with the hash of "type|key" already computed (StableHasher).
   int UpsertHashed(std::string_view type, StableHash hash, std::string identifier_query,
                    bool create_only, bool* created);
@@ -329,6 +338,8 @@ class Builder {
   std::vector<std::pair<std::string, int>> seen_practitioners_, seen_organizations_,
       seen_locations_;
   std::vector<std::pair<hl7::HD, int>> seen_authorities_;  // OrganizationFromHd
+  // SystemForHd results; a deque so that references to them stay valid.
+  mutable std::deque<std::pair<hl7::HD, std::string>> hd_systems_;
   struct DateMemo {
     static constexpr std::size_t kMaxText = 32;
     DateKind kind;
