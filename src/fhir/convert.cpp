@@ -99,7 +99,7 @@ Status Builder::Run() {
   };
   sending_app_ = hl7::ParseHd(field0(3), d_);
   sending_facility_ = hl7::ParseHd(field0(4), d_);
-  message_key_ = Txt(field0(3)) + "|" + Txt(field0(4)) + "|" + Txt(field0(10));
+  message_key_ = Cat({Txt(field0(3)), "|", Txt(field0(4)), "|", Txt(field0(10))});
   if (kind_ == Kind::kFallback)
     Warn("MSH-9", "message type '" + code + "^" + event_ +
                       "' has no specific mapping: fallback (MessageHeader, Patient, Encounter, Provenance)",

@@ -330,13 +330,17 @@ std::string Builder::SystemForHdUncached(const hl7::HD& hd) const {
          uid.rfind("urn:", 0) == 0) &&
         uid.find_first_of(" \t") == std::string_view::npos)
       return std::string(uid);
-    std::string out = options_.local_system_base;
+    std::string out;
+    out.reserve(options_.local_system_base.size() + uid.size() + 8);  // room for an escape or two
+    out.append(options_.local_system_base);
     UrlEncodeTo(uid, &out);
     return out;
   }
   std::string_view ns = Trim(hd.namespace_id);
   if (!ns.empty() && ns != "\"\"") {
-    std::string out = options_.local_system_base;
+    std::string out;
+    out.reserve(options_.local_system_base.size() + ns.size() + 8);
+    out.append(options_.local_system_base);
     UrlEncodeTo(ns, &out);
     return out;
   }

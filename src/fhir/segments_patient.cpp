@@ -127,7 +127,7 @@ void Builder::OnPid(Seg& s) {
 
   std::string key, query;
   if (!key_value.empty()) {
-    key = key_system + "|" + key_value;
+    key = Cat({key_system, "|", key_value});
     query = IdentifierQuery(key_system, key_value);
   } else {
     // No identifier at all: name + birth date + sex, scoped by the sender.
@@ -332,8 +332,9 @@ void Builder::OnNk1(Seg& s) {
   }
   std::string name_raw = Txt(First(s.F(2), d_));
   std::string rel_raw = Txt(C(First(s.F(3), d_), 1));
-  std::string key = patient_key_ + "|" + name_raw + "|" + rel_raw;
-  if (name_raw.empty() && rel_raw.empty()) key += "|#" + Txt(s.F(1));
+  // Without an identifier: patient key | name | relationship (| #set id).
+  const bool unnamed = name_raw.empty() && rel_raw.empty();
+  const std::string set_id = unnamed ? Txt(s.F(1)) : std::string();
   json::array identifiers(sp_);
   std::string id_system, id_value;
   for (int f : {12, 33}) {
@@ -349,8 +350,11 @@ void Builder::OnNk1(Seg& s) {
     });
   }
   bool created = false;
-  int index = Upsert("RelatedPerson", id_value.empty() ? key : id_system + "|" + id_value,
-                     id_value.empty() ? std::string() : IdentifierQuery(id_system, id_value), false, &created);
+  int index = id_value.empty()
+                  ? Upsert("RelatedPerson", {patient_key_, "|", name_raw, "|", rel_raw, unnamed ? "|#" : "", set_id},
+                           {}, false, &created)
+                  : Upsert("RelatedPerson", {id_system, "|", id_value}, IdentifierQuery(id_system, id_value), false,
+                           &created);
   if (!created) {
     for (int f = 1; f < 64; ++f) s.Mark(f);
     return;
@@ -414,7 +418,7 @@ void Builder::OnPv1(Seg& s) {
       visit_id = std::move(with_type);
     }
     std::string value(visit_id["value"].as_string());
-    key = visit_system + "|" + value;
+    key = Cat({visit_system, "|", value});
     query = IdentifierQuery(visit_system, value);
   } else if (!patient_key_.empty() && !s.F(44).empty()) {
     key = "patient|" + patient_key_ + "|admit|" + Txt(s.F(44));
@@ -569,7 +573,7 @@ void Builder::OnAl1(Seg& s) {
     return;
   }
   hl7::CWE code = hl7::ParseCwe(First(s.F(3), d_), d_);
-  std::string ident = code.identifier.empty() ? "text:" + Txt(code.text) : code.name_of_coding_system + "|" + code.identifier;
+  std::string ident = code.identifier.empty() ? "text:" + Txt(code.text) : Cat({code.name_of_coding_system, "|", code.identifier});
   if (code.identifier.empty() && code.text.empty()) ident = "#" + Txt(s.F(1));
   bool created = false;
   int index = Upsert("AllergyIntolerance", {patient_key_, "|", ident}, {}, false, &created);
@@ -652,9 +656,9 @@ void Builder::OnDg1(Seg& s) {
     query = IdentifierQuery(sys, value);
   } else {
     std::string what = code.identifier.empty() ? "text:" + (code.text.empty() ? description : code.text)
-                                               : code.name_of_coding_system + "|" + code.identifier;
+                                               : Cat({code.name_of_coding_system, "|", code.identifier});
     if (code.identifier.empty() && code.text.empty() && description.empty()) what = "#" + Txt(s.F(1));
-    key = (encounter_key_.empty() ? patient_key_ : encounter_key_) + "|" + what;
+    key = Cat({encounter_key_.empty() ? patient_key_ : encounter_key_, "|", what});
   }
   bool created = false;
   int index = Upsert("Condition", key, std::move(query), false, &created);

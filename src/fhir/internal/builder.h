@@ -50,6 +50,17 @@ void Set(json::object& o, std::string_view key, V&& v) {
   }
 }
 
+// The concatenation of the parts with one allocation (a + b + c allocates
+// for each step that outgrows the buffer).
+inline std::string Cat(std::initializer_list<std::string_view> parts) {
+  std::size_t n = 0;
+  for (std::string_view p : parts) n += p.size();
+  std::string s;
+  s.reserve(n);
+  for (std::string_view p : parts) s.append(p);
+  return s;
+}
+
 // One resource of the Bundle while it is being built.
 struct Entry {
   static constexpr std::size_t kUrlSize = 9 + 36;  // "urn:uuid:" + id
