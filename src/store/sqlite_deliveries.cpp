@@ -256,17 +256,20 @@ Status SqliteStore::PrepareDeliveryStatements() {
     const char* sql;
   } statements[] = {
       {&d.record, kRecordSql},
+      {&d.insert_transformed, kInsertTransformedSql},
       {&d.insert, kInsertDeliverySql},
       {&d.update, kUpdateDeliverySql},
       {&d.rows_of_message, kRowsOfMessageSql},
       {&d.complete, kCompleteSql},
       {&d.requeue, kRequeueSql},
       {&d.reset_message, kResetMessageSql},
+      {&d.delete_transformed, kDeleteTransformedSql},
       {&d.reset_deliveries, kResetDeliveriesSql},
       {&d.next_channel, kNextChannelSql},
       {&d.prune_candidates, kPruneCandidatesSql},
       {&d.delete_deliveries, kDeleteDeliveriesSql},
       {&d.delete_message, kDeleteMessageSql},
+      {&d.delete_raw, kDeleteRawSql},
   };
   for (auto& s : statements) {
     Result<Stmt> prepared = Stmt::Prepare(w, s.sql);
@@ -318,13 +321,8 @@ Status SqliteStore::RecordOne(const ProcessingOutcome& p, std::int64_t now_us, O
   Stmt& s = delivery_stmts_.record;
   s.BindText(1, MessageStateName(p.state));
   s.BindText(2, p.error);
-  if (p.has_transformed) {
-    s.BindBlob(3, p.transformed);
-  } else {
-    s.BindNull(3);
-  }
-  s.BindInt64(4, now_us);
-  s.BindInt64(5, p.id);
+  s.BindInt64(3, now_us);
+  s.BindInt64(4, p.id);
   int rc = s.Step();
   std::string channel = rc == SQLITE_ROW ? s.ColumnText(0) : std::string();
   s.Reset();
@@ -336,6 +334,14 @@ Status SqliteStore::RecordOne(const ProcessingOutcome& p, std::int64_t now_us, O
     return Status::Ok();
   }
   if (rc != SQLITE_ROW) return SqliteError(w, rc, "store: recording processing failed");
+  if (p.has_transformed) {
+    Stmt& t = delivery_stmts_.insert_transformed;
+    t.BindInt64(1, p.id);
+    rc = t.BindBlob(2, p.transformed);
+    if (rc == SQLITE_OK) rc = t.Step();
+    t.Reset();
+    if (rc != SQLITE_DONE) return SqliteError(w, rc, "store: recording processing failed");
+  }
 
   outcome.ids.reserve(p.deliveries.size());
   bool any_queued = false;
@@ -467,6 +473,11 @@ Status SqliteStore::ResetOne(MessageId id, std::int64_t now_us, Outcome& outcome
     outcome.status = Status::NotFound("no message with id " + std::to_string(id));
     return Status::Ok();
   }
+  Stmt& t = delivery_stmts_.delete_transformed;
+  t.BindInt64(1, id);
+  rc = t.Step();
+  t.Reset();
+  if (rc != SQLITE_DONE) return SqliteError(w, rc, "store: resetting a message failed");
   Stmt& d = delivery_stmts_.reset_deliveries;
   d.BindInt64(1, now_us);
   d.BindInt64(2, id);
@@ -504,17 +515,16 @@ Status SqliteStore::PruneOne(const PruneRequest& r, Outcome& outcome) {
   std::sort(candidates.begin(), candidates.end());
   if (candidates.size() > r.max_rows) candidates.resize(r.max_rows);
 
-  Stmt& del_d = delivery_stmts_.delete_deliveries;
-  Stmt& del_m = delivery_stmts_.delete_message;
+  // A message's rows in every table that keys on it.
+  Stmt* deletes[] = {&delivery_stmts_.delete_deliveries, &delivery_stmts_.delete_raw,
+                     &delivery_stmts_.delete_transformed, &delivery_stmts_.delete_message};
   for (MessageId id : candidates) {
-    del_d.BindInt64(1, id);
-    int rc = del_d.Step();
-    del_d.Reset();
-    if (rc != SQLITE_DONE) return SqliteError(w, rc, "store: deleting deliveries failed");
-    del_m.BindInt64(1, id);
-    rc = del_m.Step();
-    del_m.Reset();
-    if (rc != SQLITE_DONE) return SqliteError(w, rc, "store: deleting a message failed");
+    for (Stmt* del : deletes) {
+      del->BindInt64(1, id);
+      int rc = del->Step();
+      del->Reset();
+      if (rc != SQLITE_DONE) return SqliteError(w, rc, "store: deleting a message failed");
+    }
   }
   outcome.count = candidates.size();
   return Status::Ok();

@@ -47,8 +47,9 @@ Status CheckMetadata(const IncomingMessage& m) {
 constexpr const char* kInsertSql =
     "INSERT INTO messages (received_at, updated_at, channel, peer, control_id, message_type,"
     " trigger_event, message_structure, version, sending_application, sending_facility,"
-    " receiving_application, receiving_facility, patient_id, size, status, error, raw)"
-    " VALUES (?1, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, '', ?16)";
+    " receiving_application, receiving_facility, patient_id, size, status, error)"
+    " VALUES (?1, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, '')";
+constexpr const char* kInsertRawSql = "INSERT INTO message_raw (message_id, raw) VALUES (?1, ?2)";
 
 // Also sees rows inserted earlier in the same (uncommitted) batch, because the
 // writer runs it inside the batch's transaction: duplicates within one batch
@@ -147,11 +148,9 @@ Status SqliteStore::OpenWriter() {
     Stmt* stmt;
     const char* sql;
   } statements[] = {
-      {&begin_, "BEGIN IMMEDIATE"},
-      {&commit_, "COMMIT"},
-      {&rollback_, "ROLLBACK"},
-      {&insert_, kInsertSql},
-      {&find_duplicate_, kFindDuplicateSql},
+      {&begin_, "BEGIN IMMEDIATE"},  {&commit_, "COMMIT"},
+      {&rollback_, "ROLLBACK"},      {&insert_, kInsertSql},
+      {&insert_raw_, kInsertRawSql}, {&find_duplicate_, kFindDuplicateSql},
       {&update_, kUpdateSql},
   };
   for (auto& s : statements) {
@@ -432,11 +431,17 @@ Status SqliteStore::InsertOne(const IncomingMessage& m, std::int64_t now_us, Out
   s.BindText(13, m.patient_id);
   s.BindInt64(14, static_cast<std::int64_t>(m.raw.size()));
   s.BindText(15, MessageStateName(m.state));
-  int rc = s.BindBlob(16, m.raw);
-  if (rc == SQLITE_OK) rc = s.Step();
+  int rc = s.Step();
   s.Reset();
   if (rc != SQLITE_DONE) return SqliteError(w, rc, "store: insert failed");
-  outcome.append = AppendResult{sqlite3_last_insert_rowid(w), false};
+  const MessageId id = sqlite3_last_insert_rowid(w);
+  Stmt& r = insert_raw_;
+  r.BindInt64(1, id);
+  rc = r.BindBlob(2, m.raw);
+  if (rc == SQLITE_OK) rc = r.Step();
+  r.Reset();
+  if (rc != SQLITE_DONE) return SqliteError(w, rc, "store: insert failed");
+  outcome.append = AppendResult{id, false};
   return Status::Ok();
 }
 
@@ -517,7 +522,7 @@ Result<MessageRecord> SqliteStore::Get(MessageId id) {
   if (!db.ok()) return db.status();
   Result<MessageRecord> result = [&]() -> Result<MessageRecord> {
     static const std::string sql =
-        std::string(kSelectColumns) + "transformed, raw FROM messages WHERE id = ?1";
+        std::string(kSelectColumns) + kBodyColumns + " FROM messages WHERE id = ?1";
     Result<Stmt*> stmt = ReaderStmt(db->get(), kGetStmt, sql.c_str());
     if (!stmt.ok()) return stmt.status();
     Stmt& s = **stmt;
@@ -564,7 +569,7 @@ Result<std::vector<MessageRecord>> SqliteStore::List(const MessageQuery& query) 
   if (query.state) add_text("status", std::string(MessageStateName(*query.state)));
   if (!query.text.empty()) {
     where += where.empty() ? " WHERE " : " AND ";
-    where += "instr(raw, ?) > 0";
+    where += "instr(" + std::string(kRawOfMessage) + ", ?) > 0";
     text_args.push_back(query.text);
   }
   // Integer conditions follow the text ones, so their placeholders come later.
@@ -581,8 +586,8 @@ Result<std::vector<MessageRecord>> SqliteStore::List(const MessageQuery& query) 
 
   std::size_t limit = std::min(query.limit, kMaxQueryLimit);
   std::string sql = std::string(kSelectColumns) +
-                    (query.include_raw ? "transformed, raw" : "NULL, NULL") + " FROM messages" +
-                    where + " ORDER BY id DESC LIMIT " + std::to_string(limit);
+                    (query.include_raw ? kBodyColumns : std::string("NULL, NULL")) +
+                    " FROM messages" + where + " ORDER BY id DESC LIMIT " + std::to_string(limit);
 
   Result<DbPtr> db = AcquireReader();
   if (!db.ok()) return db.status();
@@ -642,6 +647,7 @@ Status SqliteStore::Close() {
   commit_ = Stmt();
   rollback_ = Stmt();
   insert_ = Stmt();
+  insert_raw_ = Stmt();
   find_duplicate_ = Stmt();
   update_ = Stmt();
   delivery_stmts_ = DeliveryStmts();

@@ -156,7 +156,8 @@ class FilterTransformRouteTest(ChannelTestCase):
                       "the ACK that came back is kept as the delivery's response")
 
         # The stored original is untouched (the raw bytes are what came in).
-        raw = server.db_rows("SELECT raw FROM messages WHERE control_id = 'FT-ORU-1'")[0][0]
+        raw = server.db_rows("SELECT raw FROM message_raw JOIN messages ON id = message_id"
+                             " WHERE control_id = 'FT-ORU-1'")[0][0]
         self.assertEqual(bytes(raw), oru("FT-ORU-1", patient_id="11111", sex="F"))
         self.stop_cleanly(server)
 

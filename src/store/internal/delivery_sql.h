@@ -13,8 +13,11 @@ namespace junction::store::internal::sql {
 // Writer statements, prepared once on the writer connection.
 
 inline constexpr const char* kRecordSql =
-    "UPDATE messages SET status = ?1, error = ?2, transformed = ?3, updated_at = ?4"
-    " WHERE id = ?5 AND status = 'received' RETURNING channel";
+    "UPDATE messages SET status = ?1, error = ?2, updated_at = ?3"
+    " WHERE id = ?4 AND status = 'received' RETURNING channel";
+// REPLACE: a row left by an earlier run (reset deletes it, so only by hand).
+inline constexpr const char* kInsertTransformedSql =
+    "INSERT OR REPLACE INTO message_transformed (message_id, transformed) VALUES (?1, ?2)";
 inline constexpr const char* kInsertDeliverySql =
     "INSERT INTO deliveries (message_id, channel, destination, state, attempts, created_at,"
     " updated_at, next_attempt_at, error, response, payload)"
@@ -35,8 +38,9 @@ inline constexpr const char* kRequeueSql =
     "UPDATE messages SET status = 'queued', error = '', updated_at = ?1 WHERE id = ?2"
     " RETURNING channel";
 inline constexpr const char* kResetMessageSql =
-    "UPDATE messages SET status = 'received', error = '', transformed = NULL, updated_at = ?1"
-    " WHERE id = ?2";
+    "UPDATE messages SET status = 'received', error = '', updated_at = ?1 WHERE id = ?2";
+inline constexpr const char* kDeleteTransformedSql =
+    "DELETE FROM message_transformed WHERE message_id = ?1";
 inline constexpr const char* kResetDeliveriesSql =
     "UPDATE deliveries SET state = 'error', error = ?3, updated_at = ?1"
     " WHERE message_id = ?2 AND state = 'queued'";
@@ -51,6 +55,7 @@ inline constexpr const char* kPruneCandidatesSql =
     " AND d.state = 'queued') ORDER BY id";
 inline constexpr const char* kDeleteDeliveriesSql = "DELETE FROM deliveries WHERE message_id = ?1";
 inline constexpr const char* kDeleteMessageSql = "DELETE FROM messages WHERE id = ?1";
+inline constexpr const char* kDeleteRawSql = "DELETE FROM message_raw WHERE message_id = ?1";
 
 // Reads (pooled read connections).
 
@@ -59,8 +64,8 @@ inline constexpr const char* kDeliveryColumns =
     " d.updated_at, d.next_attempt_at, d.error, d.response, d.payload IS NOT NULL, ";
 
 inline std::string ListForProcessingSql() {
-  return std::string(kSelectColumns) +
-         "transformed, raw FROM messages WHERE channel = ?1 AND status = 'received'"
+  return std::string(kSelectColumns) + kBodyColumns +
+         " FROM messages WHERE channel = ?1 AND status = 'received'"
          " AND id > ?2 ORDER BY id LIMIT ?3";
 }
 
@@ -71,9 +76,10 @@ inline constexpr const char* kListIdsForProcessingSql =
 
 // Payload resolved: the row's own, else the message's transformed, else raw.
 inline std::string ListQueuedSql() {
-  return std::string(kDeliveryColumns) +
-         "coalesce(d.payload, m.transformed, m.raw), m.control_id, m.received_at"
-         " FROM deliveries d JOIN messages m ON m.id = d.message_id"
+  return std::string(kDeliveryColumns) + "coalesce(d.payload, " + kTransformedOfMessage + ", " +
+         kRawOfMessage +
+         "), messages.control_id, messages.received_at"
+         " FROM deliveries d JOIN messages ON messages.id = d.message_id"
          " WHERE d.channel = ?1 AND d.destination = ?2 AND d.state = 'queued'"
          " AND d.id > ?3 ORDER BY d.id LIMIT ?4";
 }

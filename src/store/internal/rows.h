@@ -21,12 +21,20 @@ std::int64_t NowMicros();
 void TruncateUtf8(std::string& text, std::size_t max);
 
 // The message columns ReadRow expects, in order; the caller appends the two
-// byte columns (or NULLs) and the FROM clause:
-//   kSelectColumns + "transformed, raw FROM messages WHERE ..."
+// byte columns (kBodyColumns, or "NULL, NULL") and the FROM clause:
+//   kSelectColumns + kBodyColumns + " FROM messages WHERE ..."
 inline constexpr const char* kSelectColumns =
     "SELECT id, received_at, updated_at, channel, peer, control_id, message_type,"
     " trigger_event, message_structure, version, sending_application, sending_facility,"
     " receiving_application, receiving_facility, patient_id, size, status, error, ";
+
+// The bytes of the `messages` row in scope, from their own tables (schema
+// version 4): one rowid lookup each.
+inline constexpr const char* kTransformedOfMessage =
+    "(SELECT transformed FROM message_transformed WHERE message_id = messages.id)";
+inline constexpr const char* kRawOfMessage =
+    "(SELECT raw FROM message_raw WHERE message_id = messages.id)";
+inline const std::string kBodyColumns = std::string(kTransformedOfMessage) + ", " + kRawOfMessage;
 
 // Reads one row of a statement built on kSelectColumns.
 Result<MessageRecord> ReadRow(const Stmt& stmt);

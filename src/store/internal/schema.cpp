@@ -68,6 +68,26 @@ DROP INDEX messages_by_type;
 CREATE INDEX messages_by_type ON messages (message_type, id);
 CREATE INDEX messages_by_channel ON messages (channel, id);
 )sql",
+    // 3 -> 4: the message bytes move out of the messages row. A row holding
+    // a ~2 KB message and its transformed copy overflowed its page and was
+    // rewritten whole at each state change (received, queued, sent): three
+    // times the WAL pages and fsync bytes of everything else per message.
+    // The bytes are now written once; the hot row stays small.
+    R"sql(
+CREATE TABLE message_raw (
+  message_id  INTEGER PRIMARY KEY,                  -- messages.id; deleted with it
+  raw         BLOB    NOT NULL
+);
+CREATE TABLE message_transformed (
+  message_id  INTEGER PRIMARY KEY,                  -- messages.id; none = unprocessed or unchanged
+  transformed BLOB    NOT NULL
+);
+INSERT INTO message_raw (message_id, raw) SELECT id, raw FROM messages;
+INSERT INTO message_transformed (message_id, transformed)
+  SELECT id, transformed FROM messages WHERE transformed IS NOT NULL;
+ALTER TABLE messages DROP COLUMN transformed;
+ALTER TABLE messages DROP COLUMN raw;
+)sql",
 };
 
 constexpr int kVersion = static_cast<int>(sizeof(kMigrations) / sizeof(kMigrations[0]));

@@ -112,8 +112,9 @@ class SqliteStore final : public Store {
   };
   // Prepared statements of the delivery operations (writer connection only).
   struct DeliveryStmts {
-    Stmt record, insert, update, rows_of_message, complete, requeue, reset_message,
-        reset_deliveries, next_channel, prune_candidates, delete_deliveries, delete_message;
+    Stmt record, insert_transformed, insert, update, rows_of_message, complete, requeue,
+        reset_message, delete_transformed, reset_deliveries, next_channel, prune_candidates,
+        delete_deliveries, delete_message, delete_raw;
   };
 
   explicit SqliteStore(const StoreOptions& options);
@@ -175,7 +176,7 @@ class SqliteStore final : public Store {
 
   // Writer state: touched only by the writer thread after Init.
   DbPtr writer_db_;
-  Stmt begin_, commit_, rollback_, insert_, find_duplicate_, update_;
+  Stmt begin_, commit_, rollback_, insert_, insert_raw_, find_duplicate_, update_;
   DeliveryStmts delivery_stmts_;
   std::thread writer_;
 

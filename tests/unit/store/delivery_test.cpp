@@ -169,7 +169,7 @@ TEST_F(DeliveryTest, RecordProcessingWithoutTransformedStoresNull) {
   EXPECT_EQ(row->state, MessageState::kFiltered);
   EXPECT_EQ(row->error, "channel filter: not ADT^A08");
   EXPECT_FALSE(row->has_transformed);
-  EXPECT_EQ(SqlInt(Path(), "SELECT count(*) FROM messages WHERE transformed IS NULL"), 1);
+  EXPECT_EQ(SqlInt(Path(), "SELECT count(*) FROM message_transformed"), 0);
   EXPECT_EQ(SqlInt(Path(), "SELECT count(*) FROM deliveries"), 0);
 }
 
@@ -586,6 +586,8 @@ class PruneTest : public DeliveryTest {
     ProcessingOutcome p;
     p.id = id;
     p.state = state;
+    p.transformed = "MSH|T" + std::to_string(seq_);
+    p.has_transformed = true;
     p.deliveries = {Queued("lab")};
     if (!queued) p.deliveries[0].state = DeliveryState::kFiltered;
     EXPECT_TRUE(store_->RecordProcessingAndWait(p).ok());
@@ -626,6 +628,14 @@ TEST_F(PruneTest, DeletesOnlyOldFinishedMessagesWithTheirDeliveries) {
                    "SELECT count(*) FROM deliveries WHERE message_id NOT IN"
                    " (SELECT id FROM messages)"),
             0);
+  // The bytes go with their message.
+  for (const char* table : {"message_raw", "message_transformed"}) {
+    EXPECT_EQ(SqlInt(Path(), std::string("SELECT count(*) FROM ") + table +
+                                 " WHERE message_id NOT IN (SELECT id FROM messages)"),
+              0)
+        << table;
+  }
+  EXPECT_EQ(SqlInt(Path(), "SELECT count(*) FROM message_transformed"), 4);  // 7 made, 3 pruned
   EXPECT_EQ(store_->Stats().pruned, 3u);
 
   r.before_us = 0;
@@ -738,7 +748,7 @@ TEST(DeliveryMigration, Version1FileIsMigratedAndKeepsItsMessages) {
   auto store = MustOpen(o);
   ASSERT_TRUE(store);
   EXPECT_EQ(SqlInt(o.sqlite_path, "PRAGMA user_version"), CurrentSchemaVersion());
-  EXPECT_EQ(CurrentSchemaVersion(), 3);
+  EXPECT_EQ(CurrentSchemaVersion(), 4);
   Result<std::vector<MessageRecord>> todo = store->ListForProcessing("adt-in", 0, 10);
   ASSERT_TRUE(todo.ok()) << todo.status().ToString();
   ASSERT_EQ(todo->size(), 1u);
@@ -760,6 +770,101 @@ TEST(DeliveryMigration, Version1FileIsMigratedAndKeepsItsMessages) {
   ASSERT_TRUE(head.ok());
   ASSERT_EQ(head->size(), 1u);
   EXPECT_EQ((*head)[0].payload, "MSH|2");
+  ASSERT_TRUE(store->Close().ok());
+  EXPECT_EQ(SqlText(o.sqlite_path, "PRAGMA integrity_check"), "ok");
+}
+
+// Version 3 as the migrations up to it left it: the bytes still in the
+// messages row (schema.cpp, steps 0 -> 3), one message processed with a
+// transformed copy and queued for "lab", one still waiting.
+constexpr const char* kVersion3Schema = R"sql(
+CREATE TABLE messages (
+  id INTEGER PRIMARY KEY, received_at INTEGER NOT NULL, updated_at INTEGER NOT NULL,
+  channel TEXT NOT NULL DEFAULT '', peer TEXT NOT NULL DEFAULT '',
+  control_id TEXT NOT NULL DEFAULT '', message_type TEXT NOT NULL DEFAULT '',
+  trigger_event TEXT NOT NULL DEFAULT '', message_structure TEXT NOT NULL DEFAULT '',
+  version TEXT NOT NULL DEFAULT '', sending_application TEXT NOT NULL DEFAULT '',
+  sending_facility TEXT NOT NULL DEFAULT '', receiving_application TEXT NOT NULL DEFAULT '',
+  receiving_facility TEXT NOT NULL DEFAULT '', patient_id TEXT NOT NULL DEFAULT '',
+  size INTEGER NOT NULL, status TEXT NOT NULL, error TEXT NOT NULL DEFAULT '', raw BLOB NOT NULL,
+  transformed BLOB);
+CREATE INDEX messages_by_control_id ON messages (control_id, sending_application, sending_facility);
+CREATE INDEX messages_by_patient ON messages (patient_id);
+CREATE INDEX messages_by_received_at ON messages (received_at);
+CREATE INDEX messages_by_status ON messages (status);
+CREATE TABLE deliveries (
+  id INTEGER PRIMARY KEY, message_id INTEGER NOT NULL, channel TEXT NOT NULL,
+  destination TEXT NOT NULL, state TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,
+  created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL,
+  next_attempt_at INTEGER NOT NULL DEFAULT 0, error TEXT NOT NULL DEFAULT '',
+  response TEXT NOT NULL DEFAULT '', payload BLOB);
+CREATE INDEX deliveries_by_queue ON deliveries (channel, destination, state, id);
+CREATE INDEX deliveries_by_message ON deliveries (message_id);
+CREATE INDEX messages_by_channel_status ON messages (channel, status, id);
+CREATE INDEX messages_by_type ON messages (message_type, id);
+CREATE INDEX messages_by_channel ON messages (channel, id);
+INSERT INTO messages (id, received_at, updated_at, channel, control_id, size, status, raw, transformed)
+  VALUES (1, 1700000000000000, 1700000000000000, 'lab-in', 'V3A', 5, 'queued', X'4D53487C41',
+          X'4D53487C41545F6F7574'),
+         (2, 1700000000000001, 1700000000000001, 'lab-in', 'V3B', 5, 'received', X'4D53487C42',
+          NULL);
+INSERT INTO deliveries (message_id, channel, destination, state, created_at, updated_at)
+  VALUES (1, 'lab-in', 'lab', 'queued', 1700000000000000, 1700000000000000);
+PRAGMA application_id = 1246643028;
+PRAGMA user_version = 3;
+)sql";
+
+TEST(DeliveryMigration, Version3FileMovesTheBytesOutOfTheMessagesRow) {
+  TempDir dir;
+  ASSERT_TRUE(dir.ok());
+  StoreOptions o;
+  o.sqlite_path = dir.File("v3.db");
+  {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(o.sqlite_path.c_str(), &db), SQLITE_OK);
+    EXPECT_EQ(sqlite3_exec(db, kVersion3Schema, nullptr, nullptr, nullptr), SQLITE_OK)
+        << sqlite3_errmsg(db);
+    sqlite3_close(db);
+  }
+  auto store = MustOpen(o);
+  ASSERT_TRUE(store);
+  EXPECT_EQ(SqlInt(o.sqlite_path, "PRAGMA user_version"), 4);
+  EXPECT_EQ(SqlInt(o.sqlite_path,
+                   "SELECT count(*) FROM pragma_table_info('messages')"
+                   " WHERE name IN ('raw', 'transformed')"),
+            0);
+
+  Result<MessageRecord> queued = store->Get(1);
+  ASSERT_TRUE(queued.ok()) << queued.status().ToString();
+  EXPECT_EQ(queued->raw, "MSH|A");
+  ASSERT_TRUE(queued->has_transformed);
+  EXPECT_EQ(queued->transformed, "MSH|AT_out");
+  Result<MessageRecord> waiting = store->Get(2);
+  ASSERT_TRUE(waiting.ok());
+  EXPECT_EQ(waiting->raw, "MSH|B");
+  EXPECT_FALSE(waiting->has_transformed);
+
+  // The queue sends the transformed copy; the waiting message is still
+  // waiting, with its bytes.
+  QueueQuery q;
+  q.channel = "lab-in";
+  q.destination = "lab";
+  Result<std::vector<DeliveryRecord>> head = store->ListQueued(q);
+  ASSERT_TRUE(head.ok()) << head.status().ToString();
+  ASSERT_EQ(head->size(), 1u);
+  EXPECT_EQ((*head)[0].payload, "MSH|AT_out");
+  Result<std::vector<MessageRecord>> todo = store->ListForProcessing("lab-in", 0, 10);
+  ASSERT_TRUE(todo.ok());
+  ASSERT_EQ(todo->size(), 1u);
+  EXPECT_EQ((*todo)[0].raw, "MSH|B");
+
+  // Text search still reads the raw bytes.
+  MessageQuery text;
+  text.text = "MSH|B";
+  Result<std::vector<MessageRecord>> found = store->List(text);
+  ASSERT_TRUE(found.ok()) << found.status().ToString();
+  ASSERT_EQ(found->size(), 1u);
+  EXPECT_EQ((*found)[0].id, 2);
   ASSERT_TRUE(store->Close().ok());
   EXPECT_EQ(SqlText(o.sqlite_path, "PRAGMA integrity_check"), "ok");
 }
