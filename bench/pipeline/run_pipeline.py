@@ -6,7 +6,7 @@ The pipeline under test (one `junction serve`, durable at every hop):
   -> channel filter (MSH-9.1 in [ORU] and not PID-3.1 == TEST)
   -> set MSH-5, copy PID-3.1 -> PID-2.1, map PID-8 through a table
   -> one Lua step (msg:set / msg:get)
-  -> two MLLP destinations, strict ordering (each a durable queue in the store).
+  -> two MLLP destinations, strict ordering by default, --ordering best-effort (each a durable queue in the store).
 Load: `junction send --repeat N --concurrency C` with the ~2 KB ORU^R01 of
 bench/mllp. Receivers: one process per destination that ACKs at once, so the
 receivers are not what is measured: pipeline_ack_receiver (C++, built from
@@ -55,6 +55,7 @@ def free_port():
 
 RECEIVER = ["python"]  # set by main(): "python" or the C++ receiver's path
 WINDOW = [None]        # mllp window of both destinations (None: the engine's default)
+ORDERING = ["strict"]  # ordering of both destinations: strict or best-effort
 
 
 def write_config(workdir, store, port_a, port_b, b_backoff="100ms..1s"):
@@ -85,12 +86,13 @@ channels:
       - name: a
         mllp: { connect: 127.0.0.1:%(a)d, response_timeout: 10s%(window)s }
         retry: { max_attempts: 10, backoff: 100ms..1s }
-        ordering: strict
+        ordering: %(ordering)s
       - name: b
         mllp: { connect: 127.0.0.1:%(b)d, response_timeout: 10s%(window)s }
         retry: { max_attempts: 10, backoff: %(b_backoff)s }
-        ordering: strict
-""" % {"store": store, "a": port_a, "b": port_b, "lua": lua, "b_backoff": b_backoff,
+        ordering: %(ordering)s
+""" % {"ordering": ORDERING[0], "store": store, "a": port_a, "b": port_b, "lua": lua,
+                 "b_backoff": b_backoff,
                  "window": window})
     return path
 
@@ -302,11 +304,14 @@ def main():
     parser.add_argument("--receiver", default="python",
                         help="path of pipeline_ack_receiver (C++), or python")
     parser.add_argument("--window", type=int, help="mllp window of the destinations")
+    parser.add_argument("--ordering", default="strict", choices=["strict", "best-effort"],
+                        help="ordering of both destinations")
     parser.add_argument("--markdown")
     args = parser.parse_args()
     os.makedirs(args.workdir, exist_ok=True)
     RECEIVER[0] = args.receiver
     WINDOW[0] = args.window
+    ORDERING[0] = args.ordering
 
     lines = []
     if args.runs > 0:
