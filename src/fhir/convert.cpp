@@ -23,7 +23,7 @@ namespace {
 
 bool In(std::string_view s, std::initializer_list<std::string_view> list) {
   for (auto x : list)
-    if (s == x) return true;
+    if (s.size() == x.size() && std::equal(s.begin(), s.end(), x.begin())) return true;
   return false;
 }
 
@@ -63,7 +63,7 @@ void Builder::ReportUnused(const Seg& s) {
   int n = msg_.FieldCount(static_cast<std::size_t>(s.index));
   for (int f = 1; f <= n; ++f) {
     if (f < 64 && (s.used & (std::uint64_t{1} << f))) continue;
-    if (s.id == "MSH" && f <= 2) continue;
+    if (Is(s.id, "MSH") && f <= 2) continue;
     auto raw = msg_.FieldRaw(static_cast<std::size_t>(s.index), f);
     if (!raw || raw->empty() || *raw == "\"\"") continue;
     bool data = false;
@@ -82,14 +82,14 @@ Status Builder::Run() {
     return Status::Invalid("message does not start with MSH");
   std::string code = UpperAscii(Txt(msg_.MessageCode()));
   event_ = UpperAscii(Txt(msg_.TriggerEvent()));
-  if (code == "ADT" && In(event_, {"A01", "A02", "A03", "A04", "A05", "A06", "A07", "A08", "A11", "A12", "A13",
+  if (Is(code, "ADT") && In(event_, {"A01", "A02", "A03", "A04", "A05", "A06", "A07", "A08", "A11", "A12", "A13",
                                    "A28", "A31", "A40"}))
     kind_ = Kind::kAdt;
-  else if (code == "ORU" && event_ == "R01") kind_ = Kind::kOru;
-  else if ((code == "ORM" && event_ == "O01") || (code == "OML" && event_ == "O21")) kind_ = Kind::kOrder;
-  else if (code == "VXU" && event_ == "V04") kind_ = Kind::kVxu;
-  else if (code == "SIU" && In(event_, {"S12", "S13", "S14", "S15"})) kind_ = Kind::kSiu;
-  else if (code == "MDM" && event_ == "T02") kind_ = Kind::kMdm;
+  else if (Is(code, "ORU") && Is(event_, "R01")) kind_ = Kind::kOru;
+  else if ((Is(code, "ORM") && Is(event_, "O01")) || (Is(code, "OML") && Is(event_, "O21"))) kind_ = Kind::kOrder;
+  else if (Is(code, "VXU") && Is(event_, "V04")) kind_ = Kind::kVxu;
+  else if (Is(code, "SIU") && In(event_, {"S12", "S13", "S14", "S15"})) kind_ = Kind::kSiu;
+  else if (Is(code, "MDM") && Is(event_, "T02")) kind_ = Kind::kMdm;
   else kind_ = Kind::kFallback;
 
   auto field0 = [&](int f) {
@@ -110,7 +110,8 @@ Status Builder::Run() {
   totals.reserve(16);  // distinct segment ids
   auto slot = [](std::vector<std::pair<std::string_view, int>>& v, std::string_view id) -> int& {
     for (auto& p : v)
-      if (p.first == id) return p.second;
+      if (p.first.size() == id.size() && std::equal(id.begin(), id.end(), p.first.begin()))
+        return p.second;
     v.emplace_back(id, 0);
     return v.back().second;
   };
@@ -143,8 +144,8 @@ Status Builder::Run() {
 
 void Builder::Dispatch(Seg& s) {
   std::string_view id = s.id;
-  bool waits_for_order = id == "TQ1" || id == "OBR" || id == "NTE" || (id == "RXA" && kind_ == Kind::kVxu);
-  if (pending_orc_ && id == "NTE") {
+  bool waits_for_order = Is(id, "TQ1") || Is(id, "OBR") || Is(id, "NTE") || (Is(id, "RXA") && kind_ == Kind::kVxu);
+  if (pending_orc_ && Is(id, "NTE")) {
     pending_nte_.push_back(s);
     return;
   }
@@ -162,39 +163,39 @@ void Builder::Dispatch(Seg& s) {
     Warn(s.Loc(), "segment not mapped (no mapping for this message type)");
     return;
   }
-  if (id == "ORC") {
+  if (Is(id, "ORC")) {
     if (pending_orc_) FlushOrder(nullptr);
     pending_orc_ = s;
     return;  // reported when its order is built
   }
-  if (id == "TQ1") {
+  if (Is(id, "TQ1")) {
     OnTq1(s);
     return;
   }
-  if (id == "EVN") OnEvn(s);
-  else if (id == "PID") OnPid(s);
-  else if (id == "PD1") OnPd1(s);
-  else if (id == "NK1") OnNk1(s);
-  else if (id == "PV1") OnPv1(s);
-  else if (id == "PV2") OnPv2(s);
-  else if (id == "AL1") OnAl1(s);
-  else if (id == "DG1") OnDg1(s);
-  else if (id == "PR1") OnPr1(s);
-  else if (id == "IN1") OnIn1(s);
-  else if (id == "MRG") OnMrg(s);
-  else if (id == "OBR") OnObr(s);
-  else if (id == "SPM") OnSpm(s);
-  else if (id == "NTE") OnNte(s);
-  else if (id == "OBX") OnObx(s);
-  else if (id == "RXA") OnRxa(s);
-  else if (id == "RXR") OnRxr(s);
-  else if (id == "SCH") OnSch(s);
-  else if (id == "AIS") OnAis(s);
-  else if (id == "AIG") OnAig(s);
-  else if (id == "AIL") OnAil(s);
-  else if (id == "AIP") OnAip(s);
-  else if (id == "TXA") OnTxa(s);
-  else if (id == "RGS") s.Mark(1);  // resource group marker (SIU)
+  if (Is(id, "EVN")) OnEvn(s);
+  else if (Is(id, "PID")) OnPid(s);
+  else if (Is(id, "PD1")) OnPd1(s);
+  else if (Is(id, "NK1")) OnNk1(s);
+  else if (Is(id, "PV1")) OnPv1(s);
+  else if (Is(id, "PV2")) OnPv2(s);
+  else if (Is(id, "AL1")) OnAl1(s);
+  else if (Is(id, "DG1")) OnDg1(s);
+  else if (Is(id, "PR1")) OnPr1(s);
+  else if (Is(id, "IN1")) OnIn1(s);
+  else if (Is(id, "MRG")) OnMrg(s);
+  else if (Is(id, "OBR")) OnObr(s);
+  else if (Is(id, "SPM")) OnSpm(s);
+  else if (Is(id, "NTE")) OnNte(s);
+  else if (Is(id, "OBX")) OnObx(s);
+  else if (Is(id, "RXA")) OnRxa(s);
+  else if (Is(id, "RXR")) OnRxr(s);
+  else if (Is(id, "SCH")) OnSch(s);
+  else if (Is(id, "AIS")) OnAis(s);
+  else if (Is(id, "AIG")) OnAig(s);
+  else if (Is(id, "AIL")) OnAil(s);
+  else if (Is(id, "AIP")) OnAip(s);
+  else if (Is(id, "TXA")) OnTxa(s);
+  else if (Is(id, "RGS")) s.Mark(1);  // resource group marker (SIU)
   else {
     Warn(s.Loc(), "segment not mapped");
     return;

@@ -636,13 +636,13 @@ json::object Builder::IdentifierFromEi(const hl7::EI& ei, std::string_view type_
 
 namespace {
 const char* NameUse(std::string_view code) {
-  if (code == "L" || code == "R" || code == "C" || code == "B") return "official";
-  if (code == "D" || code == "A" || code == "T") return "usual";
-  if (code == "M") return "maiden";
-  if (code == "N") return "nickname";
-  if (code == "S") return "anonymous";
-  if (code == "BAD") return "old";
-  if (code == "TEMP") return "temp";
+  if (Is(code, "L") || Is(code, "R") || Is(code, "C") || Is(code, "B")) return "official";
+  if (Is(code, "D") || Is(code, "A") || Is(code, "T")) return "usual";
+  if (Is(code, "M")) return "maiden";
+  if (Is(code, "N")) return "nickname";
+  if (Is(code, "S")) return "anonymous";
+  if (Is(code, "BAD")) return "old";
+  if (Is(code, "TEMP")) return "temp";
   return nullptr;
 }
 }  // namespace
@@ -694,17 +694,17 @@ json::object Builder::Address(const XadView& x) const {
   std::string_view t = x.address_type;
   const char* use = nullptr;
   const char* type = nullptr;
-  if (t == "H" || t == "HV" || t == "P")
+  if (Is(t, "H") || Is(t, "HV") || Is(t, "P"))
     use = "home";
-  else if (t == "B" || t == "O")
+  else if (Is(t, "B") || Is(t, "O"))
     use = "work";
-  else if (t == "C")
+  else if (Is(t, "C"))
     use = "temp";
-  else if (t == "BA" || t == "BAD")
+  else if (Is(t, "BA") || Is(t, "BAD"))
     use = "old";
-  if (t == "M")
+  if (Is(t, "M"))
     type = "postal";
-  else if (t == "SH")
+  else if (Is(t, "SH"))
     type = "physical";
   std::string buf[7];
   std::string_view street = TxtView(x.street, buf[0]);
@@ -735,15 +735,15 @@ json::object Builder::ContactPoint(const XtnView& x, std::string_view default_us
   std::string_view use_code = x.telecom_use_code;
   std::string value;
   const char* system = "phone";
-  if (!x.email_address.empty() || eq == "Internet" || eq == "X.400" || use_code == "NET") {
+  if (!x.email_address.empty() || Is(eq, "Internet") || Is(eq, "X.400") || Is(use_code, "NET")) {
     system = "email";
     value = Txt(x.email_address.empty() ? x.telephone_number : x.email_address);
   } else {
-    if (eq == "FX")
+    if (Is(eq, "FX"))
       system = "fax";
-    else if (eq == "BP")
+    else if (Is(eq, "BP"))
       system = "pager";
-    else if (eq == "MD" || eq == "TDD" || eq == "TTY")
+    else if (Is(eq, "MD") || Is(eq, "TDD") || Is(eq, "TTY"))
       system = "other";
     value = Txt(x.telephone_number);
     if (value.empty()) value = Txt(x.unformatted_telephone_number);
@@ -756,15 +756,15 @@ json::object Builder::ContactPoint(const XtnView& x, std::string_view default_us
   }
   if (value.empty()) return cp;
   const char* use = nullptr;
-  if (eq == "CP")
+  if (Is(eq, "CP"))
     use = "mobile";
-  else if (use_code == "PRN" || use_code == "ORN" || use_code == "VHN")
+  else if (Is(use_code, "PRN") || Is(use_code, "ORN") || Is(use_code, "VHN"))
     use = "home";
-  else if (use_code == "WPN")
+  else if (Is(use_code, "WPN"))
     use = "work";
-  else if (use_code.empty() && default_use == "work")
+  else if (use_code.empty() && Is(default_use, "work"))
     use = "work";
-  else if (use_code.empty() && default_use == "home")
+  else if (use_code.empty() && Is(default_use, "home"))
     use = "home";
   Set(cp, "system", system);
   Set(cp, "value", std::move(value));
@@ -918,7 +918,9 @@ constexpr auto kTypePrefixes = [] {
 
 StableHasher TypeHasher(std::string_view type) {
   for (std::size_t i = 0; i < std::size(kTypePrefixes.type); ++i)
-    if (kTypePrefixes.type[i] == type) return kTypePrefixes.state[i];
+    if (kTypePrefixes.type[i].size() == type.size() && kTypePrefixes.type[i][0] == type[0] &&
+        kTypePrefixes.type[i] == type)  // size and first letter tell them apart: one compare
+      return kTypePrefixes.state[i];
   StableHasher h;  // a type not in the table: same result, hashed here
   h.Update(type);
   h.Update("|");

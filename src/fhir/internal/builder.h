@@ -50,6 +50,16 @@ void Set(json::object& o, std::string_view key, V&& v) {
   }
 }
 
+// s == lit for a string literal, compared inline: std::string_view's == calls
+// an out-of-line compare and memcmp, which dominates for 3-byte segment ids.
+template <std::size_t N>
+constexpr bool Is(std::string_view s, const char (&lit)[N]) {
+  if (s.size() != N - 1) return false;
+  for (std::size_t i = 0; i + 1 < N; ++i)
+    if (s[i] != lit[i]) return false;
+  return true;
+}
+
 // The concatenation of the parts with one allocation (a + b + c allocates
 // for each step that outgrows the buffer).
 inline std::string Cat(std::initializer_list<std::string_view> parts) {
