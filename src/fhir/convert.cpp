@@ -23,7 +23,7 @@ namespace {
 
 bool In(std::string_view s, std::initializer_list<std::string_view> list) {
   for (auto x : list)
-    if (s.size() == x.size() && std::equal(s.begin(), s.end(), x.begin())) return true;
+    if (SameText(s, x)) return true;
   return false;
 }
 
@@ -110,8 +110,7 @@ Status Builder::Run() {
   totals.reserve(16);  // distinct segment ids
   auto slot = [](std::vector<std::pair<std::string_view, int>>& v, std::string_view id) -> int& {
     for (auto& p : v)
-      if (p.first.size() == id.size() && std::equal(id.begin(), id.end(), p.first.begin()))
-        return p.second;
+      if (SameText(p.first, id)) return p.second;
     v.emplace_back(id, 0);
     return v.back().second;
   };

@@ -119,12 +119,12 @@ bool HexDecode(std::string_view in, std::string* out) {
 std::string MimeType(std::string type, std::string subtype) {
   type = Upper(std::move(type));
   std::string major;
-  if (type == "AP" || type == "APPLICATION") major = "application";
-  else if (type == "AU" || type == "AUDIO") major = "audio";
-  else if (type == "IM" || type == "IMAGE") major = "image";
-  else if (type == "TX" || type == "TEXT" || type == "FT") major = "text";
-  else if (type == "VIDEO") major = "video";
-  else if (type == "MULTIPART") major = "multipart";
+  if (Is(type, "AP") || Is(type, "APPLICATION")) major = "application";
+  else if (Is(type, "AU") || Is(type, "AUDIO")) major = "audio";
+  else if (Is(type, "IM") || Is(type, "IMAGE")) major = "image";
+  else if (Is(type, "TX") || Is(type, "TEXT") || Is(type, "FT")) major = "text";
+  else if (Is(type, "VIDEO")) major = "video";
+  else if (Is(type, "MULTIPART")) major = "multipart";
   subtype = Lower(std::move(subtype));
   for (char c : subtype)
     if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '+')) return {};
@@ -134,23 +134,23 @@ std::string MimeType(std::string type, std::string subtype) {
 }
 
 const char* ObservationStatus(std::string_view code) {
-  if (code == "F" || code == "U") return "final";
-  if (code == "C") return "corrected";
-  if (code == "P" || code == "R" || code == "S") return "preliminary";
-  if (code == "I" || code == "O") return "registered";
-  if (code == "X") return "cancelled";
-  if (code == "D" || code == "W") return "entered-in-error";
-  if (code == "N") return "final";
+  if (Is(code, "F") || Is(code, "U")) return "final";
+  if (Is(code, "C")) return "corrected";
+  if (Is(code, "P") || Is(code, "R") || Is(code, "S")) return "preliminary";
+  if (Is(code, "I") || Is(code, "O")) return "registered";
+  if (Is(code, "X")) return "cancelled";
+  if (Is(code, "D") || Is(code, "W")) return "entered-in-error";
+  if (Is(code, "N")) return "final";
   return nullptr;
 }
 
 const char* ReportStatus(std::string_view code) {
-  if (code == "O" || code == "I") return "registered";
-  if (code == "S" || code == "A") return "partial";
-  if (code == "P" || code == "R") return "preliminary";
-  if (code == "C" || code == "M") return "corrected";
-  if (code == "F") return "final";
-  if (code == "X") return "cancelled";
+  if (Is(code, "O") || Is(code, "I")) return "registered";
+  if (Is(code, "S") || Is(code, "A")) return "partial";
+  if (Is(code, "P") || Is(code, "R")) return "preliminary";
+  if (Is(code, "C") || Is(code, "M")) return "corrected";
+  if (Is(code, "F")) return "final";
+  if (Is(code, "X")) return "cancelled";
   return nullptr;
 }
 
@@ -170,10 +170,10 @@ const char* OrderStatus(std::string_view orc5, std::string_view orc1) {
 }
 
 const char* Priority(std::string_view code) {
-  if (code == "S") return "stat";
-  if (code == "A") return "asap";
-  if (code == "R") return "routine";
-  if (code == "P" || code == "T" || code == "C") return "urgent";
+  if (Is(code, "S")) return "stat";
+  if (Is(code, "A")) return "asap";
+  if (Is(code, "R")) return "routine";
+  if (Is(code, "P") || Is(code, "T") || Is(code, "C")) return "urgent";
   return nullptr;
 }
 
@@ -443,8 +443,8 @@ void Builder::OnSpm(Seg& s) {
     Push(b, "identifier", std::move(placer));
     Push(b, "identifier", std::move(filler));
     std::string avail = Txt(s.F(20));
-    if (avail == "Y") Set(b, "status", "available");
-    else if (avail == "N") Set(b, "status", "unavailable");
+    if (Is(avail, "Y")) Set(b, "status", "available");
+    else if (Is(avail, "N")) Set(b, "status", "unavailable");
     if (json::object t = CodeableConceptRaw(s.F(4), "0487"); !t.empty()) Set(b, "type", std::move(t));
     if (patient_ >= 0) Set(b, "subject", Reference(patient_));
     Put(b, "receivedTime", DateTimeValue(s.F(18), {s, 18}));
@@ -540,19 +540,19 @@ void Builder::SetObservationValue(Seg& s, json::object& target, std::string_view
     Warn(loc, why + "; kept as valueString", "invalid", "information");
   };
 
-  if (type == "NM") {
+  if (Is(type, "NM")) {
     std::string t(TrimView(rep));
     auto v = hl7::ParseNm(t);
     if (v.ok()) Set(target, "valueQuantity", quantity(t, *v));
     else fallback("'" + Txt(rep) + "' is not a valid NM");
-  } else if (type == "SN") {
+  } else if (Is(type, "SN")) {
     auto sn = hl7::ParseSn(rep, d_);
     if (!sn.ok()) return fallback("'" + Txt(rep) + "' is not a valid SN");
     const std::string& cmp = sn->comparator;
     const std::string& sep = sn->separator_suffix;
     auto n1 = hl7::ParseNm(sn->num1);
     auto n2 = hl7::ParseNm(sn->num2);
-    if (sep.empty() && n1.ok() && (cmp.empty() || cmp == "=" || cmp == "<" || cmp == ">" || cmp == "<=" || cmp == ">=")) {
+    if (sep.empty() && n1.ok() && (cmp.empty() || Is(cmp, "=") || Is(cmp, "<") || Is(cmp, ">") || Is(cmp, "<=") || Is(cmp, ">="))) {
       json::object q = quantity(sn->num1, *n1);
       if (!cmp.empty() && cmp != "=") {
         json::object with(kObjectReserve, sp_);
@@ -563,7 +563,7 @@ void Builder::SetObservationValue(Seg& s, json::object& target, std::string_view
         q = std::move(with);
       }
       Set(target, "valueQuantity", std::move(q));
-    } else if ((sep == ":" || sep == "/") && cmp.empty() && n1.ok() && n2.ok()) {
+    } else if ((Is(sep, ":") || Is(sep, "/")) && cmp.empty() && n1.ok() && n2.ok()) {
       json::object ratio(kObjectReserve, sp_);
       json::object num, den;
       Set(num, "value", Number(sn->num1, *n1));
@@ -571,7 +571,7 @@ void Builder::SetObservationValue(Seg& s, json::object& target, std::string_view
       Set(ratio, "numerator", std::move(num));
       Set(ratio, "denominator", std::move(den));
       Set(target, "valueRatio", std::move(ratio));
-    } else if (sep == "-" && cmp.empty() && n1.ok() && n2.ok()) {
+    } else if (Is(sep, "-") && cmp.empty() && n1.ok() && n2.ok()) {
       json::object range(kObjectReserve, sp_);
       Set(range, "low", quantity(sn->num1, *n1));
       Set(range, "high", quantity(sn->num2, *n2));
@@ -581,25 +581,25 @@ void Builder::SetObservationValue(Seg& s, json::object& target, std::string_view
       std::string text = cmp + sn->num1 + sep + sn->num2;
       if (!text.empty()) Set(target, "valueString", text);
     }
-  } else if (type == "ST" || type == "TX" || type == "FT") {
+  } else if (Is(type, "ST") || Is(type, "TX") || Is(type, "FT")) {
     Put(target, "valueString", Txt(rep));
-  } else if (type == "CWE" || type == "CE" || type == "CNE" || type == "CF" || type == "IS" || type == "ID" ||
-             type == "CV") {
+  } else if (Is(type, "CWE") || Is(type, "CE") || Is(type, "CNE") || Is(type, "CF") || Is(type, "IS") || Is(type, "ID") ||
+             Is(type, "CV")) {
     json::object cc = CodeableConceptRaw(rep, "");
     if (!cc.empty()) Set(target, "valueCodeableConcept", std::move(cc));
-  } else if (type == "DT" || type == "DTM" || type == "TS" || type == "DIN") {
+  } else if (Is(type, "DT") || Is(type, "DTM") || Is(type, "TS") || Is(type, "DIN")) {
     Put(target, "valueDateTime", DateTimeValue(C(rep, 1), loc));
-  } else if (type == "TM") {
+  } else if (Is(type, "TM")) {
     std::string t(TrimView(rep));
     auto tm = hl7::ParseTm(t);
     if (tm.ok()) Set(target, "valueTime", tm->ToFhirTime());
     else fallback("'" + Txt(rep) + "' is not a valid TM (" + tm.status().message() + ")");
-  } else if (type == "DR") {
+  } else if (Is(type, "DR")) {
     json::object p(kObjectReserve, sp_);
     Put(p, "start", DateTimeValue(Sub(C(rep, 1), 1), loc));
     Put(p, "end", DateTimeValue(Sub(C(rep, 2), 1), loc));
     if (!p.empty()) Set(target, "valuePeriod", std::move(p));
-  } else if (type == "NR") {
+  } else if (Is(type, "NR")) {
     json::object range(kObjectReserve, sp_);
     for (int i : {1, 2}) {
       std::string t = Txt(C(rep, i));
@@ -611,7 +611,7 @@ void Builder::SetObservationValue(Seg& s, json::object& target, std::string_view
       range[i == 1 ? "low" : "high"] = std::move(q);
     }
     if (!range.empty()) Set(target, "valueRange", std::move(range));
-  } else if (type == "NA") {
+  } else if (Is(type, "NA")) {
     std::string data;
     bool ok = true;
     hl7::ForEachPiece(rep, d_.component, [&](std::string_view comp, std::size_t) {
@@ -628,9 +628,9 @@ void Builder::SetObservationValue(Seg& s, json::object& target, std::string_view
     Set(sd, "dimensions", 1);
     Set(sd, "data", data);
     Set(target, "valueSampledData", std::move(sd));
-  } else if (type == "ED" || type == "RP") {
+  } else if (Is(type, "ED") || Is(type, "RP")) {
     json::object att(kObjectReserve, sp_);
-    if (type == "ED") {
+    if (Is(type, "ED")) {
       std::string mime = MimeType(Txt(C(rep, 2)), Txt(C(rep, 3)));
       std::string encoding = Upper(Txt(C(rep, 4)));
       std::string data = Txt(C(rep, 5));
@@ -768,7 +768,7 @@ void Builder::OnObx(Seg& s) {
     });
   }
   bool fallback = false;
-  if (type == "ST" || type == "TX" || type == "FT") {
+  if (Is(type, "ST") || Is(type, "TX") || Is(type, "FT")) {
     std::string text;
     for (auto rep : reps) {
       std::string t = Txt(rep);
@@ -835,7 +835,7 @@ void Builder::OnObxDocument(Seg& s) {
   std::string type = Upper(Txt(s.F(2)));
   std::string_view value = s.F(5);
   if (value.empty()) return;
-  if (type == "ED") {
+  if (Is(type, "ED")) {
     std::string_view rep = First(value, d_);
     std::string mime = MimeType(Txt(C(rep, 2)), Txt(C(rep, 3)));
     std::string encoding = Upper(Txt(C(rep, 4)));
@@ -1214,7 +1214,7 @@ void Builder::OnTxa(Seg& s) {
     Push(b, "identifier", std::move(id));
   }
   std::string avail = Txt(s.F(19));
-  Set(b, "status", avail == "OB" ? "superseded" : (avail == "CA" ? "entered-in-error" : "current"));
+  Set(b, "status", Is(avail, "OB") ? "superseded" : (Is(avail, "CA") ? "entered-in-error" : "current"));
   std::string completion = Txt(s.F(17));
   if (completion == "AU" || completion == "LA" || completion == "DO") Set(b, "docStatus", "final");
   else if (completion == "IP" || completion == "IN" || completion == "PA" || completion == "DI") Set(b, "docStatus", "preliminary");

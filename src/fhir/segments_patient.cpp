@@ -243,10 +243,10 @@ void Builder::OnPid(Seg& s) {
   std::string sex = Txt(C(s.F(8), 1));
   if (!sex.empty()) {
     const char* g = nullptr;
-    if (sex == "F" || sex == "f") g = "female";
-    else if (sex == "M" || sex == "m") g = "male";
-    else if (sex == "O" || sex == "A" || sex == "N" || sex == "X") g = "other";
-    else if (sex == "U") g = "unknown";
+    if (Is(sex, "F") || Is(sex, "f")) g = "female";
+    else if (Is(sex, "M") || Is(sex, "m")) g = "male";
+    else if (Is(sex, "O") || Is(sex, "A") || Is(sex, "N") || Is(sex, "X")) g = "other";
+    else if (Is(sex, "U")) g = "unknown";
     if (g) Set(p, "gender", g);
     else Warn(s.Loc(8), "administrative sex '" + sex + "' has no FHIR gender; not mapped", "code-invalid");
   }
@@ -270,8 +270,8 @@ void Builder::OnPid(Seg& s) {
   std::string deceased = DateTimeValue(s.F(29), {s, 29});
   std::string deceased_flag = Txt(s.F(30));
   if (!deceased.empty()) Set(p, "deceasedDateTime", deceased);
-  else if (deceased_flag == "Y") Set(p, "deceasedBoolean", true);
-  else if (deceased_flag == "N") Set(p, "deceasedBoolean", false);
+  else if (Is(deceased_flag, "Y")) Set(p, "deceasedBoolean", true);
+  else if (Is(deceased_flag, "N")) Set(p, "deceasedBoolean", false);
 
   std::string county = Txt(s.F(12));
   ForReps(s, 11, [&](std::string_view rep) {
@@ -288,8 +288,8 @@ void Builder::OnPid(Seg& s) {
   std::string order = Txt(s.F(25));
   std::string multiple = Txt(s.F(24));
   if (IsDigits(order)) Set(p, "multipleBirthInteger", std::atoi(order.c_str()));
-  else if (multiple == "Y") Set(p, "multipleBirthBoolean", true);
-  else if (multiple == "N") Set(p, "multipleBirthBoolean", false);
+  else if (Is(multiple, "Y")) Set(p, "multipleBirthBoolean", true);
+  else if (Is(multiple, "N")) Set(p, "multipleBirthBoolean", false);
   if (json::object lang = CodeableConceptRaw(First(s.F(15), d_), "0296"); !lang.empty()) {
     json::object comm(kObjectReserve, sp_);
     Set(comm, "language", std::move(lang));
@@ -372,10 +372,10 @@ void Builder::OnNk1(Seg& s) {
   ForReps(s, 40, [&](std::string_view rep) { Push(r, "telecom", ContactPoint(XtnOf(rep), "")); });
   ForReps(s, 41, [&](std::string_view rep) { Push(r, "telecom", ContactPoint(XtnOf(rep), "")); });
   std::string sex = Txt(C(s.F(15), 1));
-  if (sex == "F") Set(r, "gender", "female");
-  else if (sex == "M") Set(r, "gender", "male");
-  else if (sex == "O" || sex == "A" || sex == "N") Set(r, "gender", "other");
-  else if (sex == "U") Set(r, "gender", "unknown");
+  if (Is(sex, "F")) Set(r, "gender", "female");
+  else if (Is(sex, "M")) Set(r, "gender", "male");
+  else if (Is(sex, "O") || Is(sex, "A") || Is(sex, "N")) Set(r, "gender", "other");
+  else if (Is(sex, "U")) Set(r, "gender", "unknown");
   else if (!sex.empty()) Warn(s.Loc(15), "administrative sex '" + sex + "' has no FHIR gender; not mapped", "code-invalid");
   Put(r, "birthDate", DateValue(s.F(16), {s, 16}));
   ForReps(s, 4, [&](std::string_view rep) { Push(r, "address", Address(XadOf(rep))); });
@@ -404,7 +404,7 @@ void Builder::OnPv1(Seg& s) {
     auto raw = msg_.FieldRaw(static_cast<std::size_t>(s.index), f);
     any = raw && !raw->empty() && *raw != "\"\"" && f != 51;
   }
-  if (!any && (cls.empty() || cls == "N")) return;
+  if (!any && (cls.empty() || Is(cls, "N"))) return;
 
   std::string key, query;
   CxView visit = CxOf(First(s.F(19), d_));
@@ -440,22 +440,22 @@ void Builder::OnPv1(Seg& s) {
   std::string end = DateTimeValue(s.F(45), {s, 45});
   std::string start = DateTimeValue(s.F(44), {s, 44});
   const char* status = "unknown";
-  if (!end.empty() || event_ == "A03") status = "finished";
-  else if (event_ == "A11") status = "cancelled";
-  else if (event_ == "A05" || cls == "P") status = "planned";
-  else if (kind_ == Kind::kAdt && (event_ == "A01" || event_ == "A02" || event_ == "A04" ||
-                                   event_ == "A06" || event_ == "A07" || event_ == "A12" ||
-                                   event_ == "A13"))
+  if (!end.empty() || Is(event_, "A03")) status = "finished";
+  else if (Is(event_, "A11")) status = "cancelled";
+  else if (Is(event_, "A05") || Is(cls, "P")) status = "planned";
+  else if (kind_ == Kind::kAdt && (Is(event_, "A01") || Is(event_, "A02") || Is(event_, "A04") ||
+                                   Is(event_, "A06") || Is(event_, "A07") || Is(event_, "A12") ||
+                                   Is(event_, "A13")))
     status = "in-progress";
   else if (!start.empty()) status = "in-progress";
   Set(e, "status", status);
 
   const char* act = nullptr;
   const char* act_display = nullptr;
-  if (cls == "E") act = "EMER", act_display = "emergency";
-  else if (cls == "I") act = "IMP", act_display = "inpatient encounter";
-  else if (cls == "O") act = "AMB", act_display = "ambulatory";
-  else if (cls == "P") act = "PRENC", act_display = "pre-admission";
+  if (Is(cls, "E")) act = "EMER", act_display = "emergency";
+  else if (Is(cls, "I")) act = "IMP", act_display = "inpatient encounter";
+  else if (Is(cls, "O")) act = "AMB", act_display = "ambulatory";
+  else if (Is(cls, "P")) act = "PRENC", act_display = "pre-admission";
   if (act) {
     e["class"] =
         CodingOf(sp_, "http://terminology.hl7.org/CodeSystem/v3-ActCode", act, act_display);
@@ -527,7 +527,7 @@ void Builder::OnPv1(Seg& s) {
     Set(l, "status", loc_status);
     Push(e, "location", std::move(l));
   };
-  location(3, cls == "P" ? "planned" : "active");
+  location(3, Is(cls, "P") ? "planned" : "active");
   location(6, "completed");
   location(11, "active");
   location(42, "planned");
@@ -595,7 +595,7 @@ void Builder::OnAl1(Seg& s) {
     const char* category = nullptr;
     if (type[0] == 'D') category = "medication";
     else if (type[0] == 'F') category = "food";
-    else if (type == "EA" || type == "AA" || type == "PA" || type == "LA") category = "environment";
+    else if (Is(type, "EA") || Is(type, "AA") || Is(type, "PA") || Is(type, "LA")) category = "environment";
     if (category) {
       json::array cats(sp_);
       cats.emplace_back(category);
@@ -604,17 +604,17 @@ void Builder::OnAl1(Seg& s) {
   }
   std::string sev = Txt(C(First(s.F(4), d_), 1));
   const char* reaction_severity = nullptr;
-  if (sev == "SV") {
+  if (Is(sev, "SV")) {
     Set(a, "criticality", "high");
     reaction_severity = "severe";
-  } else if (sev == "MO") {
+  } else if (Is(sev, "MO")) {
     Set(a, "criticality", "low");
     reaction_severity = "moderate";
-  } else if (sev == "MI") {
+  } else if (Is(sev, "MI")) {
     Set(a, "criticality", "low");
     reaction_severity = "mild";
   }
-  else if (sev == "U") Set(a, "criticality", "unable-to-assess");
+  else if (Is(sev, "U")) Set(a, "criticality", "unable-to-assess");
   else if (!sev.empty()) Warn(s.Loc(4), "allergy severity '" + sev + "' not mapped", "code-invalid");
   if (json::object cc = CodeableConcept(code, ""); !cc.empty()) Set(a, "code", std::move(cc));
   Set(a, "patient", Reference(patient_));

@@ -60,6 +60,14 @@ constexpr bool Is(std::string_view s, const char (&lit)[N]) {
   return true;
 }
 
+// a == b for short texts (segment ids), compared inline: no memcmp call.
+inline bool SameText(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i)
+    if (a[i] != b[i]) return false;
+  return true;
+}
+
 // The concatenation of the parts with one allocation (a + b + c allocates
 // for each step that outgrows the buffer).
 inline std::string Cat(std::initializer_list<std::string_view> parts) {
