@@ -26,12 +26,24 @@ struct StableHash {
 
 class StableHasher {
  public:
+  // Per byte c: h1 = (h1 ^ c) * P; h2 = (h2 ^ c) * P, h2 ^= h2 >> 29. The h2
+  // chain is the bound (one multiply per byte after the previous one), so it
+  // runs on m, the product before its shift-xor: m' = ((m ^ c) ^ (m >> 29)) * P
+  // puts the xor with the next byte beside the shift instead of after it
+  // (same values; one cycle less per byte).
   constexpr void Update(std::string_view piece) {
-    for (unsigned char c : piece) {
-      h1_ = (h1_ ^ c) * 0x100000001b3ULL;
-      h2_ = (h2_ ^ c) * 0x100000001b3ULL;
-      h2_ ^= h2_ >> 29;
+    if (piece.empty()) return;
+    constexpr std::uint64_t kPrime = 0x100000001b3ULL;
+    auto c0 = static_cast<unsigned char>(piece[0]);
+    std::uint64_t h1 = (h1_ ^ c0) * kPrime;
+    std::uint64_t m = (h2_ ^ c0) * kPrime;
+    for (std::size_t i = 1; i < piece.size(); ++i) {
+      auto c = static_cast<unsigned char>(piece[i]);
+      h1 = (h1 ^ c) * kPrime;
+      m = ((m ^ c) ^ (m >> 29)) * kPrime;
     }
+    h1_ = h1;
+    h2_ = m ^ (m >> 29);
     size_ += piece.size();
   }
   constexpr StableHash Finish() const {
