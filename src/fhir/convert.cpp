@@ -652,7 +652,7 @@ inline std::uint64_t Load8(const char* p) {
 
 // The same, with keys and short values (4-16 bytes: most of them) checked and
 // copied inline with two overlapping words; the rest through WriteBodyAny.
-inline char* WriteBody(char* p, std::string_view s) {
+[[gnu::always_inline]] inline char* WriteBody(char* p, std::string_view s) {
   const char* in = s.data();
   const std::size_t n = s.size();
   if (n >= 8 && n <= 16) {
