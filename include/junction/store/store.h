@@ -15,13 +15,16 @@
 //
 // Group commit: Append only queues the message. One writer thread takes
 // everything queued (up to max_batch), writes it in one transaction and commits
-// it with one fsync (WAL, synchronous=FULL), and only then calls each callback.
+// it; a syncer thread then fsyncs the WAL (one fsync for every commit written
+// meanwhile), and only then is each callback called. The writer goes on with
+// the next batch during that fsync.
 // A callback reporting success therefore means the message survives a crash of
 // the process (and, with a drive that honours fsync, of the machine). The more
 // appenders are waiting, the larger each batch, so throughput grows with the
 // number of concurrent connections.
 //
-// Callbacks run on the writer thread, after the commit, in queue order. Keep
+// Callbacks run on a store thread (the syncer, or the writer when not durable),
+// after the commit and its fsync, in queue order. Keep
 // them short and non-blocking (post to your own executor); they must not throw.
 // They may call Append and UpdateStatus (which then never wait for room), but
 // not Close(); Flush and the *AndWait helpers fail there instead of deadlocking. Each accepted
@@ -64,9 +67,10 @@ struct StoreOptions {
   // UpdateStatus fail. Works while another process writes the file.
   bool read_only = false;
 
-  // synchronous=FULL (fsync per commit). false uses synchronous=NORMAL, which
-  // survives a process crash but may lose the last commits on power loss;
-  // for tests and benchmarks only.
+  // Every commit is fsync'd before its callbacks run (by the syncer thread;
+  // SQLite's own synchronous=FULL if the WAL cannot be opened for it). false
+  // skips that fsync (synchronous=NORMAL): survives a process crash but may
+  // lose the last commits on power loss; for tests and benchmarks only.
   bool durable = true;
 
   // Duplicate detection by (channel, sending_application, sending_facility, control_id).

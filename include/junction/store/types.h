@@ -273,7 +273,7 @@ struct StoreStats {
   std::uint64_t duplicates = 0;      // appends answered with an earlier id
   std::uint64_t status_updates = 0;  // status updates applied
   std::uint64_t failed_ops = 0;      // ops whose callback got an error
-  std::uint64_t commits = 0;         // transactions committed (one fsync each)
+  std::uint64_t commits = 0;         // transactions committed (durable: fsync'd, one fsync may cover several)
   std::uint64_t max_batch = 0;       // largest batch committed at once
   std::uint64_t rejected_full = 0;   // appends refused because the queue was full
   std::uint64_t pruned = 0;          // messages deleted by Prune

@@ -21,6 +21,7 @@
 
 #include "junction/store/store.h"
 #include "store/internal/sqlite_util.h"
+#include "store/internal/wal_syncer.h"
 
 namespace junction::store::internal {
 
@@ -123,6 +124,8 @@ class SqliteStore final : public Store {
   Status Enqueue(Op op, bool fail_fast);
   void WriterLoop();
   void ExecuteBatch(std::vector<Op>& batch, bool draining);
+  // Tells each operation of a finished batch its outcome (its callback).
+  void ReportOutcomes(std::vector<Op>& batch, std::vector<Outcome>& outcomes);
   Status RunBatch(std::vector<Op>& batch, std::vector<Outcome>& outcomes);
   Status InsertOne(const IncomingMessage& message, std::int64_t now_us, Outcome& outcome);
   Status UpdateOne(const Op& op, std::int64_t now_us, Outcome& outcome);
@@ -179,6 +182,9 @@ class SqliteStore final : public Store {
   Stmt begin_, commit_, rollback_, insert_, insert_raw_, find_duplicate_, update_;
   DeliveryStmts delivery_stmts_;
   std::thread writer_;
+  // Durable stores: commits are synced and reported by the syncer (see
+  // wal_syncer.h); otherwise the writer reports right after COMMIT.
+  WalSyncer syncer_;
 
   // The queue between callers and the writer.
   std::mutex mu_;
