@@ -16,7 +16,8 @@ trap 'rm -rf "$work"' EXIT
 for side in old new; do
   dir=${!side}
   g++ -std=c++20 -O1 -I"$root/include" -I"$root/src" "$root/bench/convert_dump.cpp" \
-    "$dir/src/fhir/libjunction_fhir.a" "$dir/src/hl7/libjunction_hl7.a" -lboost_json -o "$work/dump_$side"
+    "$dir/src/fhir/libjunction_fhir.a" "$dir/src/hl7/libjunction_hl7.a" \
+    -Wl,-Bstatic -lboost_json -Wl,-Bdynamic -o "$work/dump_$side"  # Boost.JSON static, as src/fhir links it
 done
 {
   find "$root/tests/golden" "$root/fuzz/corpus/fuzz_convert" -type f \( -name '*.hl7' -o -name '*.bin' -o -name '*.txt' \)

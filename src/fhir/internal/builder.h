@@ -40,7 +40,8 @@ inline constexpr std::size_t kBodyReserve = 12;
 // constant where the literal is visible instead of a strlen per member.
 template <typename V>
 void Set(json::object& o, std::string_view key, V&& v) {
-  if constexpr (std::is_convertible_v<V&&, const char*>) {
+  if constexpr (std::is_convertible_v<V&&, const char*> &&
+                !std::is_null_pointer_v<std::remove_cvref_t<V>>) {  // nullptr stays JSON null
     const std::string_view text(static_cast<const char*>(v));
     auto r = o.emplace(key, text);
     if (!r.second) r.first->value() = text;
