@@ -24,6 +24,7 @@ namespace internal {
 namespace {
 
 constexpr std::size_t kMaxSetAside = 4096;  // best-effort retries held in memory
+constexpr std::size_t kMaxUnrecorded = 64;  // strict: sent, not yet handed to the store
 constexpr auto kIdlePoll = std::chrono::seconds(1);
 
 double UnitRandom() {
@@ -197,10 +198,24 @@ bool Dispatcher::Attempt(store::DeliveryRecord* record,
   }
   const DeliveryContext context = ContextOf(*record);
   DeliveryOutcome outcome = destination_->Deliver(record->payload, context);
-  std::vector<store::DeliveryUpdate> updates(1);
-  const bool finished = Judge(record, std::move(outcome), &updates[0], retry_at);
-  Record(std::move(updates));
+  store::DeliveryUpdate update;
+  const bool finished = Judge(record, std::move(outcome), &update, retry_at);
+  // Strict ordering sends one message per round trip; recording each success
+  // on its own would cost a writer operation per message. They are handed
+  // over together (a crash before that resends them: at-least-once); any
+  // other outcome goes at once, after them.
+  const bool sent = update.state == store::DeliveryState::kSent;
+  unrecorded_.push_back(std::move(update));
+  if (config_.ordering != Ordering::kStrict || !sent || unrecorded_.size() >= kMaxUnrecorded) {
+    RecordUnrecorded();
+  }
   return finished;
+}
+
+void Dispatcher::RecordUnrecorded() {
+  std::vector<store::DeliveryUpdate> updates;
+  updates.swap(unrecorded_);
+  Record(std::move(updates));
 }
 
 std::size_t Dispatcher::BatchableRun(const std::vector<store::DeliveryRecord>& page,
@@ -255,6 +270,7 @@ void Dispatcher::DeliverStrict(store::DeliveryRecord record) {
   // A retry planned by an earlier run is honoured.
   const std::int64_t wait_us = record.next_attempt_at_us - NowMicros();
   if (wait_us > 0) {
+    RecordUnrecorded();  // nothing waits unrecorded while the queue sleeps
     blocked_ = record.attempts > 0;
     if (waker_->SleepUntil(std::chrono::steady_clock::now() + std::chrono::microseconds(wait_us),
                            /*only_stop=*/true)) {
@@ -369,7 +385,9 @@ void Dispatcher::Run() {
       retries_.emplace(id, Pending{std::move(record), retry_at});
       if (retries_.size() >= kMaxSetAside) break;
     }
+    RecordUnrecorded();  // the page is done: before reading the queue again
   }
+  RecordUnrecorded();
 }
 
 }  // namespace internal

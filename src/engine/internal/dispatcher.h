@@ -66,6 +66,8 @@ class Dispatcher {
              std::chrono::steady_clock::time_point* retry_at);
   // Hands the updates to the store as one writer operation (not waited for).
   void Record(std::vector<store::DeliveryUpdate> updates);
+  // Records unrecorded_ (strict successes held back by Attempt), if any.
+  void RecordUnrecorded();
   // How many records from page[begin] may go out as one pipelined run: fresh
   // (never attempted), due, at most the destination's max_batch(). 0 or 1:
   // deliver one by one.
@@ -93,7 +95,8 @@ class Dispatcher {
   std::size_t page_;
   std::shared_ptr<Waker> waker_ = std::make_shared<Waker>();
   std::thread thread_;
-  std::map<store::DeliveryId, Pending> retries_;  // best-effort: set aside, by id
+  std::map<store::DeliveryId, Pending> retries_;   // best-effort: set aside, by id
+  std::vector<store::DeliveryUpdate> unrecorded_;  // strict: sent, recorded at page end
 
   std::atomic<std::uint64_t> sent_{0}, failed_{0}, retried_{0};
   std::atomic<bool> blocked_{false};
