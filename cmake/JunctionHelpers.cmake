@@ -26,3 +26,15 @@ function(junction_add_test name)
   set_tests_properties(${name} PROPERTIES
     ENVIRONMENT "JUNCTION_SOURCE_DIR=${PROJECT_SOURCE_DIR};JUNCTION_BINARY_DIR=${PROJECT_BINARY_DIR}")
 endfunction()
+
+# junction_use_tcmalloc(target): links the executable with tcmalloc_minimal
+# (gperftools) when JUNCTION_TCMALLOC is on and no sanitizer or fuzzer brings
+# its own allocator. The junction binary and the benchmarks of code it runs
+# use it, so they measure the allocator the engine uses.
+function(junction_use_tcmalloc target)
+  if(JUNCTION_TCMALLOC AND NOT JUNCTION_SANITIZE AND NOT JUNCTION_FUZZ)
+    find_package(PkgConfig REQUIRED)
+    pkg_check_modules(TCMALLOC REQUIRED IMPORTED_TARGET libtcmalloc_minimal)
+    target_link_libraries(${target} PRIVATE PkgConfig::TCMALLOC)
+  endif()
+endfunction()
