@@ -32,6 +32,7 @@ TEST(StoreSchema, FreshFileGetsCurrentVersionAndApplicationId) {
   EXPECT_GE(CurrentSchemaVersion(), 1);
   EXPECT_EQ(SqlInt(o.sqlite_path, "PRAGMA user_version"), CurrentSchemaVersion());
   EXPECT_EQ(SqlInt(o.sqlite_path, "PRAGMA application_id"), 0x4A4E4354);
+  EXPECT_EQ(SqlInt(o.sqlite_path, "PRAGMA page_size"), 8192);  // docs/store.md: why
 }
 
 TEST(StoreSchema, EmptyExistingFileIsMigrated) {
