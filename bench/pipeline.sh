@@ -7,10 +7,11 @@
 # bench/pipeline/run_pipeline.py; results: docs/performance-channels.md.
 #
 #   bench/pipeline.sh [BUILD_DIR]          # default build/release (built if missing)
-#   REPEAT=20000 CONCURRENCY=8 RUNS=3 BACKLOG=0,50000,200000 bench/pipeline.sh
+#   REPEAT=40000 CONCURRENCY=128 RUNS=5 BACKLOG=0,50000,200000 bench/pipeline.sh
 #   RECEIVER=python bench/pipeline.sh       # the asyncio receivers instead of the C++ ones
 #   WINDOW=1 bench/pipeline.sh              # mllp window of both destinations (default: engine's)
-#   ORDERING=best-effort bench/pipeline.sh  # ordering of both destinations (default strict)
+#   ORDERING=best-effort bench/pipeline.sh  # ordering of both destinations (default strict;
+#                                           # the backlog runs are always strict)
 #
 # Stores live under BUILD_DIR/bench-pipeline/ (fresh per run, deleted after).
 # Only 127.0.0.1 is used.
@@ -45,12 +46,12 @@ mkdir -p "$workdir"
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "disk under $workdir: $(df -h "$workdir" | awk 'NR==2 {print $1, $2}')"
 echo "commit: $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo '?')"
-echo "client: $junction send --repeat ${REPEAT:-20000} --concurrency ${CONCURRENCY:-8} bench/mllp/oru_r01_2k.hl7"
+echo "client: $junction send --repeat ${REPEAT:-40000} --concurrency ${CONCURRENCY:-128} bench/mllp/oru_r01_2k.hl7"
 echo "receivers: $receiver (ACK at once), one per destination; ordering: ${ORDERING:-strict}; window: ${WINDOW:-default}"
 echo
 
 exec /usr/bin/python3 "$root/bench/pipeline/run_pipeline.py" \
   --junction "$junction" --workdir "$workdir" \
-  --repeat "${REPEAT:-20000}" --concurrency "${CONCURRENCY:-8}" --runs "${RUNS:-3}" \
+  --repeat "${REPEAT:-40000}" --concurrency "${CONCURRENCY:-128}" --runs "${RUNS:-3}" \
   --backlog "${BACKLOG-0,50000,200000}" --markdown "$workdir/results.md" \
   --receiver "$receiver" --ordering "${ORDERING:-strict}" ${WINDOW:+--window "$WINDOW"}

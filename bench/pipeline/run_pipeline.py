@@ -249,7 +249,13 @@ def backlog_run(args, size):
     store = os.path.join(workdir, "junction.db")
     rx_a = receiver()
     port_b = free_port()  # nobody listens: b is down
-    config = write_config(workdir, store, rx_a.port, port_b, b_backoff="1s..2s")
+    # Always strict here: under best-effort, b's messages would go to error
+    # after max_attempts instead of waiting in the queue.
+    ordering, ORDERING[0] = ORDERING[0], "strict"
+    try:
+        config = write_config(workdir, store, rx_a.port, port_b, b_backoff="1s..2s")
+    finally:
+        ORDERING[0] = ordering
     eng = engine(args.junction, config)
     rx_b = None
     out = {"queued": size}
