@@ -702,13 +702,23 @@ TEST(HttpServerTest, StarAllowsAnyOrigin) {
 
 TEST(HttpServerTest, StopLetsRequestsInProgressFinish) {
   std::atomic<bool> entered{false};
+  std::atomic<bool> stopping{false};
   Responder late;
   std::mutex late_mu;
   TestServer t({}, [&](Server& s) {
     s.Route("/slow", [&](Request, Responder respond) {
-      entered = true;
       std::thread([respond] {
         std::this_thread::sleep_for(200ms);
+        respond(Response::Text(200, "finished"));
+      }).detach();
+    });
+    // Answers only once Stop has begun, however slow the machine: the
+    // request is in progress when the server starts draining.
+    s.Route("/until-stop", [&](Request, Responder respond) {
+      entered = true;
+      std::thread([respond, &stopping] {
+        for (int i = 0; i < 600 && !stopping; ++i) std::this_thread::sleep_for(5ms);
+        std::this_thread::sleep_for(100ms);
         respond(Response::Text(200, "finished"));
       }).detach();
     });
@@ -720,7 +730,7 @@ TEST(HttpServerTest, StopLetsRequestsInProgressFinish) {
   TestClient idle(t.port);
   ASSERT_EQ(idle.Get("/slow")->body(), "finished");
   TestClient busy(t.port);
-  ASSERT_TRUE(busy.WriteRaw("GET /slow HTTP/1.1\r\nHost: x\r\n\r\n"));
+  ASSERT_TRUE(busy.WriteRaw("GET /until-stop HTTP/1.1\r\nHost: x\r\n\r\n"));
   for (int i = 0; i < 200 && !entered; ++i) std::this_thread::sleep_for(5ms);
   TestClient hung(t.port);
   ASSERT_TRUE(hung.WriteRaw("GET /never HTTP/1.1\r\nHost: x\r\n\r\n"));
@@ -730,7 +740,10 @@ TEST(HttpServerTest, StopLetsRequestsInProgressFinish) {
     std::this_thread::sleep_for(5ms);
   }
   entered = false;
-  std::thread stopper([&] { t.server->Stop(1s); });
+  std::thread stopper([&] {
+    stopping = true;
+    t.server->Stop(1s);
+  });
   auto r = busy.Read(3s);
   ASSERT_TRUE(r);
   EXPECT_EQ(r->body(), "finished");
