@@ -178,6 +178,10 @@ Status SqliteStore::OpenWriter() {
 // ---------------------------------------------------------------- writes
 
 Status SqliteStore::Enqueue(Op op, bool fail_fast) {
+  // Callbacks run on the syncer (durable stores) or the writer. Neither may
+  // wait for room: only the writer makes room, and the writer itself waits
+  // for the syncer when 64 batches are waiting to be synced.
+  const bool on_syncer = syncer_.OnSyncerThread();
   std::unique_lock lock(mu_);
   auto full = [&] {
     if (queue_.empty()) return false;  // one op always fits, whatever its size
@@ -185,9 +189,8 @@ Status SqliteStore::Enqueue(Op op, bool fail_fast) {
            pending_bytes_ + op.bytes > options_.max_pending_bytes;
   };
   if (closing_) return ClosedError();
-  // A callback (running on the writer thread) must never wait for room: only
-  // the writer makes room. Its ops may exceed the bound a little instead.
-  if (std::this_thread::get_id() != writer_id_ && full()) {
+  // A callback's ops may exceed the bound a little instead.
+  if (!on_syncer && std::this_thread::get_id() != writer_id_ && full()) {
     if (fail_fast) {
       rejected_full_.fetch_add(1, std::memory_order_relaxed);
       return Status::OutOfRange("store write queue is full");

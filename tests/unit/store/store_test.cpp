@@ -29,9 +29,9 @@ StoreOptions MemoryOptions() {
 }
 
 TEST(StoreStateNames, RoundTrip) {
-  for (MessageState s : {MessageState::kReceived, MessageState::kFiltered, MessageState::kTransformed,
-                         MessageState::kQueued, MessageState::kSent, MessageState::kError,
-                         MessageState::kProcessed}) {
+  for (MessageState s : {MessageState::kReceived, MessageState::kFiltered,
+                         MessageState::kTransformed, MessageState::kQueued, MessageState::kSent,
+                         MessageState::kError, MessageState::kProcessed}) {
     std::optional<MessageState> back = ParseMessageState(MessageStateName(s));
     ASSERT_TRUE(back.has_value());
     EXPECT_EQ(*back, s);
@@ -46,7 +46,8 @@ TEST(StoreAppend, AppendThenGetReturnsEveryField) {
   IncomingMessage in = SampleMessage("MSG001", "P777");
   IncomingMessage copy = in;
   auto before = std::chrono::duration_cast<std::chrono::microseconds>(
-                    std::chrono::system_clock::now().time_since_epoch()).count();
+                    std::chrono::system_clock::now().time_since_epoch())
+                    .count();
   Result<AppendResult> r = store->AppendAndWait(std::move(in));
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_FALSE(r->duplicate);
@@ -140,12 +141,18 @@ TEST(StoreGroupCommit, ManyThreadsAllCallbacksFireWithDistinctIds) {
         std::string id = "T" + std::to_string(t) + "-" + std::to_string(i);
         if (t % 2 == 0) {
           Result<AppendResult> r = store->AppendAndWait(SampleMessage(id));
-          if (!r.ok()) { failures++; continue; }
+          if (!r.ok()) {
+            failures++;
+            continue;
+          }
           std::lock_guard lock(mu);
           ids.insert(r->id);
         } else {
           Status s = store->Append(SampleMessage(id), [&](Result<AppendResult> r) {
-            if (!r.ok()) { failures++; return; }
+            if (!r.ok()) {
+              failures++;
+              return;
+            }
             std::lock_guard lock(mu);
             ids.insert(r->id);
           });
@@ -173,8 +180,12 @@ TEST(StoreGroupCommit, BatchesUpToMaxBatchInOneTransaction) {
   ASSERT_TRUE(store);
   std::atomic<int> acked{0};
   for (int i = 0; i < 200; ++i) {
-    ASSERT_TRUE(store->Append(SampleMessage("M" + std::to_string(i)),
-                              [&](Result<AppendResult> r) { if (r.ok()) acked++; }).ok());
+    ASSERT_TRUE(store
+                    ->Append(SampleMessage("M" + std::to_string(i)),
+                             [&](Result<AppendResult> r) {
+                               if (r.ok()) acked++;
+                             })
+                    .ok());
   }
   ASSERT_TRUE(store->Close().ok());  // Close, unlike Flush, does not wait out the delay
   EXPECT_EQ(acked.load(), 200);
@@ -189,10 +200,13 @@ TEST(StoreGroupCommit, CallbacksComeInQueueOrderWithGrowingIds) {
   std::vector<MessageId> order;
   std::mutex mu;
   for (int i = 0; i < 300; ++i) {
-    ASSERT_TRUE(store->Append(SampleMessage("O" + std::to_string(i)), [&](Result<AppendResult> r) {
-      std::lock_guard lock(mu);
-      order.push_back(r.ok() ? r->id : -1);
-    }).ok());
+    ASSERT_TRUE(store
+                    ->Append(SampleMessage("O" + std::to_string(i)),
+                             [&](Result<AppendResult> r) {
+                               std::lock_guard lock(mu);
+                               order.push_back(r.ok() ? r->id : -1);
+                             })
+                    .ok());
   }
   ASSERT_TRUE(store->Flush().ok());
   ASSERT_EQ(order.size(), 300u);
@@ -250,13 +264,15 @@ TEST(StoreDuplicates, DetectedWithinOneBatch) {
   std::atomic<int> done{0};
   for (int i = 0; i < 10; ++i) {
     // Control ids K0 K0 K1 K1 ... : every second message repeats the one before.
-    ASSERT_TRUE(store->Append(SampleMessage("K" + std::to_string(i / 2)),
-                              [&, i](Result<AppendResult> r) {
-                                ASSERT_TRUE(r.ok());
-                                std::lock_guard lock(mu);
-                                results[static_cast<std::size_t>(i)] = *r;
-                                done++;
-                              }).ok());
+    ASSERT_TRUE(store
+                    ->Append(SampleMessage("K" + std::to_string(i / 2)),
+                             [&, i](Result<AppendResult> r) {
+                               ASSERT_TRUE(r.ok());
+                               std::lock_guard lock(mu);
+                               results[static_cast<std::size_t>(i)] = *r;
+                               done++;
+                             })
+                    .ok());
   }
   ASSERT_TRUE(store->Close().ok());
   ASSERT_EQ(done.load(), 10);
@@ -460,14 +476,18 @@ TEST(StoreStatus, UpdateQueuedRightAfterAppendAppliesInOrder) {
   std::atomic<bool> ok{false};
   // The update is queued from the append's callback, before anyone else
   // touches the row: it must land after the insert.
-  ASSERT_TRUE(store->Append(SampleMessage("U1"), [&](Result<AppendResult> r) {
-    ASSERT_TRUE(r.ok());
-    Status queued = store->UpdateStatus(r->id, MessageState::kProcessed, "", [&](Status s) {
-      ok = s.ok();
-      done.set_value();
-    });
-    EXPECT_TRUE(queued.ok());
-  }).ok());
+  ASSERT_TRUE(store
+                  ->Append(SampleMessage("U1"),
+                           [&](Result<AppendResult> r) {
+                             ASSERT_TRUE(r.ok());
+                             Status queued = store->UpdateStatus(r->id, MessageState::kProcessed,
+                                                                 "", [&](Status s) {
+                                                                   ok = s.ok();
+                                                                   done.set_value();
+                                                                 });
+                             EXPECT_TRUE(queued.ok());
+                           })
+                  .ok());
   done.get_future().wait();
   EXPECT_TRUE(ok.load());
   MessageQuery q;
@@ -486,18 +506,25 @@ TEST(StoreStatus, CallbacksMayQueueWorkButNeverWait) {
   std::promise<void> done;
   std::atomic<int> updates_ok{0};
   Status wait_in_callback, flush_in_callback;
-  ASSERT_TRUE(store->Append(SampleMessage("CB"), [&](Result<AppendResult> r) {
-    ASSERT_TRUE(r.ok());
-    wait_in_callback = store->AppendAndWait(SampleMessage("CB2")).status();
-    flush_in_callback = store->Flush();
-    // The first update fills the queue (max 1); the second must not wait for
-    // room only this thread can make.
-    for (int i = 0; i < 2; ++i) {
-      EXPECT_TRUE(store->UpdateStatus(r->id, MessageState::kQueued, "", [&](Status s) {
-        if (s.ok() && ++updates_ok == 2) done.set_value();
-      }).ok());
-    }
-  }).ok());
+  ASSERT_TRUE(store
+                  ->Append(SampleMessage("CB"),
+                           [&](Result<AppendResult> r) {
+                             ASSERT_TRUE(r.ok());
+                             wait_in_callback = store->AppendAndWait(SampleMessage("CB2")).status();
+                             flush_in_callback = store->Flush();
+                             // The first update fills the queue (max 1); the second must not wait
+                             // for room only this thread can make.
+                             for (int i = 0; i < 2; ++i) {
+                               EXPECT_TRUE(store
+                                               ->UpdateStatus(r->id, MessageState::kQueued, "",
+                                                              [&](Status s) {
+                                                                if (s.ok() && ++updates_ok == 2)
+                                                                  done.set_value();
+                                                              })
+                                               .ok());
+                             }
+                           })
+                  .ok());
   done.get_future().wait();
   EXPECT_EQ(wait_in_callback.code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(flush_in_callback.code(), StatusCode::kInvalidArgument);
@@ -530,11 +557,13 @@ TEST(StoreLifecycle, ReopenKeepsMessagesAndCreatesParentDirs) {
   EXPECT_EQ(SqlText(o.sqlite_path, "PRAGMA journal_mode"), "wal");
   EXPECT_EQ(SqlInt(o.sqlite_path, "PRAGMA user_version"), CurrentSchemaVersion());
   EXPECT_EQ(SqlInt(o.sqlite_path, "SELECT count(*) FROM messages"), 2);
-  EXPECT_EQ(SqlInt(o.sqlite_path, "SELECT count(*) FROM sqlite_schema WHERE type = 'index'"
-                                  " AND name LIKE 'messages_by_%'"),
+  EXPECT_EQ(SqlInt(o.sqlite_path,
+                   "SELECT count(*) FROM sqlite_schema WHERE type = 'index'"
+                   " AND name LIKE 'messages_by_%'"),
             7);
-  EXPECT_EQ(SqlInt(o.sqlite_path, "SELECT count(*) FROM sqlite_schema WHERE type = 'index'"
-                                  " AND name LIKE 'deliveries_by_%'"),
+  EXPECT_EQ(SqlInt(o.sqlite_path,
+                   "SELECT count(*) FROM sqlite_schema WHERE type = 'index'"
+                   " AND name LIKE 'deliveries_by_%'"),
             2);
 }
 
@@ -547,9 +576,10 @@ TEST(StoreLifecycle, CloseFlushesPendingAndRefusesLaterWork) {
   ASSERT_TRUE(store);
   std::atomic<int> ok{0}, failed{0};
   for (int i = 0; i < 500; ++i) {
-    ASSERT_TRUE(store->Append(SampleMessage("F" + std::to_string(i)), [&](Result<AppendResult> r) {
-      (r.ok() ? ok : failed)++;
-    }).ok());
+    ASSERT_TRUE(store
+                    ->Append(SampleMessage("F" + std::to_string(i)),
+                             [&](Result<AppendResult> r) { (r.ok() ? ok : failed)++; })
+                    .ok());
   }
   EXPECT_TRUE(store->Close().ok());
   EXPECT_EQ(ok.load(), 500);
@@ -572,7 +602,9 @@ TEST(StoreBackpressure, FailFastWhenQueueIsFull) {
   auto store = MustOpen(o);
   ASSERT_TRUE(store);
   std::atomic<int> acked{0};
-  auto count = [&](Result<AppendResult> r) { if (r.ok()) acked++; };
+  auto count = [&](Result<AppendResult> r) {
+    if (r.ok()) acked++;
+  };
   int accepted = 0;
   Status refused;
   for (int i = 0; i < 20 && refused.ok(); ++i) {
@@ -604,7 +636,9 @@ TEST(StoreBackpressure, BlockPolicyWaitsForRoom) {
     threads.emplace_back([&, t] {
       for (int i = 0; i < 100; ++i) {
         Status s = store->Append(SampleMessage(std::to_string(t) + "-" + std::to_string(i)),
-                                 [&](Result<AppendResult> r) { if (r.ok()) acked++; });
+                                 [&](Result<AppendResult> r) {
+                                   if (r.ok()) acked++;
+                                 });
         if (!s.ok()) refused++;
       }
     });
@@ -613,6 +647,45 @@ TEST(StoreBackpressure, BlockPolicyWaitsForRoom) {
   ASSERT_TRUE(store->Flush().ok());
   EXPECT_EQ(refused.load(), 0);
   EXPECT_EQ(acked.load(), 400);
+}
+
+// Callbacks of a durable store run on the syncer thread; like the writer's,
+// their appends never wait for room nor get "queue full" (the writer may be
+// waiting for the syncer, which would then wait for the writer).
+TEST(StoreBackpressure, DurableCallbacksAppendIntoAFullQueue) {
+  TempDir dir;
+  ASSERT_TRUE(dir.ok());
+  for (QueueFullPolicy policy : {QueueFullPolicy::kFailFast, QueueFullPolicy::kBlock}) {
+    StoreOptions o;
+    o.sqlite_path = dir.File(policy == QueueFullPolicy::kBlock ? "block.db" : "fail.db");
+    o.durable = true;
+    o.max_pending_ops = 2;
+    o.queue_full = policy;
+    auto store = MustOpen(o);
+    ASSERT_TRUE(store);
+    std::atomic<int> followups{0}, refused{0}, acked{0};
+    constexpr int kFirst = 200;
+    for (int i = 0; i < kFirst; ++i) {
+      const std::string id = "D" + std::to_string(i);
+      Status s;
+      do {  // fail-fast refuses the caller here while the queue is full; retry
+        s = store->Append(SampleMessage(id), [&, id](Result<AppendResult> r) {
+          if (!r.ok()) return;
+          acked++;
+          Status follow = store->Append(SampleMessage(id + "-F"), [&](Result<AppendResult> f) {
+            if (f.ok()) followups++;
+          });
+          if (!follow.ok()) refused++;
+        });
+      } while (!s.ok() && s.code() == StatusCode::kOutOfRange);
+      ASSERT_TRUE(s.ok()) << s.ToString();
+    }
+    ASSERT_TRUE(store->Flush().ok());
+    ASSERT_TRUE(store->Flush().ok());  // the follow-ups were queued by the first flush's batches
+    EXPECT_EQ(acked.load(), kFirst);
+    EXPECT_EQ(refused.load(), 0);
+    EXPECT_EQ(followups.load(), kFirst);
+  }
 }
 
 TEST(StoreReaders, ConcurrentReadersSeeCommittedRowsWhileWriting) {
@@ -638,7 +711,10 @@ TEST(StoreReaders, ConcurrentReadersSeeCommittedRowsWhileWriting) {
       MessageQuery q;
       q.limit = kMaxQueryLimit;
       Result<std::vector<MessageRecord>> rows = s->List(q);
-      if (!rows.ok() || rows->size() < last) { read_errors++; continue; }
+      if (!rows.ok() || rows->size() < last) {
+        read_errors++;
+        continue;
+      }
       last = rows->size();
       if (!rows->empty() && !s->Get(rows->front().id).ok()) read_errors++;
       reads++;
@@ -650,7 +726,8 @@ TEST(StoreReaders, ConcurrentReadersSeeCommittedRowsWhileWriting) {
   for (int t = 0; t < 4; ++t) {
     writers.emplace_back([&, t] {
       for (int i = 0; i < 250; ++i) {
-        (void)store->AppendAndWait(SampleMessage("W" + std::to_string(t) + "-" + std::to_string(i)));
+        (void)store->AppendAndWait(
+            SampleMessage("W" + std::to_string(t) + "-" + std::to_string(i)));
       }
     });
   }
