@@ -6,7 +6,8 @@ The pipeline under test (one `junction serve`, durable at every hop):
   -> channel filter (MSH-9.1 in [ORU] and not PID-3.1 == TEST)
   -> set MSH-5, copy PID-3.1 -> PID-2.1, map PID-8 through a table
   -> one Lua step (msg:set / msg:get)
-  -> two MLLP destinations, strict ordering by default, --ordering best-effort (each a durable queue in the store).
+  -> two MLLP destinations, --ordering strict (default here) or best-effort (bench/pipeline.sh
+     passes best-effort unless ORDERING is set; each a durable queue in the store).
 Load: `junction send --repeat N --concurrency C` with the ~2 KB ORU^R01 of
 bench/mllp. Receivers: one process per destination that ACKs at once, so the
 receivers are not what is measured: pipeline_ack_receiver (C++, built from
