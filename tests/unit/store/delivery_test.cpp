@@ -21,6 +21,7 @@ namespace junction::store {
 namespace {
 
 using testing::MustOpen;
+using testing::RunSql;
 using testing::SampleMessage;
 using testing::SqlInt;
 using testing::SqlText;
@@ -730,13 +731,7 @@ TEST(DeliveryMigration, Version1FileIsMigratedAndKeepsItsMessages) {
   ASSERT_TRUE(dir.ok());
   StoreOptions o;
   o.sqlite_path = dir.File("v1.db");
-  {
-    sqlite3* db = nullptr;
-    ASSERT_EQ(sqlite3_open(o.sqlite_path.c_str(), &db), SQLITE_OK);
-    EXPECT_EQ(sqlite3_exec(db, kVersion1Schema, nullptr, nullptr, nullptr), SQLITE_OK)
-        << sqlite3_errmsg(db);
-    sqlite3_close(db);
-  }
+  RunSql(o.sqlite_path, kVersion1Schema);
   ASSERT_EQ(SqlInt(o.sqlite_path, "PRAGMA user_version"), 1);
   // A read-only open does not migrate; it asks for a read-write open first.
   o.read_only = true;
@@ -819,13 +814,7 @@ TEST(DeliveryMigration, Version3FileMovesTheBytesOutOfTheMessagesRow) {
   ASSERT_TRUE(dir.ok());
   StoreOptions o;
   o.sqlite_path = dir.File("v3.db");
-  {
-    sqlite3* db = nullptr;
-    ASSERT_EQ(sqlite3_open(o.sqlite_path.c_str(), &db), SQLITE_OK);
-    EXPECT_EQ(sqlite3_exec(db, kVersion3Schema, nullptr, nullptr, nullptr), SQLITE_OK)
-        << sqlite3_errmsg(db);
-    sqlite3_close(db);
-  }
+  RunSql(o.sqlite_path, kVersion3Schema);
   auto store = MustOpen(o);
   ASSERT_TRUE(store);
   EXPECT_EQ(SqlInt(o.sqlite_path, "PRAGMA user_version"), 4);

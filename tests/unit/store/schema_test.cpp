@@ -12,16 +12,10 @@
 namespace junction::store {
 namespace {
 
+using testing::RunSql;
 using testing::SampleMessage;
 using testing::SqlInt;
 using testing::TempDir;
-
-void RunSql(const std::string& path, const char* sql) {
-  sqlite3* db = nullptr;
-  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
-  EXPECT_EQ(sqlite3_exec(db, sql, nullptr, nullptr, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
-  sqlite3_close(db);
-}
 
 TEST(StoreSchema, FreshFileGetsCurrentVersionAndApplicationId) {
   TempDir dir;
@@ -91,7 +85,8 @@ std::string Plan(const std::string& path, const std::string& sql) {
   EXPECT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
   sqlite3_stmt* stmt = nullptr;
   const std::string explain = "EXPLAIN QUERY PLAN " + sql;
-  EXPECT_EQ(sqlite3_prepare_v2(db, explain.c_str(), -1, &stmt, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
+  EXPECT_EQ(sqlite3_prepare_v2(db, explain.c_str(), -1, &stmt, nullptr), SQLITE_OK)
+      << sqlite3_errmsg(db);
   std::string plan;
   while (stmt != nullptr && sqlite3_step(stmt) == SQLITE_ROW) {
     plan += reinterpret_cast<const char*>(sqlite3_column_text(stmt, 3));
@@ -109,8 +104,8 @@ TEST(StoreSchema, NewestFirstByChannelOrTypeNeedsNoSort) {
   o.sqlite_path = dir.File("plan.db");
   ASSERT_TRUE(Store::Open(o).ok());
   for (const char* where : {"channel = 'a'", "message_type = 'ORU'"}) {
-    const std::string plan =
-        Plan(o.sqlite_path, std::string("SELECT id FROM messages WHERE ") + where + " ORDER BY id DESC LIMIT 50");
+    const std::string plan = Plan(o.sqlite_path, std::string("SELECT id FROM messages WHERE ") +
+                                                     where + " ORDER BY id DESC LIMIT 50");
     EXPECT_EQ(plan.find("TEMP B-TREE"), std::string::npos) << where << "\n" << plan;
     EXPECT_NE(plan.find("INDEX messages_by_"), std::string::npos) << where << "\n" << plan;
   }

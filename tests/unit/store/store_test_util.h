@@ -66,6 +66,16 @@ inline IncomingMessage SampleMessage(const std::string& control_id,
   return m;
 }
 
+// Runs `sql` (any number of statements) on a private read-write connection to
+// `path`, creating the file if needed: e.g. a store file as an older version
+// wrote it.
+inline void RunSql(const std::string& path, const char* sql) {
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  EXPECT_EQ(sqlite3_exec(db, sql, nullptr, nullptr, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
+  sqlite3_close(db);
+}
+
 // Runs a query returning one integer on a private connection to `path`.
 inline std::int64_t SqlInt(const std::string& path, const std::string& sql) {
   sqlite3* db = nullptr;
