@@ -338,10 +338,15 @@ void SqliteStore::ExecuteBatch(std::vector<Op>& batch, bool draining) {
   batch.clear();
   syncer_.Submit(batch_status.ok(), [this, finished, draining](const Status& synced) {
     if (!synced.ok()) {
-      // Committed but maybe not on disk: nobody is told it was stored.
-      for (Outcome& out : finished->outcomes) out.status = synced;
-      failed_ops_.fetch_add(finished->batch.size(), std::memory_order_relaxed);
-      if (draining) drain_failures_.fetch_add(finished->batch.size(), std::memory_order_relaxed);
+      // Committed but maybe not on disk: nobody is told it was stored. Ops
+      // that had already failed were counted by ExecuteBatch.
+      std::uint64_t newly_failed = 0;
+      for (Outcome& out : finished->outcomes) {
+        newly_failed += out.status.ok() ? 1 : 0;
+        out.status = synced;
+      }
+      failed_ops_.fetch_add(newly_failed, std::memory_order_relaxed);
+      if (draining) drain_failures_.fetch_add(newly_failed, std::memory_order_relaxed);
     }
     ReportOutcomes(finished->batch, finished->outcomes);
   });
